@@ -1,0 +1,347 @@
+package manifest
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// decoder walks yaml.Nodes instead of unmarshalling into structs so that
+// every value keeps its position and every mistake is collected rather than
+// ending the decode.
+type decoder struct {
+	file  string
+	diags Diagnostics
+	pos   map[string]Pos
+	// budget bounds the nodes visited, so aliases that expand into huge or
+	// cyclic trees cannot stall the loader.
+	budget    int
+	exhausted bool
+	depth     int
+}
+
+// maxDepth bounds nesting; no valid file comes close.
+const maxDepth = 64
+
+func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	d.diags = append(d.diags, Diagnostic{
+		File: d.file, Line: n.Line, Col: n.Column, Path: path,
+		Message: fmt.Sprintf(format, args...), Severity: SeverityError,
+	})
+}
+
+func (d *decoder) record(path string, n *yaml.Node) {
+	d.pos[path] = Pos{Line: n.Line, Col: n.Column}
+}
+
+// resolve follows aliases and charges the node budget. It returns nil when
+// the budget is spent; callers then stop descending.
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
+		n = n.Alias
+	}
+	if n == nil || n.Kind == yaml.AliasNode {
+		return nil
+	}
+	d.budget--
+	if d.budget < 0 {
+		if !d.exhausted {
+			d.exhausted = true
+			d.errorf(n, "", "document too large or aliases nested too deeply")
+		}
+		return nil
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool {
+	return n == nil || (n.Kind == yaml.ScalarNode && n.Tag == "!!null")
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!int":
+			return "an integer " + n.Value
+		case "!!float":
+			return "a number " + n.Value
+		case "!!bool":
+			return "a boolean " + n.Value
+		case "!!null":
+			return "null"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "an unsupported value"
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func itemPath(path string, i int) string {
+	return path + "[" + strconv.Itoa(i) + "]"
+}
+
+// keyPath names a map entry: labels.team, or labels["example.com/team"] when
+// the key would be ambiguous after a dot.
+func keyPath(path, key string) string {
+	for _, r := range key {
+		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return path + "[" + strconv.Quote(key) + "]"
+		}
+	}
+	return joinPath(path, key)
+}
+
+// str accepts any scalar and keeps it as written, so `version: 1.10` is
+// "1.10" and not the number 1.1: the original format relied on this.
+func (d *decoder) str(n *yaml.Node, path string) string {
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return ""
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag == "!!binary" {
+		d.errorf(n, path, "expected a string, got %s", describe(n))
+		return ""
+	}
+	return n.Value
+}
+
+func (d *decoder) integer(n *yaml.Node, path string, lo, hi int64) (int64, bool) {
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return 0, false
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		d.errorf(n, path, "expected an integer, got %s", describe(n))
+		return 0, false
+	}
+	v, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
+	if err != nil {
+		if derr := n.Decode(&v); derr != nil {
+			d.errorf(n, path, "integer %s out of range", n.Value)
+			return 0, false
+		}
+	}
+	if v < lo || v > hi {
+		d.errorf(n, path, "must be between %d and %d, got %d", lo, hi, v)
+		return 0, false
+	}
+	return v, true
+}
+
+func (d *decoder) int32(n *yaml.Node, path string) int32 {
+	v, _ := d.integer(n, path, math.MinInt32, math.MaxInt32)
+	return int32(v)
+}
+
+func (d *decoder) int32Ptr(n *yaml.Node, path string) *int32 {
+	v, ok := d.integer(n, path, math.MinInt32, math.MaxInt32)
+	if !ok {
+		return nil
+	}
+	i := int32(v)
+	return &i
+}
+
+func (d *decoder) int64Ptr(n *yaml.Node, path string) *int64 {
+	v, ok := d.integer(n, path, math.MinInt64, math.MaxInt64)
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// boolean accepts YAML booleans and, because the original format quoted
+// them (ssl: "true") and used YAML 1.1, the strings true/false/yes/no/on/off.
+func (d *decoder) boolean(n *yaml.Node, path string) bool {
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return false
+	}
+	if n.Kind == yaml.ScalarNode && (n.Tag == "!!bool" || n.Tag == "!!str") {
+		switch strings.ToLower(n.Value) {
+		case "true", "yes", "on":
+			return true
+		case "false", "no", "off", "":
+			return false
+		}
+	}
+	d.errorf(n, path, "expected true or false, got %s", describe(n))
+	return false
+}
+
+// list calls each for every item of a sequence.
+func (d *decoder) list(n *yaml.Node, path string, each func(item *yaml.Node, path string)) {
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, path, "expected a list, got %s", describe(n))
+		return
+	}
+	if d.depth >= maxDepth {
+		d.errorf(n, path, "nested too deeply")
+		return
+	}
+	d.depth++
+	defer func() { d.depth-- }()
+	for i, item := range n.Content {
+		p := itemPath(path, i)
+		d.record(p, item)
+		each(item, p)
+	}
+}
+
+func (d *decoder) strList(n *yaml.Node, path string) []string {
+	var out []string
+	d.list(n, path, func(item *yaml.Node, p string) {
+		out = append(out, d.str(item, p))
+	})
+	return out
+}
+
+// strOrList accepts one string or a list of them (external_url, modes).
+func (d *decoder) strOrList(n *yaml.Node, path string) []string {
+	if r := d.resolve(n); r != nil && r.Kind == yaml.ScalarNode {
+		if isNull(r) {
+			return nil
+		}
+		return []string{d.str(r, path)}
+	}
+	return d.strList(n, path)
+}
+
+func (d *decoder) strMap(n *yaml.Node, path string) map[string]string {
+	out := map[string]string{}
+	for _, p := range d.pairs(n, path) {
+		kp := keyPath(path, p.key)
+		d.record(kp, p.value)
+		out[p.key] = d.str(p.value, kp)
+	}
+	return out
+}
+
+// nameValueMap accepts annotations as a map or as the original's list of
+// {name, value}.
+func (d *decoder) nameValueMap(n *yaml.Node, path string) map[string]string {
+	r := d.resolve(n)
+	if r == nil || r.Kind != yaml.SequenceNode {
+		return d.strMap(n, path)
+	}
+	out := map[string]string{}
+	d.list(r, path, func(item *yaml.Node, p string) {
+		var nv NameValue
+		decodeStruct(d, item, p, &nv, nameValueFields)
+		if nv.Name == "" {
+			d.errorf(item, joinPath(p, "name"), "required")
+			return
+		}
+		out[nv.Name] = nv.Value
+	})
+	return out
+}
+
+type pair struct {
+	key     string
+	keyNode *yaml.Node
+	value   *yaml.Node
+}
+
+// pairs returns the entries of a mapping, with YAML merge keys (<<) applied
+// as the original's YAML library did, and reports duplicate keys.
+func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "expected a mapping, got %s", describe(n))
+		return nil
+	}
+	if d.depth >= maxDepth {
+		d.errorf(n, path, "nested too deeply")
+		return nil
+	}
+	d.depth++
+	defer func() { d.depth-- }()
+	var out, merged []pair
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			merged = append(merged, d.mergePairs(v, path)...)
+			continue
+		}
+		key := d.key(k, path)
+		if seen[key] {
+			d.errorf(k, keyPath(path, key), "duplicate field")
+			continue
+		}
+		seen[key] = true
+		out = append(out, pair{key: key, keyNode: k, value: v})
+	}
+	for _, p := range merged {
+		if !seen[p.key] {
+			seen[p.key] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (d *decoder) key(k *yaml.Node, path string) string {
+	if k = d.resolve(k); k == nil {
+		return ""
+	}
+	if k.Kind != yaml.ScalarNode {
+		d.errorf(k, path, "a key must be a string, got %s", describe(k))
+		return ""
+	}
+	return k.Value
+}
+
+func (d *decoder) mergePairs(v *yaml.Node, path string) []pair {
+	r := d.resolve(v)
+	if r == nil {
+		return nil
+	}
+	if r.Kind != yaml.SequenceNode {
+		return d.pairs(r, path)
+	}
+	var out []pair
+	for _, item := range r.Content {
+		out = append(out, d.pairs(item, path)...)
+	}
+	return out
+}
+
+// fieldTable maps the keys a mapping may hold to how each is decoded. The
+// tables double as the list of known fields that the JSON Schema test checks.
+type fieldTable[T any] map[string]func(d *decoder, n *yaml.Node, path string, v *T)
+
+// decodeStruct decodes a mapping through its field table, reporting unknown
+// fields at the key so the user sees the typo itself.
+func decodeStruct[T any](d *decoder, n *yaml.Node, path string, v *T, table fieldTable[T]) {
+	for _, p := range d.pairs(n, path) {
+		fp := joinPath(path, p.key)
+		d.record(fp, p.value)
+		f, ok := table[p.key]
+		if !ok {
+			d.errorf(p.keyNode, fp, "unknown field")
+			continue
+		}
+		if isNull(p.value) {
+			continue
+		}
+		f(d, p.value, fp, v)
+	}
+}

@@ -1,0 +1,102 @@
+package manifest
+
+import "sort"
+
+// Kinds of workload a service can be.
+const (
+	KindDeployment  = "deployment"
+	KindStatefulSet = "statefulset"
+	KindJob         = "job"
+	KindCronJob     = "cronjob"
+)
+
+// Deployment methods and blue/green colours.
+const (
+	MethodRollingUpgrade = "rolling-upgrade"
+	MethodBlueGreen      = "bluegreen"
+	ColourBlue           = "blue"
+	ColourGreen          = "green"
+)
+
+// Volume types that mount an existing object rather than a claim.
+const (
+	VolumeSecret    = "secret"
+	VolumeConfigMap = "configmap"
+)
+
+// ProvisioningManual binds an existing claim instead of creating one.
+const ProvisioningManual = "manual"
+
+// DefaultPort is the port the original format gave services that named none.
+const DefaultPort = 80
+
+// WorkloadKind is the service's kind, deployment when the file names none.
+func (s *Service) WorkloadKind() string {
+	if s.Kind == "" {
+		return KindDeployment
+	}
+	return s.Kind
+}
+
+// IsCustomResource reports whether the service is a legacy `type` resource
+// rather than a workload.
+func (s *Service) IsCustomResource() bool { return s.Type != "" }
+
+// Method is the deployment method: the service's, else the environment's,
+// else rolling-upgrade.
+func (s *Service) Method(env *Environment) string {
+	if s.Deployment != nil && s.Deployment.Method != "" {
+		return s.Deployment.Method
+	}
+	if env != nil && env.Deployment != nil && env.Deployment.Method != "" && s.WorkloadKind() == KindDeployment {
+		return env.Deployment.Method
+	}
+	return MethodRollingUpgrade
+}
+
+// IsBlueGreen reports whether the service runs as blue and green colours.
+func (s *Service) IsBlueGreen(env *Environment) bool {
+	return !s.IsCustomResource() && s.Method(env) == MethodBlueGreen
+}
+
+// ActiveColour is the colour the file says takes traffic (blue by default).
+func (s *Service) ActiveColour(env *Environment) string {
+	if s.Deployment != nil && s.Deployment.Active != "" {
+		return s.Deployment.Active
+	}
+	if env != nil && env.Deployment != nil && env.Deployment.Active != "" {
+		return env.Deployment.Active
+	}
+	return ColourBlue
+}
+
+// ServicePorts are the ports the service exposes: as written, or port 80 for
+// a deployment or statefulset that names none, as the original did. An
+// explicit empty list (ports: []) means no ports.
+func (s *Service) ServicePorts() []int {
+	if s.PortsSet || s.IsCustomResource() {
+		return s.Ports
+	}
+	switch s.WorkloadKind() {
+	case KindDeployment, KindStatefulSet:
+		return []int{DefaultPort}
+	}
+	return nil
+}
+
+// IsClaim reports whether the volume is a PersistentVolumeClaim.
+func (v *Volume) IsClaim() bool {
+	return v.Type != VolumeSecret && v.Type != VolumeConfigMap && v.Type != "config_map"
+}
+
+// IsConfigMap reports whether the volume mounts a ConfigMap.
+func (v *Volume) IsConfigMap() bool { return v.Type == VolumeConfigMap || v.Type == "config_map" }
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

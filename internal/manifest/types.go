@@ -1,0 +1,302 @@
+package manifest
+
+// Pos is a 1-based line and column in the file.
+type Pos struct {
+	Line int
+	Col  int
+}
+
+// File is a whole environments.bitesize file.
+type File struct {
+	// Name is the file name used in diagnostics.
+	Name         string
+	Project      string
+	Environments []Environment
+
+	// positions maps a field path (environments[0].services[1].replicas)
+	// to where its value starts, so validation can point at it.
+	positions map[string]Pos
+}
+
+// Environment is one environment, bound to one namespace.
+type Environment struct {
+	Path         string
+	Name         string
+	Namespace    string
+	Deployment   *Deployment
+	Services     []Service
+	Gists        []Gist
+	Presets      []Preset
+	Access       []Access
+	NodeSelector map[string]string
+	Tolerations  []Toleration
+	DNS          *DNS
+}
+
+// Service is one entry of an environment's services.
+type Service struct {
+	Path        string
+	Name        string
+	Application string
+	Version     string
+	Image       string
+	// Ports are the container ports. PortsSet records whether the file gave
+	// port or ports at all: the original format defaults to port 80.
+	Ports    []int
+	PortsSet bool
+	Protocol string
+	Replicas *int32
+	Command  []string
+	Args     []string
+	Env      []EnvVar
+	EnvFrom  []EnvFrom
+	Requests map[string]string
+	Limits   map[string]string
+	Volumes  []Volume
+	HPA      *HPA
+
+	ExternalURL  []string
+	Backend      string
+	BackendPort  int
+	SSL          bool
+	TLSSecret    string
+	TLS          *TLS
+	IngressClass string
+
+	Annotations    map[string]string
+	Labels         map[string]string
+	LivenessProbe  *Probe
+	ReadinessProbe *Probe
+	StartupProbe   *Probe
+	HealthCheck    *HealthCheck
+	InitContainers []Container
+	Deployment     *Deployment
+
+	Kind         string
+	Schedule     string
+	Presets      []string
+	NodeSelector map[string]string
+	Tolerations  []Toleration
+	DNS          *DNS
+	Runtime      string
+
+	// Type, Options and APIVersion describe a legacy custom resource.
+	Type       string
+	Options    map[string]any
+	APIVersion string
+
+	// Legacy ingress switches of the original format.
+	HTTPSOnly    bool
+	HTTPSBackend bool
+	HTTP2        bool
+	GracePeriod  *int64
+	DatabaseType string
+}
+
+// EnvVar is one container environment variable. Exactly one of Value,
+// PodField, Secret and ConfigMap is its source.
+type EnvVar struct {
+	Path      string
+	Name      string
+	Value     string
+	HasValue  bool
+	PodField  string
+	Secret    string
+	ConfigMap string
+	Key       string
+	// Inverted marks the original's {secret: VAR, value: "name[/key]"} form,
+	// already rewritten into Name, Secret and Key.
+	Inverted bool
+}
+
+// EnvFrom imports every key of a Secret or ConfigMap.
+type EnvFrom struct {
+	Path      string
+	Secret    string
+	ConfigMap string
+	Prefix    string
+}
+
+// Volume is a mount: a Secret, a ConfigMap or a claim.
+type Volume struct {
+	Path         string
+	Name         string
+	MountPath    string
+	Size         string
+	Modes        []string
+	Type         string
+	StorageClass string
+	Items        []KeyToPath
+	Provisioning string
+	ReadOnly     bool
+}
+
+// KeyToPath projects one key of a Secret or ConfigMap volume to a file.
+type KeyToPath struct {
+	Path     string
+	Key      string
+	FilePath string
+}
+
+// HPA is a horizontal pod autoscaler.
+type HPA struct {
+	Path        string
+	MinReplicas int32
+	MaxReplicas int32
+	Metric      *Metric
+}
+
+// Metric is what the autoscaler tracks.
+type Metric struct {
+	Path                     string
+	Name                     string
+	TargetAverageUtilization int32
+	TargetAverageValue       string
+}
+
+// TLS says where an Ingress certificate comes from. Exactly one is set.
+type TLS struct {
+	Path          string
+	ClusterIssuer string
+	Issuer        string
+	Vault         string
+}
+
+// Probe is a container probe in the original handler form.
+type Probe struct {
+	Path                string
+	HTTPGet             *HTTPGet
+	TCPSocket           *TCPSocket
+	Exec                []string
+	InitialDelaySeconds int32
+	TimeoutSeconds      int32
+	PeriodSeconds       int32
+	SuccessThreshold    int32
+	FailureThreshold    int32
+}
+
+// HTTPGet probes an HTTP endpoint.
+type HTTPGet struct {
+	Path     string
+	URLPath  string
+	Port     PortRef
+	Host     string
+	Scheme   string
+	Headers  []NameValue
+}
+
+// TCPSocket probes a TCP port.
+type TCPSocket struct {
+	Path string
+	Port PortRef
+	Host string
+}
+
+// PortRef is a port given by number or by name.
+type PortRef struct {
+	Number int
+	Name   string
+}
+
+// NameValue is a name and a value, as in HTTP headers.
+type NameValue struct {
+	Name  string
+	Value string
+}
+
+// HealthCheck is the original's liveness check: a command with timings.
+type HealthCheck struct {
+	Path         string
+	Command      []string
+	InitialDelay int32
+	Timeout      int32
+}
+
+// Container is an init container.
+type Container struct {
+	Path        string
+	Name        string
+	Application string
+	Version     string
+	Image       string
+	Command     []string
+	Args        []string
+	Env         []EnvVar
+	Volumes     []Volume
+}
+
+// Deployment is how a service rolls out.
+type Deployment struct {
+	Path       string
+	Method     string
+	Active     string
+	Mode       string
+	CustomURLs map[string][]string
+}
+
+// Gist is a ConfigMap built from files in the repository: Source is a
+// ConfigMap manifest file, Files are files or folders whose contents become
+// keys.
+type Gist struct {
+	Path   string
+	Name   string
+	Source string
+	Files  []string
+}
+
+// Preset is a named bundle merged into the pods of the services that select
+// it by name or by labels.
+type Preset struct {
+	Path           string
+	Name           string
+	Selector       map[string]string
+	Env            []EnvVar
+	EnvFrom        []EnvFrom
+	Volumes        []Volume
+	Annotations    map[string]string
+	InitContainers []Container
+}
+
+// Access grants a group or a user a role in the namespace.
+type Access struct {
+	Path  string
+	Group string
+	User  string
+	Role  string
+}
+
+// Toleration lets pods run on tainted nodes.
+type Toleration struct {
+	Path              string
+	Key               string
+	Operator          string
+	Value             string
+	Effect            string
+	TolerationSeconds *int64
+}
+
+// DNS tunes the pod resolver.
+type DNS struct {
+	Path  string
+	Ndots *int
+}
+
+// Environment returns the environment with the given name, or nil.
+func (f *File) Environment(name string) *Environment {
+	for i := range f.Environments {
+		if f.Environments[i].Name == name {
+			return &f.Environments[i]
+		}
+	}
+	return nil
+}
+
+// Service returns the service with the given name, or nil.
+func (e *Environment) Service(name string) *Service {
+	for i := range e.Services {
+		if e.Services[i].Name == name {
+			return &e.Services[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,479 @@
+package manifest
+
+import (
+	"path"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+var (
+	kinds     = []string{KindDeployment, KindStatefulSet, KindJob, KindCronJob}
+	runtimes  = []string{"nodejs", "java", "go", "other"}
+	protocols = []string{"http", "tcp"}
+)
+
+// Label keys envop sets itself; a service may not override them because
+// selectors and pruning depend on them.
+var reservedLabelPrefixes = []string{"app.kubernetes.io/", "envop.io/"}
+
+func (v *checker) services(e *Environment) {
+	names := map[string]string{}
+	objects := map[string]string{}
+	for i := range e.Services {
+		s := &e.Services[i]
+		np := joinPath(s.Path, "name")
+		v.unique(names, s.Name, np, "service")
+		v.service(e, s)
+		for _, obj := range objectNames(e, s) {
+			if owner, ok := objects[obj]; ok && owner != s.Name {
+				v.errorf(np, "object name %q collides with service %q", obj, owner)
+			}
+			objects[obj] = s.Name
+		}
+	}
+}
+
+// objectNames are the names a service gives the objects it renders.
+func objectNames(e *Environment, s *Service) []string {
+	names := []string{s.Name}
+	if s.IsBlueGreen(e) {
+		names = append(names, s.Name+"-"+ColourBlue, s.Name+"-"+ColourGreen)
+	}
+	if s.WorkloadKind() == KindStatefulSet {
+		names = append(names, s.Name+"-headless")
+	}
+	return names
+}
+
+func (v *checker) service(e *Environment, s *Service) {
+	v.serviceName(e, s)
+	v.serviceKind(s)
+	v.image(s)
+	v.ports(s)
+	if s.Replicas != nil && *s.Replicas < 0 {
+		v.errorf(joinPath(s.Path, "replicas"), "must not be negative")
+	}
+	v.envVars(s.Env)
+	v.envFrom(s.EnvFrom)
+	v.resources(s)
+	v.volumes(s.Volumes, s.WorkloadKind())
+	v.hpa(s)
+	v.ingress(e, s)
+	v.annotations(joinPath(s.Path, "annotations"), s.Annotations)
+	v.podLabels(joinPath(s.Path, "labels"), s.Labels)
+	v.probe(s.LivenessProbe)
+	v.probe(s.ReadinessProbe)
+	v.probe(s.StartupProbe)
+	v.healthCheck(s.HealthCheck)
+	v.initContainers(s.InitContainers)
+	if s.Deployment != nil {
+		v.deployment(s.Deployment, s.WorkloadKind())
+	}
+	v.servicePresets(e, s)
+	v.labels(joinPath(s.Path, "node_selector"), s.NodeSelector)
+	v.tolerations(s.Tolerations)
+	v.oneOf(joinPath(s.Path, "runtime"), s.Runtime, runtimes...)
+	v.customResource(s)
+	if s.GracePeriod != nil && *s.GracePeriod < 0 {
+		v.errorf(joinPath(s.Path, "graceperiod"), "must not be negative")
+	}
+}
+
+func (v *checker) serviceName(e *Environment, s *Service) {
+	np := joinPath(s.Path, "name")
+	if !v.required(np, s.Name) {
+		return
+	}
+	if s.IsCustomResource() {
+		v.dnsSubdomain(np, s.Name)
+		return
+	}
+	// Service objects need an RFC 1035 label (starting with a letter).
+	if !v.invalid(np, s.Name, validation.IsDNS1035Label(s.Name)) {
+		return
+	}
+	if s.IsBlueGreen(e) && len(s.Name) > 63-len("-green") {
+		v.errorf(np, "must be at most %d characters for blue/green (the colours add -green)", 63-len("-green"))
+	}
+	if s.WorkloadKind() == KindStatefulSet && len(s.Name) > 63-len("-headless") {
+		v.errorf(np, "must be at most %d characters for a statefulset (its headless Service adds -headless)", 63-len("-headless"))
+	}
+}
+
+func (v *checker) serviceKind(s *Service) {
+	kp := joinPath(s.Path, "kind")
+	v.oneOf(kp, s.Kind, kinds...)
+	sp := joinPath(s.Path, "schedule")
+	switch {
+	case s.WorkloadKind() == KindCronJob && s.Schedule == "":
+		v.errorf(sp, "required for kind cronjob")
+	case s.WorkloadKind() != KindCronJob && s.Schedule != "":
+		v.errorf(sp, "only applies to kind cronjob")
+	case s.Schedule != "" && !validSchedule(s.Schedule):
+		v.errorf(sp, "must be a cron expression of five fields or a @macro, got %q", s.Schedule)
+	}
+}
+
+// validSchedule checks the shape of a cron schedule; the API server's cron
+// parser has the final word.
+func validSchedule(s string) bool {
+	if strings.HasPrefix(s, "@") {
+		switch s {
+		case "@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly":
+			return true
+		}
+		return false
+	}
+	fields := strings.Fields(s)
+	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
+		return false // the API server rejects time zones here; use timeZone
+	}
+	if len(fields) != 5 {
+		return false
+	}
+	for _, f := range fields {
+		if strings.Trim(f, "0123456789*/,-?LW#ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (v *checker) image(s *Service) {
+	v.labelValue(joinPath(s.Path, "version"), s.Version)
+	if s.Image != "" {
+		if strings.ContainsAny(s.Image, " \t\n") {
+			v.errorf(joinPath(s.Path, "image"), "must be an image reference without spaces")
+		}
+		if s.Application != "" {
+			v.errorf(joinPath(s.Path, "application"), "application and image are mutually exclusive")
+		}
+	}
+	if s.Application != "" && !validRepository(s.Application) {
+		v.errorf(joinPath(s.Path, "application"), "must be an image name (lowercase letters, digits, '.', '_', '-', '/'), got %q", s.Application)
+	}
+}
+
+func validRepository(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune("._-/", r)) {
+			return false
+		}
+	}
+	return s != "" && !strings.HasPrefix(s, "/") && !strings.HasSuffix(s, "/")
+}
+
+func (v *checker) ports(s *Service) {
+	pp := joinPath(s.Path, "ports")
+	if _, ok := v.f.positions[pp]; !ok {
+		pp = joinPath(s.Path, "port")
+	}
+	seen := map[int]bool{}
+	for i, p := range s.Ports {
+		ip := itemPath(pp, i)
+		if _, ok := v.f.positions[ip]; !ok {
+			ip = pp
+		}
+		if validation.IsValidPortNum(p) != nil {
+			v.errorf(ip, "port %d out of range 1-65535", p)
+		} else if seen[p] {
+			v.errorf(ip, "duplicate port %d", p)
+		}
+		seen[p] = true
+	}
+	v.oneOf(joinPath(s.Path, "protocol"), strings.ToLower(s.Protocol), protocols...)
+}
+
+func (v *checker) envVars(vars []EnvVar) {
+	seen := map[string]string{}
+	for _, e := range vars {
+		v.envVar(e)
+		np := joinPath(e.Path, "name")
+		if e.Inverted {
+			np = joinPath(e.Path, "secret")
+		}
+		v.unique(seen, e.Name, np, "environment variable")
+	}
+}
+
+func (v *checker) envVar(e EnvVar) {
+	np := joinPath(e.Path, "name")
+	if e.Inverted {
+		v.msgs(joinPath(e.Path, "secret"), validation.IsEnvVarName(e.Name))
+		v.dnsSubdomain(joinPath(e.Path, "value"), e.Secret)
+		v.msgs(joinPath(e.Path, "value"), configMapKey(e.Key))
+		return
+	}
+	if v.required(np, e.Name) {
+		v.invalid(np, e.Name, validation.IsEnvVarName(e.Name))
+	}
+	sources := 0
+	for _, set := range []bool{e.HasValue, e.PodField != "", e.Secret != "", e.ConfigMap != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources > 1 {
+		v.errorf(e.Path, "value, pod_field, secret and config_map are mutually exclusive")
+	}
+	v.dnsSubdomain(joinPath(e.Path, "secret"), e.Secret)
+	v.dnsSubdomain(joinPath(e.Path, "config_map"), e.ConfigMap)
+	if e.Key != "" {
+		if e.Secret == "" && e.ConfigMap == "" {
+			v.errorf(joinPath(e.Path, "key"), "only applies with secret or config_map")
+		} else {
+			v.msgs(joinPath(e.Path, "key"), configMapKey(e.Key))
+		}
+	}
+	if e.PodField != "" && !validPodField(e.PodField) {
+		v.errorf(joinPath(e.Path, "pod_field"), "unsupported field %q (want e.g. metadata.name, metadata.namespace, spec.nodeName, status.podIP)", e.PodField)
+	}
+}
+
+func configMapKey(k string) []string {
+	if k == "" {
+		return nil
+	}
+	return validation.IsConfigMapKey(k)
+}
+
+// podFields are the fieldRef paths the API server accepts for env vars.
+var podFields = map[string]bool{
+	"metadata.name": true, "metadata.namespace": true, "metadata.uid": true,
+	"spec.nodeName": true, "spec.serviceAccountName": true, "status.hostIP": true,
+	"status.hostIPs": true, "status.podIP": true, "status.podIPs": true,
+}
+
+func validPodField(f string) bool {
+	if podFields[f] {
+		return true
+	}
+	for _, prefix := range []string{"metadata.labels['", "metadata.annotations['"} {
+		if strings.HasPrefix(f, prefix) && strings.HasSuffix(f, "']") {
+			return len(content.IsLabelKey(f[len(prefix):len(f)-2])) == 0
+		}
+	}
+	return false
+}
+
+func (v *checker) envFrom(list []EnvFrom) {
+	for _, e := range list {
+		switch {
+		case e.Secret == "" && e.ConfigMap == "":
+			v.errorf(e.Path, "one of secret or config_map is required")
+		case e.Secret != "" && e.ConfigMap != "":
+			v.errorf(joinPath(e.Path, "config_map"), "secret and config_map are mutually exclusive")
+		}
+		v.dnsSubdomain(joinPath(e.Path, "secret"), e.Secret)
+		v.dnsSubdomain(joinPath(e.Path, "config_map"), e.ConfigMap)
+		if e.Prefix != "" {
+			v.msgs(joinPath(e.Path, "prefix"), validation.IsEnvVarName(e.Prefix))
+		}
+	}
+}
+
+func (v *checker) annotations(p string, m map[string]string) {
+	for _, k := range sortedKeys(m) {
+		v.invalid(keyPath(p, k), k, content.IsLabelKey(k))
+	}
+}
+
+func (v *checker) podLabels(p string, m map[string]string) {
+	v.labels(p, m)
+	for _, k := range sortedKeys(m) {
+		for _, prefix := range reservedLabelPrefixes {
+			if strings.HasPrefix(k, prefix) {
+				v.errorf(keyPath(p, k), "label %q is set by envop and cannot be overridden", k)
+			}
+		}
+	}
+}
+
+func (v *checker) servicePresets(e *Environment, s *Service) {
+	known := map[string]bool{}
+	for _, p := range e.Presets {
+		known[p.Name] = true
+	}
+	pp := joinPath(s.Path, "presets")
+	for i, name := range s.Presets {
+		ip := itemPath(pp, i)
+		if _, ok := v.f.positions[ip]; !ok {
+			ip = pp
+		}
+		if !known[name] {
+			v.errorf(ip, "unknown preset %q", name)
+		}
+	}
+}
+
+func (v *checker) customResource(s *Service) {
+	if !s.IsCustomResource() {
+		if s.Options != nil {
+			v.errorf(joinPath(s.Path, "options"), "only applies with type (a legacy custom resource)")
+		}
+		if s.APIVersion != "" {
+			v.errorf(joinPath(s.Path, "api_version"), "only applies with type (a legacy custom resource)")
+		}
+		return
+	}
+	tp := joinPath(s.Path, "type")
+	v.msgs(tp, validation.IsDNS1035Label(strings.ToLower(s.Type)))
+	if s.Kind != "" {
+		v.errorf(joinPath(s.Path, "kind"), "type (a legacy custom resource) and kind are mutually exclusive")
+	}
+	if s.APIVersion != "" {
+		group, version, found := strings.Cut(s.APIVersion, "/")
+		if !found || group == "" || len(validation.IsDNS1123Subdomain(group)) > 0 || len(validation.IsDNS1035Label(version)) > 0 {
+			v.errorf(joinPath(s.Path, "api_version"), "must be GROUP/VERSION, got %q", s.APIVersion)
+		}
+	}
+}
+
+func (v *checker) initContainers(cs []Container) {
+	seen := map[string]string{}
+	for _, c := range cs {
+		np := joinPath(c.Path, "name")
+		if v.required(np, c.Name) {
+			v.dnsLabel(np, c.Name)
+		}
+		v.unique(seen, c.Name, np, "init container")
+		if c.Application != "" && !validRepository(c.Application) {
+			v.errorf(joinPath(c.Path, "application"), "must be an image name, got %q", c.Application)
+		}
+		if c.Image != "" && c.Application != "" {
+			v.errorf(joinPath(c.Path, "application"), "application and image are mutually exclusive")
+		}
+		v.labelValue(joinPath(c.Path, "version"), c.Version)
+		v.envVars(c.Env)
+		v.volumes(c.Volumes, KindDeployment)
+	}
+}
+
+func (v *checker) volumes(vols []Volume, kind string) {
+	names, paths := map[string]string{}, map[string]string{}
+	for i := range vols {
+		vol := &vols[i]
+		np := joinPath(vol.Path, "name")
+		if v.required(np, vol.Name) {
+			v.dnsLabel(np, vol.Name)
+		}
+		v.unique(names, vol.Name, np, "volume")
+		mp := joinPath(vol.Path, "path")
+		if v.required(mp, vol.MountPath) {
+			if !path.IsAbs(vol.MountPath) {
+				v.errorf(mp, "must be an absolute path, got %q", vol.MountPath)
+			}
+			if first, ok := paths[vol.MountPath]; ok {
+				v.errorf(mp, "mount path %q already used (at %s)", vol.MountPath, first)
+			}
+			paths[vol.MountPath] = mp
+		}
+		if vol.IsClaim() {
+			v.claim(vol, kind)
+		} else {
+			v.objectVolume(vol)
+		}
+	}
+}
+
+var accessModes = []string{"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
+
+func (v *checker) claim(vol *Volume, kind string) {
+	v.oneOf(joinPath(vol.Path, "provisioning"), vol.Provisioning, "dynamic", ProvisioningManual)
+	sp := joinPath(vol.Path, "size")
+	if vol.Provisioning != ProvisioningManual && v.required(sp, vol.Size) {
+		v.quantity(sp, vol.Size, true)
+	} else if vol.Size != "" {
+		v.quantity(sp, vol.Size, true)
+	}
+	for i, m := range vol.Modes {
+		mp := itemPath(joinPath(vol.Path, "modes"), i)
+		if _, ok := v.f.positions[mp]; !ok {
+			mp = joinPath(vol.Path, "modes")
+		}
+		v.oneOf(mp, m, accessModes...)
+	}
+	v.dnsSubdomain(joinPath(vol.Path, "storage_class"), vol.StorageClass)
+	if len(vol.Items) > 0 {
+		v.errorf(joinPath(vol.Path, "items"), "only applies to secret and configmap volumes")
+	}
+	_ = kind
+}
+
+func (v *checker) objectVolume(vol *Volume) {
+	for _, f := range []string{"size", "modes", "storage_class", "provisioning"} {
+		if _, ok := v.f.positions[joinPath(vol.Path, f)]; ok {
+			v.errorf(joinPath(vol.Path, f), "only applies to claims, not %s volumes", vol.Type)
+		}
+	}
+	for _, it := range vol.Items {
+		if v.required(joinPath(it.Path, "key"), it.Key) {
+			v.msgs(joinPath(it.Path, "key"), validation.IsConfigMapKey(it.Key))
+		}
+		fp := joinPath(it.Path, "path")
+		if v.required(fp, it.FilePath) && (path.IsAbs(it.FilePath) || strings.Contains("/"+it.FilePath+"/", "/../")) {
+			v.errorf(fp, "must be a relative path without '..', got %q", it.FilePath)
+		}
+	}
+}
+
+func (v *checker) healthCheck(h *HealthCheck) {
+	if h == nil {
+		return
+	}
+	if len(h.Command) == 0 {
+		v.errorf(joinPath(h.Path, "command"), "required")
+	}
+	v.nonNegative(joinPath(h.Path, "initial_delay"), h.InitialDelay)
+	v.nonNegative(joinPath(h.Path, "timeout"), h.Timeout)
+}
+
+func (v *checker) nonNegative(p string, n int32) {
+	if n < 0 {
+		v.errorf(p, "must not be negative")
+	}
+}
+
+func (v *checker) probe(p *Probe) {
+	if p == nil {
+		return
+	}
+	handlers := 0
+	if p.HTTPGet != nil {
+		handlers++
+		v.portRef(joinPath(p.HTTPGet.Path, "port"), p.HTTPGet.Port)
+		v.oneOf(joinPath(p.HTTPGet.Path, "scheme"), p.HTTPGet.Scheme, "HTTP", "HTTPS")
+	}
+	if p.TCPSocket != nil {
+		handlers++
+		v.portRef(joinPath(p.TCPSocket.Path, "port"), p.TCPSocket.Port)
+	}
+	if p.Exec != nil {
+		handlers++
+		if len(p.Exec) == 0 {
+			v.errorf(joinPath(p.Path, "exec.command"), "required")
+		}
+	}
+	if handlers != 1 {
+		v.errorf(p.Path, "exactly one of http_get, tcp_socket and exec is required")
+	}
+	for name, n := range map[string]int32{
+		"initial_delay_seconds": p.InitialDelaySeconds, "timeout_seconds": p.TimeoutSeconds,
+		"period_seconds": p.PeriodSeconds, "success_threshold": p.SuccessThreshold,
+		"failure_threshold": p.FailureThreshold,
+	} {
+		v.nonNegative(joinPath(p.Path, name), n)
+	}
+}
+
+func (v *checker) portRef(p string, ref PortRef) {
+	if ref.Name != "" {
+		v.msgs(p, validation.IsValidPortName(ref.Name))
+		return
+	}
+	if validation.IsValidPortNum(ref.Number) != nil {
+		v.errorf(p, "port %d out of range 1-65535", ref.Number)
+	}
+}
