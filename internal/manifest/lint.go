@@ -1,3 +1,187 @@
 package manifest
 
-func Lint(f *File) Diagnostics { return nil }
+import (
+	"net"
+	"net/url"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Thresholds behind the lint warnings; see docs/manifest.md for the reasons.
+var (
+	nodeMinCPU    = resource.MustParse("1")
+	nodeMinMemory = resource.MustParse("1.75Gi")
+	javaMinMemory = resource.MustParse("512Mi")
+)
+
+const (
+	slowStartSeconds = 60
+	highHPATarget    = 70
+)
+
+// Lint returns warnings: settings that are valid but known to hurt in
+// production. They never block a file.
+func Lint(f *File) Diagnostics {
+	if f == nil {
+		return nil
+	}
+	v := &checker{f: f}
+	for i := range f.Environments {
+		e := &f.Environments[i]
+		for j := range e.Services {
+			v.lintService(e, &e.Services[j])
+		}
+	}
+	v.diags.Sort()
+	return v.diags
+}
+
+func (v *checker) lintService(e *Environment, s *Service) {
+	switch s.Runtime {
+	case "nodejs":
+		v.lintNode(s)
+	case "java":
+		v.lintJava(s)
+	}
+	v.lintSlowStart(s)
+	v.lintExtended(e, s)
+	v.lintDNS(e, s)
+	if s.DatabaseType != "" {
+		v.warnf(joinPath(s.Path, "database_type"), "is not supported and is ignored")
+	}
+}
+
+// limitBelow reports whether the service's limit for a resource is set and
+// below min; unset limits take the defaults, which are large enough.
+func limitBelow(s *Service, name string, min resource.Quantity) bool {
+	q, err := resource.ParseQuantity(s.Limits[name])
+	return err == nil && s.Limits[name] != "" && q.Cmp(min) < 0
+}
+
+func (v *checker) lintNode(s *Service) {
+	for name, min := range map[string]resource.Quantity{"cpu": nodeMinCPU, "memory": nodeMinMemory} {
+		if limitBelow(s, name, min) {
+			v.warnf(keyPath(joinPath(s.Path, "limits"), name),
+				"Node.js sizes its heap and thread pool for at least 1 CPU and 1.75Gi; with a %s limit of %s it is likely to be throttled or OOM-killed", name, s.Limits[name])
+		}
+	}
+}
+
+func (v *checker) lintJava(s *Service) {
+	if limitBelow(s, "memory", javaMinMemory) {
+		v.warnf(keyPath(joinPath(s.Path, "limits"), "memory"),
+			"a JVM needs off-heap memory beyond its heap; a memory limit of %s (under 512Mi) leaves no headroom", s.Limits["memory"])
+		return
+	}
+	for _, ev := range s.Env {
+		if (ev.Name == "JAVA_TOOL_OPTIONS" || ev.Name == "JAVA_OPTS") &&
+			(strings.Contains(ev.Value, "-XX:MaxRAMPercentage") || strings.Contains(ev.Value, "-Xmx")) {
+			return
+		}
+	}
+	v.warnf(joinPath(s.Path, "runtime"),
+		"no -XX:MaxRAMPercentage or -Xmx in JAVA_TOOL_OPTIONS or JAVA_OPTS: the JVM may size its heap to the whole limit and leave no off-heap headroom")
+}
+
+// startDelay is the longest initial delay any probe of the service waits.
+func startDelay(s *Service) (int32, string) {
+	var max int32
+	var at string
+	for _, p := range []*Probe{s.StartupProbe, s.LivenessProbe, s.ReadinessProbe} {
+		if p == nil {
+			continue
+		}
+		d := p.InitialDelaySeconds
+		if p == s.StartupProbe {
+			d += max32(p.FailureThreshold, 3) * max32(p.PeriodSeconds, 10)
+		}
+		if d > max {
+			max, at = d, p.Path
+		}
+	}
+	if h := s.HealthCheck; h != nil && h.InitialDelay > max {
+		max, at = h.InitialDelay, joinPath(h.Path, "initial_delay")
+	}
+	return max, at
+}
+
+func max32(a, b int32) int32 {
+	if a > 0 {
+		return a
+	}
+	return b
+}
+
+func (v *checker) lintSlowStart(s *Service) {
+	if s.HPA == nil || s.HPA.Metric == nil || s.HPA.Metric.TargetAverageUtilization <= highHPATarget {
+		return
+	}
+	if delay, at := startDelay(s); delay >= slowStartSeconds {
+		v.warnf(joinPath(s.HPA.Metric.Path, "target_average_utilization"),
+			"pods take %ds to start (%s) but scale out only above %d%%: new pods arrive too late under load; lower the target to %d or less",
+			delay, at, s.HPA.Metric.TargetAverageUtilization, highHPATarget)
+	}
+}
+
+func (v *checker) lintExtended(e *Environment, s *Service) {
+	if len(s.Tolerations) > 0 || len(e.Tolerations) > 0 {
+		return
+	}
+	for _, field := range []string{"limits", "requests"} {
+		m := s.Limits
+		if field == "requests" {
+			m = s.Requests
+		}
+		for _, name := range sortedKeys(m) {
+			if IsExtendedResource(name) {
+				v.warnf(keyPath(joinPath(s.Path, field), name),
+					"%s is requested but the service has no tolerations: accelerator nodes are usually tainted, so the pods may never schedule", name)
+				return
+			}
+		}
+	}
+}
+
+func (v *checker) lintDNS(e *Environment, s *Service) {
+	if (s.DNS != nil && s.DNS.Ndots != nil) || (e.DNS != nil && e.DNS.Ndots != nil) {
+		return
+	}
+	for _, ev := range s.Env {
+		if host := externalHost(ev.Value); host != "" {
+			v.warnf(joinPath(ev.Path, "value"),
+				"%q looks like an external host name; with the default ndots 5 each lookup first tries every cluster search domain; set dns: {ndots: 2} or end the name with a dot", host)
+		}
+	}
+}
+
+// externalHost returns the host name in an env value when it looks like a
+// name outside the cluster: dotted, not an IP, not a cluster-local suffix,
+// not already fully qualified with a trailing dot.
+func externalHost(value string) string {
+	host := value
+	if strings.Contains(value, "://") {
+		u, err := url.Parse(value)
+		if err != nil {
+			return ""
+		}
+		host = u.Hostname()
+	} else if h, _, err := net.SplitHostPort(value); err == nil {
+		host = h
+	}
+	if !strings.Contains(host, ".") || strings.HasSuffix(host, ".") || net.ParseIP(host) != nil {
+		return ""
+	}
+	host = strings.ToLower(host)
+	for _, suffix := range []string{".svc", ".cluster.local", ".local"} {
+		if strings.HasSuffix(host, suffix) {
+			return ""
+		}
+	}
+	tld := host[strings.LastIndex(host, ".")+1:]
+	if len(validation.IsDNS1123Subdomain(host)) > 0 || strings.Trim(tld, "abcdefghijklmnopqrstuvwxyz") != "" || len(tld) < 2 {
+		return ""
+	}
+	return host
+}

@@ -69,15 +69,14 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 		return nil, Diagnostics{syntaxDiagnostic(filename, err)}
 	}
 	d := &decoder{file: filename, pos: map[string]Pos{}, budget: 64 + 4*len(data)}
-	f := &File{Name: filename}
 	if len(root.Content) == 0 {
-		d.diags = append(d.diags, Diagnostic{File: filename, Line: 1, Col: 1,
-			Message: "file is empty", Severity: SeverityError})
-	} else {
-		doc := root.Content[0]
-		d.record("", doc)
-		decodeStruct(d, doc, "", f, fileFields)
+		return nil, Diagnostics{{File: filename, Line: 1, Col: 1,
+			Message: "file is empty", Severity: SeverityError}}
 	}
+	f := &File{Name: filename}
+	doc := root.Content[0]
+	d.record("", doc)
+	decodeStruct(d, doc, "", f, fileFields)
 	f.positions = d.pos
 	d.diags.Sort()
 	return f, d.diags
@@ -118,11 +117,23 @@ func dropShadowed(decoded, validated Diagnostics) Diagnostics {
 	}
 	var out Diagnostics
 	for _, v := range validated {
-		if !bad[v.Path] {
+		if !underBad(bad, v.Path) {
 			out = append(out, v)
 		}
 	}
 	return out
+}
+
+func underBad(bad map[string]bool, path string) bool {
+	for {
+		if bad[path] {
+			return true
+		}
+		if path == "" {
+			return false
+		}
+		path = parentPath(path)
+	}
 }
 
 // Position returns where the value at path starts, falling back to the
