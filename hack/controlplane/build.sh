@@ -3,6 +3,7 @@
 # kube-controller-manager, kube-scheduler, kubectl, kwok) from the Go module
 # proxy into a cache directory keyed by the versions, and prints that
 # directory's bin path on the last line of stdout. A warm cache costs nothing.
+# With --print-dir it only prints that path.
 set -euo pipefail
 
 export GOTOOLCHAIN=go1.27.3
@@ -13,6 +14,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/versions.sh"
 
 bin="$(controlplane_bin_dir)"
+if [[ "${1:-}" == "--print-dir" ]]; then
+	echo "$bin"
+	exit 0
+fi
 mkdir -p "$bin"
 
 log() { printf '[controlplane] %s\n' "$*" >&2; }

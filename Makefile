@@ -1,0 +1,47 @@
+# The commands the README shows. Go 1.27.3: go1.26.8 has known
+# standard-library vulnerabilities in net/http and crypto/x509.
+export GOTOOLCHAIN := go1.27.3
+SHELL := /bin/bash
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X github.com/envop/envop/internal/version.Version=$(VERSION) \
+           -X github.com/envop/envop/internal/version.Commit=$(COMMIT)
+
+CLUSTER_DIR := .cluster
+# Where hack/controlplane/build.sh puts (or finds) the control-plane binaries.
+CONTROLPLANE_BIN = $(shell bash hack/controlplane/build.sh --print-dir)
+GO_TEST_FLAGS ?= -race -timeout 30m
+
+.PHONY: all build test vet fmt-check controlplane cluster-up cluster-down demo clean
+
+all: build
+
+build:
+	go build -trimpath -ldflags '$(LDFLAGS)' -o bin/envop ./cmd/envop
+
+## controlplane: build the pinned etcd, Kubernetes and kwok binaries (cached).
+controlplane:
+	bash hack/controlplane/build.sh >/dev/null
+
+## test: vet, formatting and every test, the cluster tests included.
+test: controlplane vet fmt-check
+	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' go test $(GO_TEST_FLAGS) ./...
+
+vet:
+	go vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go'))"; \
+	if [[ -n "$$out" ]]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## cluster-up: start the local control plane; kubeconfig in .cluster/admin.kubeconfig.
+cluster-up: controlplane
+	go run ./hack/localcluster up --dir $(CLUSTER_DIR) --bin '$(CONTROLPLANE_BIN)'
+
+## cluster-down: stop every process cluster-up started and remove its state.
+cluster-down:
+	go run ./hack/localcluster down --dir $(CLUSTER_DIR)
+
+clean: cluster-down
+	rm -rf bin

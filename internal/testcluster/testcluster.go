@@ -1,0 +1,112 @@
+package testcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/envop/envop/internal/localcluster"
+)
+
+// BinDirEnv names the directory of the control-plane binaries; when unset
+// the directory is asked of hack/controlplane/build.sh.
+const BinDirEnv = "ENVOP_CONTROLPLANE_BIN"
+
+var current *localcluster.Cluster
+
+// Main starts a control plane, runs the package's tests and stops it. Use it
+// as `func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }`.
+func Main(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "envop-testcluster-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testcluster:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	c, err := start(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testcluster: cannot start the control plane:", err)
+		return 1
+	}
+	current = c
+	defer c.Stop()
+	return m.Run()
+}
+
+func start(dir string) (*localcluster.Cluster, error) {
+	bin, err := binDir()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var progress *os.File
+	if testing.Verbose() {
+		progress = os.Stderr
+	}
+	cfg := localcluster.Config{BinDir: bin, Dir: dir}
+	if progress != nil {
+		cfg.Progress = progress
+	}
+	c, err := localcluster.Start(ctx, cfg)
+	if err != nil {
+		// A free port picked for one component can be taken by the time it
+		// binds; one more try with fresh ports settles that race.
+		_ = os.RemoveAll(dir)
+		c, err = localcluster.Start(ctx, cfg)
+	}
+	return c, err
+}
+
+// binDir finds the control-plane binaries and fails loudly without them.
+func binDir() (string, error) {
+	dir := os.Getenv(BinDirEnv)
+	if dir == "" {
+		root, err := repoRoot()
+		if err != nil {
+			return "", err
+		}
+		out, err := exec.Command("bash", filepath.Join(root, "hack/controlplane/build.sh"), "--print-dir").Output()
+		if err != nil {
+			return "", fmt.Errorf("ask hack/controlplane/build.sh for the binaries: %w", err)
+		}
+		dir = strings.TrimSpace(string(out))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "kube-apiserver")); err != nil {
+		return "", fmt.Errorf("control-plane binaries missing in %s: run `make controlplane` (make test does it): %w", dir, err)
+	}
+	return dir, nil
+}
+
+// repoRoot walks up from the working directory to the product's go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "hack/controlplane/build.sh")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no hack/controlplane/build.sh above the working directory; set %s", BinDirEnv)
+		}
+		dir = parent
+	}
+}
+
+// Get returns the package's control plane; it fails the test when TestMain
+// did not start one.
+func Get(t testing.TB) *localcluster.Cluster {
+	t.Helper()
+	if current == nil {
+		t.Fatal("no control plane: call testcluster.Main from TestMain")
+	}
+	return current
+}
