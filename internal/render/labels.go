@@ -1,0 +1,63 @@
+package render
+
+// Label keys on every rendered object. Pruning selects on LabelManagedBy and
+// LabelEnvironment, so both are always set.
+const (
+	LabelName        = "app.kubernetes.io/name"
+	LabelInstance    = "app.kubernetes.io/instance"
+	LabelVersion     = "app.kubernetes.io/version"
+	LabelPartOf      = "app.kubernetes.io/part-of"
+	LabelManagedBy   = "app.kubernetes.io/managed-by"
+	LabelEnvironment = "envop.io/environment"
+	// LabelClaim marks PersistentVolumeClaims so pruning can spare them.
+	LabelClaim = "envop.io/claim"
+	// LabelAccess marks the Roles and RoleBindings rendered from access.
+	LabelAccess = "envop.io/access"
+)
+
+// ManagedBy is the value of LabelManagedBy.
+const ManagedBy = "envop"
+
+// Unversioned is the version label of objects that have no version: those
+// of the environment itself (gists, access) and services not deployed yet.
+const Unversioned = "unversioned"
+
+// Annotations envop writes.
+const (
+	// AnnotationVaultPath on an Ingress names the Vault KV v2 entry the
+	// operator copies into its TLS Secret.
+	AnnotationVaultPath = "envop.io/vault-path"
+	// AnnotationConfigHash on a pod template is the hash of the gists it
+	// mounts, so a content change rolls the pods.
+	AnnotationConfigHash = "envop.io/config-hash"
+	// AnnotationContentHash on a gist ConfigMap is the hash of its data.
+	AnnotationContentHash = "envop.io/content-hash"
+)
+
+// labels are the standard labels of an object.
+func (r *renderer) labels(name, instance, version string) map[string]string {
+	l := map[string]string{
+		LabelName:        name,
+		LabelInstance:    instance,
+		LabelVersion:     labelVersion(version),
+		LabelManagedBy:   ManagedBy,
+		LabelEnvironment: r.env.Name,
+	}
+	if r.project != "" {
+		l[LabelPartOf] = r.project
+	}
+	return l
+}
+
+// selector is what pods are selected by: never the version, because a
+// Deployment's selector is immutable and versions change on every deploy.
+func selector(name, instance string) map[string]string {
+	return map[string]string{LabelName: name, LabelInstance: instance}
+}
+
+func labelVersion(v string) string {
+	if v == "" || !validLabelValue(v) {
+		return Unversioned
+	}
+	return v
+}

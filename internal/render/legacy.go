@@ -1,0 +1,53 @@
+package render
+
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envop/envop/internal/manifest"
+)
+
+// DefaultCustomResourceAPIVersion is the group/version of legacy `type`
+// resources that name no api_version, the original's group.
+const DefaultCustomResourceAPIVersion = "prsn.io/v1"
+
+// customResource renders a legacy `type` service as a custom resource with
+// its options in spec.options. Its kind is the type with a capital first
+// letter (couchbase → Couchbase).
+func (r *renderer) customResource(s *manifest.Service) error {
+	u := &unstructured.Unstructured{Object: map[string]any{}}
+	u.SetAPIVersion(orDefault(s.APIVersion, DefaultCustomResourceAPIVersion))
+	u.SetKind(strings.ToUpper(s.Type[:1]) + s.Type[1:])
+	u.SetName(s.Name)
+	u.SetNamespace(r.namespace)
+	version := r.version(s, s.Name)
+	u.SetLabels(r.labels(s.Name, s.Name, version))
+	spec := map[string]any{}
+	if len(s.Options) > 0 {
+		spec["options"] = deepCopy(s.Options)
+	}
+	u.Object["spec"] = spec
+	r.objs = append(r.objs, u)
+	return nil
+}
+
+// deepCopy copies the options so callers cannot alter the manifest through
+// the rendered object.
+func deepCopy(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = deepCopy(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = deepCopy(x)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,161 @@
+package render
+
+import (
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/envop/envop/internal/manifest"
+)
+
+// Annotations cert-manager reads on an Ingress.
+const (
+	certManagerClusterIssuer = "cert-manager.io/cluster-issuer"
+	certManagerIssuer        = "cert-manager.io/issuer"
+)
+
+// blueGreen renders both colours, each with its own Service and preview
+// Ingress, and the parent Service and Ingress pointing at the active one.
+func (r *renderer) blueGreen(s *manifest.Service) error {
+	versions := map[string]string{}
+	for _, colour := range []string{manifest.ColourBlue, manifest.ColourGreen} {
+		name := s.Name + "-" + colour
+		versions[colour] = r.version(s, name)
+		if err := r.workload(s, name, versions[colour]); err != nil {
+			return err
+		}
+		r.networking(s, name, versions[colour], previewHosts(s, colour), name)
+	}
+	active := s.ActiveColour(r.env)
+	if a := r.opts.Active[s.Name]; a == manifest.ColourBlue || a == manifest.ColourGreen {
+		active = a
+	}
+	r.networking(s, s.Name+"-"+active, versions[active], s.ExternalURL, s.Name)
+	return nil
+}
+
+// previewHosts are a colour's custom URLs, else the service's hosts with the
+// first label suffixed by the colour (api.example.com → api-blue.example.com).
+func previewHosts(s *manifest.Service, colour string) []string {
+	if s.Deployment != nil && len(s.Deployment.CustomURLs[colour]) > 0 {
+		return s.Deployment.CustomURLs[colour]
+	}
+	var out []string
+	for _, h := range s.ExternalURL {
+		first, rest, found := strings.Cut(h, ".")
+		if found {
+			out = append(out, first+"-"+colour+"."+rest)
+		} else {
+			out = append(out, h+"-"+colour)
+		}
+	}
+	return out
+}
+
+// networking renders the Service called name selecting the pods of
+// instance, the StatefulSet's headless Service, and an Ingress for hosts.
+// They render even when the workload waits for its first deploy, so the DNS
+// name and the URL exist from the start.
+func (r *renderer) networking(s *manifest.Service, instance, version string, hosts []string, name string) {
+	ports := s.ServicePorts()
+	labels := r.labels(s.Name, instance, version)
+	sel := selector(s.Name, instance)
+	if len(ports) > 0 {
+		r.addService(name, labels, sel, servicePorts(s, ports), "")
+	}
+	if s.WorkloadKind() == manifest.KindStatefulSet {
+		r.addService(headlessName(s.Name), labels, sel, servicePorts(s, ports), corev1.ClusterIPNone)
+	}
+	if len(hosts) > 0 {
+		r.ingress(s, name, labels, hosts)
+	}
+}
+
+func headlessName(name string) string { return name + "-headless" }
+
+func servicePorts(s *manifest.Service, ports []int) []corev1.ServicePort {
+	var out []corev1.ServicePort
+	for _, p := range ports {
+		out = append(out, corev1.ServicePort{Name: portName(s, p), Port: int32(p),
+			TargetPort: intstr.FromInt32(int32(p)), Protocol: corev1.ProtocolTCP})
+	}
+	return out
+}
+
+func (r *renderer) addService(name string, labels, sel map[string]string, ports []corev1.ServicePort, clusterIP string) {
+	svc := &corev1.Service{
+		TypeMeta:   typeMeta("v1", "Service"),
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: sel, Ports: ports,
+			ClusterIP: clusterIP, PublishNotReadyAddresses: clusterIP == corev1.ClusterIPNone},
+	}
+	_ = r.add(svc)
+}
+
+func (r *renderer) ingress(s *manifest.Service, name string, labels map[string]string, hosts []string) {
+	backend := networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+		Name: name, Port: networkingv1.ServiceBackendPort{Number: int32(backendPort(s))}}}
+	if s.Backend != "" && name == s.Name {
+		backend.Service.Name = s.Backend
+	}
+	prefix := networkingv1.PathTypePrefix
+	spec := networkingv1.IngressSpec{}
+	for _, h := range hosts {
+		spec.Rules = append(spec.Rules, networkingv1.IngressRule{Host: h, IngressRuleValue: networkingv1.IngressRuleValue{
+			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &prefix, Backend: backend}}}}})
+	}
+	if class := orDefault(s.IngressClass, r.opts.IngressClass); class != "" {
+		spec.IngressClassName = &class
+	}
+	if hasTLS(s) {
+		spec.TLS = []networkingv1.IngressTLS{{Hosts: hosts, SecretName: orDefault(s.TLSSecret, name+"-tls")}}
+	}
+	_ = r.add(&networkingv1.Ingress{
+		TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels, Annotations: ingressAnnotations(s)},
+		Spec:       spec,
+	})
+}
+
+func backendPort(s *manifest.Service) int {
+	if s.BackendPort != 0 {
+		return s.BackendPort
+	}
+	if ports := s.ServicePorts(); len(ports) > 0 {
+		return ports[0]
+	}
+	return 0
+}
+
+// hasTLS: ssl: true, or any TLS source, asks for TLS on every host.
+func hasTLS(s *manifest.Service) bool {
+	return s.SSL || s.TLS != nil || s.TLSSecret != ""
+}
+
+func ingressAnnotations(s *manifest.Service) map[string]string {
+	ann := map[string]string{}
+	if t := s.TLS; t != nil {
+		switch {
+		case t.ClusterIssuer != "":
+			ann[certManagerClusterIssuer] = t.ClusterIssuer
+		case t.Issuer != "":
+			ann[certManagerIssuer] = t.Issuer
+		case t.Vault != "":
+			ann[AnnotationVaultPath] = t.Vault
+		}
+	}
+	// The original's switches for its nginx ingress controller.
+	if s.HTTPSOnly {
+		ann["nginx.ingress.kubernetes.io/force-ssl-redirect"] = "true"
+	}
+	if s.HTTPSBackend {
+		ann["nginx.ingress.kubernetes.io/backend-protocol"] = "HTTPS"
+	}
+	if len(ann) == 0 {
+		return nil
+	}
+	return ann
+}

@@ -1,0 +1,56 @@
+package render
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// Options are the settings rendering needs from outside the file.
+type Options struct {
+	// Registry and Project prefix image names: REGISTRY/PROJECT/app:version.
+	Registry string
+	Project  string
+	// Namespace is used when the environment names none.
+	Namespace   string
+	PullSecrets []string
+	// DefaultLimits and DefaultRequests apply per resource the service does
+	// not set; nil means DefaultLimits() and DefaultRequests().
+	DefaultLimits   map[string]string
+	DefaultRequests map[string]string
+	IngressClass    string
+	// StorageClasses maps a volume type (ebs, efs, ...) to a storage class.
+	StorageClasses map[string]string
+	// Files holds gist contents by slash-separated path relative to the
+	// repository root; manifest.ReadGistFiles fills it.
+	Files map[string][]byte
+	// Versions overrides versions by workload name: the operator passes the
+	// versions deployed through its API. Blue/green keys are NAME-blue and
+	// NAME-green.
+	Versions map[string]string
+	// Active overrides the active colour of blue/green services (promotion).
+	Active map[string]string
+}
+
+// DefaultLimits are SPEC's default container limits.
+func DefaultLimits() map[string]string {
+	return map[string]string{"cpu": "1000m", "memory": "2048Mi"}
+}
+
+// DefaultRequests are SPEC's default container requests.
+func DefaultRequests() map[string]string {
+	return map[string]string{"cpu": "100m"}
+}
+
+// Result is what rendering produced.
+type Result struct {
+	// Objects in apply order (see KindOrder).
+	Objects []*unstructured.Unstructured
+	// Skipped lists workloads not rendered and why.
+	Skipped []Skipped
+}
+
+// Skipped is a workload left out of the render.
+type Skipped struct {
+	Service  string `json:"service"`
+	Workload string `json:"workload"`
+	Reason   string `json:"reason"`
+}

@@ -1,0 +1,154 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/validate/content"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/envop/envop/internal/manifest"
+)
+
+// renderer holds one render's inputs and output.
+type renderer struct {
+	env       *manifest.Environment
+	project   string
+	namespace string
+	opts      Options
+	objs      []*unstructured.Unstructured
+	names     map[string]bool // kind/name already rendered
+	skipped   []Skipped
+	gistHash  map[string]string
+}
+
+// Render renders one environment. project is the file's project (the
+// part-of label); env must come from a file without errors.
+func Render(env *manifest.Environment, project string, opts Options) (*Result, error) {
+	if env == nil {
+		return nil, errors.New("render: no environment")
+	}
+	r := &renderer{env: env, project: project, opts: withDefaults(opts), names: map[string]bool{}}
+	if r.project == "" {
+		r.project = opts.Project
+	}
+	r.namespace = env.Namespace
+	if r.namespace == "" {
+		r.namespace = opts.Namespace
+	}
+	if err := r.gists(); err != nil {
+		return nil, err
+	}
+	r.access()
+	for i := range env.Services {
+		if err := r.service(&env.Services[i]); err != nil {
+			return nil, fmt.Errorf("render service %q: %w", env.Services[i].Name, err)
+		}
+	}
+	Sort(r.objs)
+	return &Result{Objects: r.objs, Skipped: r.skipped}, nil
+}
+
+func withDefaults(o Options) Options {
+	if o.DefaultLimits == nil {
+		o.DefaultLimits = DefaultLimits()
+	}
+	if o.DefaultRequests == nil {
+		o.DefaultRequests = DefaultRequests()
+	}
+	return o
+}
+
+func (r *renderer) service(s *manifest.Service) error {
+	if s.IsCustomResource() {
+		return r.customResource(s)
+	}
+	merged := mergePresets(r.env, s)
+	if err := r.claims(merged); err != nil {
+		return err
+	}
+	if merged.IsBlueGreen(r.env) {
+		return r.blueGreen(merged)
+	}
+	version := r.version(merged, merged.Name)
+	if err := r.workload(merged, merged.Name, version); err != nil {
+		return err
+	}
+	r.networking(merged, merged.Name, version, merged.ExternalURL, merged.Name)
+	return nil
+}
+
+// version is the version of a workload: what the API deployed, else the
+// file's, else the tag of an image reference.
+func (r *renderer) version(s *manifest.Service, workload string) string {
+	if v := r.opts.Versions[workload]; v != "" {
+		return v
+	}
+	if s.Version != "" {
+		return s.Version
+	}
+	return imageTag(s.Image)
+}
+
+// add converts a typed object and records it; a second object of the same
+// kind and name (a claim two services share) is dropped.
+func (r *renderer) add(obj runtime.Object) error {
+	u, err := toUnstructured(obj)
+	if err != nil {
+		return err
+	}
+	key := u.GetKind() + "/" + u.GetName()
+	if r.names[key] {
+		return nil
+	}
+	r.names[key] = true
+	r.objs = append(r.objs, u)
+	return nil
+}
+
+func (r *renderer) skip(s *manifest.Service, workload, reason string) {
+	r.skipped = append(r.skipped, Skipped{Service: s.Name, Workload: workload, Reason: reason})
+}
+
+// toUnstructured converts a typed object and strips what the API server
+// fills in (status, creationTimestamp) and empty fields, so server-side
+// apply does not claim ownership of fields envop never set.
+func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	if err != nil {
+		return nil, fmt.Errorf("convert %T: %w", obj, err)
+	}
+	delete(m, "status")
+	pruneEmpty(m)
+	return &unstructured.Unstructured{Object: m}, nil
+}
+
+// pruneEmpty removes nil values, empty maps and empty lists, recursively.
+func pruneEmpty(m map[string]any) {
+	for k, v := range m {
+		if isEmpty(v) {
+			delete(m, k)
+		}
+	}
+}
+
+func isEmpty(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return true
+	case map[string]any:
+		pruneEmpty(t)
+		return len(t) == 0
+	case []any:
+		for _, item := range t {
+			if mm, ok := item.(map[string]any); ok {
+				pruneEmpty(mm)
+			}
+		}
+		return len(t) == 0
+	}
+	return false
+}
+
+func validLabelValue(v string) bool { return len(content.IsLabelValue(v)) == 0 }
