@@ -272,7 +272,12 @@ func portRef(p manifest.PortRef) intstr.IntOrString {
 func (r *renderer) initContainers(s *manifest.Service, version string) []corev1.Container {
 	var out []corev1.Container
 	for _, c := range s.InitContainers {
-		v := orDefault(c.Version, version)
+		// An init container's own image keeps its tag unless it names a
+		// version; an application without one follows the service's version.
+		v := c.Version
+		if c.Image == "" {
+			v = orDefault(c.Version, version)
+		}
 		out = append(out, corev1.Container{
 			Name:         c.Name,
 			Image:        r.image(c.Image, c.Application, c.Name, v),
