@@ -78,6 +78,8 @@ func newRoot(streams Streams) *cobra.Command {
 	root.SetErr(streams.Err)
 	root.AddCommand(
 		newVersionCmd(streams),
+		newValidateCmd(streams),
+		newRenderCmd(streams),
 	)
 	return root
 }

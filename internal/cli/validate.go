@@ -1,0 +1,136 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envop/envop/internal/manifest"
+)
+
+// validateOutput is the JSON form of `envop validate -o json`.
+type validateOutput struct {
+	File        string               `json:"file"`
+	Valid       bool                 `json:"valid"`
+	Diagnostics manifest.Diagnostics `json:"diagnostics"`
+}
+
+func newValidateCmd(streams Streams) *cobra.Command {
+	var file, env, output string
+	cmd := &cobra.Command{
+		Use:   "validate -f FILE [--env NAME]",
+		Short: "Check an environments.bitesize file and print every error and warning",
+		Long: `Validate loads the file strictly and prints each problem as FILE:LINE:COL: path: message.
+Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable file.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "" && output != "json" {
+				return exitf(ExitUsage, "unknown output format %q (want json)", output)
+			}
+			f, diags, err := loadManifest(file, env)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeValidateJSON(streams, file, diags)
+			}
+			fmt.Fprint(streams.Err, diags.String())
+			if diags.HasErrors() {
+				return &ExitError{Code: ExitFailed}
+			}
+			fmt.Fprintf(streams.Out, "%s: valid (%s)\n", file, summary(f, env, diags))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "manifest file (environments.bitesize)")
+	cmd.Flags().StringVar(&env, "env", "", "check only this environment")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	return cmd
+}
+
+func writeValidateJSON(streams Streams, file string, diags manifest.Diagnostics) error {
+	if diags == nil {
+		diags = manifest.Diagnostics{}
+	}
+	enc := json.NewEncoder(streams.Out)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(validateOutput{File: file, Valid: !diags.HasErrors(), Diagnostics: diags}); err != nil {
+		return fmt.Errorf("write result: %w", err)
+	}
+	if diags.HasErrors() {
+		return &ExitError{Code: ExitFailed}
+	}
+	return nil
+}
+
+// loadManifest reads and loads a manifest, keeping only the diagnostics of
+// env when one is named. A missing file or unknown environment is a usage
+// error; a file too large to be a manifest is an invalid one.
+func loadManifest(file, env string) (*manifest.File, manifest.Diagnostics, error) {
+	if file == "" {
+		return nil, nil, exitf(ExitUsage, "-f FILE is required")
+	}
+	f, diags, err := manifest.LoadFS(os.DirFS(filepath.Dir(file)), filepath.Base(file))
+	switch {
+	case errors.Is(err, manifest.ErrTooLarge):
+		return nil, nil, exitf(ExitFailed, "%v", err)
+	case err != nil:
+		return nil, nil, exitf(ExitUsage, "%v", err)
+	}
+	for i := range diags {
+		diags[i].File = file
+	}
+	if env == "" || f == nil {
+		return f, diags, nil
+	}
+	idx := -1
+	for i := range f.Environments {
+		if f.Environments[i].Name == env {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		if diags.HasErrors() {
+			return f, diags, nil // the name may be what failed to load
+		}
+		return nil, nil, exitf(ExitUsage, "environment %q not found in %s", env, file)
+	}
+	return f, forEnvironment(diags, idx), nil
+}
+
+// forEnvironment keeps the diagnostics of one environment and of the top
+// level of the file.
+func forEnvironment(diags manifest.Diagnostics, idx int) manifest.Diagnostics {
+	prefix := fmt.Sprintf("environments[%d]", idx)
+	var out manifest.Diagnostics
+	for _, d := range diags {
+		if !strings.HasPrefix(d.Path, "environments[") || d.Path == prefix ||
+			strings.HasPrefix(d.Path, prefix+".") || strings.HasPrefix(d.Path, prefix+"[") {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func summary(f *manifest.File, env string, diags manifest.Diagnostics) string {
+	envs, services := 0, 0
+	for _, e := range f.Environments {
+		if env == "" || e.Name == env {
+			envs++
+			services += len(e.Services)
+		}
+	}
+	return fmt.Sprintf("%s, %s, %s", plural(envs, "environment"), plural(services, "service"), plural(len(diags.Warnings()), "warning"))
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
