@@ -130,6 +130,25 @@ func TestClaimBinds(t *testing.T) {
 		}
 		return got.Status.Phase == corev1.ClaimBound, string(got.Status.Phase), nil
 	})
+	got, err := c.Client.CoreV1().PersistentVolumeClaims(ns).Get(t.Context(), "data", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	volume := got.Spec.VolumeName
+	if err := c.Client.CoreV1().PersistentVolumeClaims(ns).Delete(t.Context(), "data", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The volume is released and, with reclaim policy Delete, removed.
+	eventually(t, 60*time.Second, func(ctx context.Context) (bool, string, error) {
+		pv, err := c.Client.CoreV1().PersistentVolumes().Get(ctx, volume, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, "", nil
+		}
+		if err != nil {
+			return false, "", err
+		}
+		return false, string(pv.Status.Phase), nil
+	})
 }
 
 // podOf waits for the single pod of deployment name and returns it once

@@ -2,6 +2,7 @@ package testcluster
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,9 @@ var current *localcluster.Cluster
 // Main starts a control plane, runs the package's tests and stops it. Use it
 // as `func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }`.
 func Main(m *testing.M) int {
+	if !flag.Parsed() {
+		flag.Parse() // testing.Verbose needs the flags; m.Run parses them anyway.
+	}
 	dir, err := os.MkdirTemp("", "envop-testcluster-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testcluster:", err)
@@ -45,13 +49,9 @@ func start(dir string) (*localcluster.Cluster, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	var progress *os.File
-	if testing.Verbose() {
-		progress = os.Stderr
-	}
 	cfg := localcluster.Config{BinDir: bin, Dir: dir}
-	if progress != nil {
-		cfg.Progress = progress
+	if testing.Verbose() {
+		cfg.Progress = os.Stderr
 	}
 	c, err := localcluster.Start(ctx, cfg)
 	if err != nil {
