@@ -43,7 +43,7 @@ func Main(m *testing.M) int {
 }
 
 func start(dir string) (*localcluster.Cluster, error) {
-	bin, err := binDir()
+	bin, err := BinDir()
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +63,8 @@ func start(dir string) (*localcluster.Cluster, error) {
 	return c, err
 }
 
-// binDir finds the control-plane binaries and fails loudly without them.
-func binDir() (string, error) {
+// BinDir finds the control-plane binaries and fails loudly without them.
+func BinDir() (string, error) {
 	dir := os.Getenv(BinDirEnv)
 	if dir == "" {
 		root, err := repoRoot()
