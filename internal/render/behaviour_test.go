@@ -1,0 +1,102 @@
+package render
+
+import (
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+func find(t *testing.T, res *Result, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range res.Objects {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %s", kind, name)
+	return nil
+}
+
+func TestVersionsAndActiveOverride(t *testing.T) {
+	opts := goldenOptions()
+	opts.Versions = map[string]string{"front-blue": "3.2.0", "checkout-green": "7.1.0"}
+	opts.Active = map[string]string{"front": "blue"}
+	res := renderFile(t, "bluegreen.bitesize", opts)
+
+	blue := find(t, res, "Deployment", "front-blue")
+	if got := blue.GetLabels()[LabelVersion]; got != "3.2.0" {
+		t.Errorf("front-blue version %q, want the deployed 3.2.0", got)
+	}
+	sel, _, _ := unstructured.NestedStringMap(find(t, res, "Service", "front").Object, "spec", "selector")
+	if sel[LabelInstance] != "front-blue" {
+		t.Errorf("parent Service selects %v, want the promoted blue colour", sel)
+	}
+	if _, found, _ := unstructured.NestedFieldNoCopy(find(t, res, "Deployment", "checkout-green").Object, "spec", "replicas"); found {
+		t.Error("a Deployment with an HPA must not set spec.replicas")
+	}
+	if got := find(t, res, "Deployment", "checkout-green").GetLabels()[LabelVersion]; got != "7.1.0" {
+		t.Errorf("checkout-green version %q", got)
+	}
+}
+
+func TestSkippedWithoutVersion(t *testing.T) {
+	res := renderFile(t, "unversioned.bitesize", goldenOptions())
+	want := map[string]bool{"pending": true, "pending-bg-blue": true, "pending-bg-green": true, "nightly": true}
+	for _, s := range res.Skipped {
+		delete(want, s.Workload)
+	}
+	if len(want) != 0 {
+		t.Errorf("not skipped: %v (skipped %+v)", want, res.Skipped)
+	}
+	for _, o := range res.Objects {
+		switch o.GetKind() {
+		case "Deployment", "CronJob", "HorizontalPodAutoscaler":
+			t.Errorf("rendered %s %s without a version", o.GetKind(), o.GetName())
+		}
+	}
+}
+
+func TestEveryObjectLabelled(t *testing.T) {
+	for _, file := range []string{"basic.bitesize", "volumes.bitesize", "access.bitesize", "bluegreen.bitesize"} {
+		res := renderFile(t, file, goldenOptions())
+		for _, o := range res.Objects {
+			l := o.GetLabels()
+			for _, key := range []string{LabelName, LabelInstance, LabelVersion, LabelPartOf, LabelEnvironment} {
+				if l[key] == "" {
+					t.Errorf("%s: %s %s lacks label %s", file, o.GetKind(), o.GetName(), key)
+				}
+			}
+			if l[LabelManagedBy] != ManagedBy || o.GetNamespace() == "" {
+				t.Errorf("%s: %s %s: managed-by %q, namespace %q", file, o.GetKind(), o.GetName(), l[LabelManagedBy], o.GetNamespace())
+			}
+			if _, found := o.Object["status"]; found {
+				t.Errorf("%s %s carries status", o.GetKind(), o.GetName())
+			}
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	a, _ := EncodeYAML(renderFile(t, "presets.bitesize", goldenOptions()).Objects)
+	for i := 0; i < 5; i++ {
+		b, _ := EncodeYAML(renderFile(t, "presets.bitesize", goldenOptions()).Objects)
+		if string(a) != string(b) {
+			t.Fatal("render is not deterministic")
+		}
+	}
+}
+
+func TestJobName(t *testing.T) {
+	long := "a-very-long-service-name-that-goes-on-and-on"
+	for _, tt := range []struct{ name, version, want string }{
+		{"migrate", "1.4.2", "migrate-1-4-2"},
+		{"migrate", "V2_RC", "migrate-v2-rc"},
+	} {
+		if got := jobName(tt.name, tt.version); got != tt.want {
+			t.Errorf("jobName(%q, %q) = %q, want %q", tt.name, tt.version, got, tt.want)
+		}
+	}
+	if got := jobName(long, "2026.11.26-build-1234567"); len(got) > 63 || got == jobName(long, "2026.11.26-build-1234568") {
+		t.Errorf("long job names must be cut to 63 and stay unique: %q", got)
+	}
+}
