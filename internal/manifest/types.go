@@ -177,12 +177,12 @@ type Probe struct {
 
 // HTTPGet probes an HTTP endpoint.
 type HTTPGet struct {
-	Path     string
-	URLPath  string
-	Port     PortRef
-	Host     string
-	Scheme   string
-	Headers  []NameValue
+	Path    string
+	URLPath string
+	Port    PortRef
+	Host    string
+	Scheme  string
+	Headers []NameValue
 }
 
 // TCPSocket probes a TCP port.
