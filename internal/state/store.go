@@ -1,0 +1,206 @@
+package state
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// Labels and names of the state ConfigMaps.
+const (
+	// LabelState marks a state ConfigMap; its value is the environment.
+	LabelState = "envop.io/state"
+	// ConfigMapPrefix starts every state ConfigMap's name.
+	ConfigMapPrefix = "envop-state-"
+	dataKey         = "state.json"
+	maxUpdateTries  = 5
+)
+
+// Store reads and writes service state; it keeps a copy in memory so reads
+// cost no API request, and writes go through before they return.
+type Store struct {
+	client      kubernetes.Interface
+	namespace   string
+	environment string
+
+	mu       sync.Mutex
+	services map[string]*entry
+}
+
+type entry struct {
+	svc *Service
+	// resourceVersion of the ConfigMap, "" when it does not exist yet.
+	resourceVersion string
+}
+
+// NewStore returns a store for one environment's namespace.
+func NewStore(client kubernetes.Interface, namespace, environment string) *Store {
+	return &Store{client: client, namespace: namespace, environment: environment, services: map[string]*entry{}}
+}
+
+// Load reads every state ConfigMap of the environment.
+func (s *Store) Load(ctx context.Context) error {
+	list, err := s.client.CoreV1().ConfigMaps(s.namespace).List(ctx, metav1.ListOptions{
+		LabelSelector: LabelState + "=" + s.environment,
+	})
+	if err != nil {
+		return fmt.Errorf("list state config maps: %w", err)
+	}
+	services := map[string]*entry{}
+	for i := range list.Items {
+		cm := &list.Items[i]
+		svc, err := decode(cm)
+		if err != nil {
+			return err
+		}
+		services[svc.Name] = &entry{svc: svc, resourceVersion: cm.ResourceVersion}
+	}
+	s.mu.Lock()
+	s.services = services
+	s.mu.Unlock()
+	return nil
+}
+
+// Get returns a copy of a service's state.
+func (s *Store) Get(name string) (*Service, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.services[name]
+	if !ok {
+		return nil, false
+	}
+	return e.svc.Clone(), true
+}
+
+// All returns copies of every service's state, sorted by name.
+func (s *Store) All() []*Service {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Service, 0, len(s.services))
+	for _, e := range s.services {
+		out = append(out, e.svc.Clone())
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// FindDeploy returns a deploy by id from any service.
+func (s *Store) FindDeploy(id string) (Deploy, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.services {
+		if d, ok := e.svc.Deploy(id); ok {
+			return d, true
+		}
+	}
+	return Deploy{}, false
+}
+
+// Update applies fn to a copy of the service's state and writes it; fn is
+// retried on a write conflict with the state read again. It returns the
+// state written. Nothing is written when fn leaves the state unchanged.
+func (s *Store) Update(ctx context.Context, name string, fn func(*Service) error) (*Service, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for try := 0; ; try++ {
+		cur := s.current(name)
+		next := cur.svc.Clone()
+		if err := fn(next); err != nil {
+			return nil, err
+		}
+		if equal(cur.svc, next) && cur.resourceVersion != "" {
+			return next, nil
+		}
+		rv, err := s.write(ctx, next, cur.resourceVersion)
+		if err == nil {
+			s.services[name] = &entry{svc: next, resourceVersion: rv}
+			return next.Clone(), nil
+		}
+		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) || try >= maxUpdateTries {
+			return nil, fmt.Errorf("write state of service %q: %w", name, err)
+		}
+		if err := s.reread(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// current returns the cached entry, or an empty one for a new service.
+func (s *Store) current(name string) *entry {
+	if e, ok := s.services[name]; ok {
+		return e
+	}
+	return &entry{svc: &Service{Name: name}}
+}
+
+func (s *Store) reread(ctx context.Context, name string) error {
+	cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, ConfigMapPrefix+name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		delete(s.services, name)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read state of service %q: %w", name, err)
+	}
+	svc, err := decode(cm)
+	if err != nil {
+		return err
+	}
+	s.services[name] = &entry{svc: svc, resourceVersion: cm.ResourceVersion}
+	return nil
+}
+
+func (s *Store) write(ctx context.Context, svc *Service, resourceVersion string) (string, error) {
+	data, err := json.Marshal(svc)
+	if err != nil {
+		return "", fmt.Errorf("encode state: %w", err)
+	}
+	cm := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:            ConfigMapPrefix + svc.Name,
+			Namespace:       s.namespace,
+			ResourceVersion: resourceVersion,
+			Labels: map[string]string{
+				LabelState:                     s.environment,
+				"app.kubernetes.io/component":  "envop-state",
+				"app.kubernetes.io/created-by": "envop",
+			},
+		},
+		Data: map[string]string{dataKey: string(data)},
+	}
+	cms := s.client.CoreV1().ConfigMaps(s.namespace)
+	var out *corev1.ConfigMap
+	if resourceVersion == "" {
+		out, err = cms.Create(ctx, cm, metav1.CreateOptions{FieldManager: "envop"})
+	} else {
+		out, err = cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "envop"})
+	}
+	if err != nil {
+		return "", err
+	}
+	return out.ResourceVersion, nil
+}
+
+func decode(cm *corev1.ConfigMap) (*Service, error) {
+	var svc Service
+	if err := json.Unmarshal([]byte(cm.Data[dataKey]), &svc); err != nil {
+		return nil, fmt.Errorf("decode state config map %s: %w", cm.Name, err)
+	}
+	if svc.Name == "" {
+		return nil, fmt.Errorf("state config map %s names no service", cm.Name)
+	}
+	return &svc, nil
+}
+
+func equal(a, b *Service) bool {
+	x, err1 := json.Marshal(a)
+	y, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(x) == string(y)
+}
