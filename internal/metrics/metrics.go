@@ -1,0 +1,80 @@
+package metrics
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the operator's collectors.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Syncs        *prometheus.CounterVec
+	SyncDuration *prometheus.HistogramVec
+	Objects      *prometheus.CounterVec
+	Deploys      *prometheus.CounterVec
+	Revision     *prometheus.GaugeVec
+	Services     *prometheus.GaugeVec
+	LastSync     prometheus.Gauge
+}
+
+// New registers every collector, plus the Go and process collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		Syncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envop_syncs_total", Help: "Syncs of the environment by result (success, invalid, failed).",
+		}, []string{"result"}),
+		SyncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "envop_sync_duration_seconds", Help: "Duration of syncs by result.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}, []string{"result"}),
+		Objects: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envop_objects_applied_total", Help: "Objects handled by syncs by action (created, configured, unchanged, pruned, skipped, failed).",
+		}, []string{"action"}),
+		Deploys: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envop_deploys_total", Help: "Deploys that ended, by result (succeeded, failed).",
+		}, []string{"result"}),
+		Revision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "envop_last_synced_revision_info", Help: "The git revision last applied (value 1).",
+		}, []string{"revision"}),
+		Services: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "envop_services", Help: "Services by health status (green, orange, red).",
+		}, []string{"status"}),
+		LastSync: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "envop_last_sync_timestamp_seconds", Help: "Unix time of the last successful sync.",
+		}),
+	}
+	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.Objects, m.Deploys, m.Revision, m.Services, m.LastSync,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveSync counts one sync and its duration.
+func (m *Metrics) ObserveSync(result string, d time.Duration) {
+	m.Syncs.WithLabelValues(result).Inc()
+	m.SyncDuration.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// SetRevision records the revision last applied, dropping the previous one.
+func (m *Metrics) SetRevision(rev string) {
+	m.Revision.Reset()
+	m.Revision.WithLabelValues(rev).Set(1)
+	m.LastSync.SetToCurrentTime()
+}
+
+// SetServices records how many services are in each status.
+func (m *Metrics) SetServices(counts map[string]int) {
+	for _, s := range []string{"green", "orange", "red"} {
+		m.Services.WithLabelValues(s).Set(float64(counts[s]))
+	}
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})
+}
