@@ -1,0 +1,157 @@
+package apply
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
+
+	"github.com/envop/envop/internal/render"
+)
+
+// Applier applies and prunes the objects of one environment. It remembers
+// what it applied, so it is meant to live as long as the operator; it is
+// safe for concurrent use, though Apply calls are meant to run one at a time.
+type Applier struct {
+	opts   Options
+	dyn    dynamic.Interface
+	mapper *mapper
+
+	mu      sync.Mutex
+	applied map[objectKey]record
+}
+
+// objectKey names an object in the Applier's namespace.
+type objectKey struct {
+	schema.GroupKind
+	Name string
+}
+
+func keyOf(obj *unstructured.Unstructured) objectKey {
+	return objectKey{GroupKind: obj.GroupVersionKind().GroupKind(), Name: obj.GetName()}
+}
+
+// record is what the last apply of an object left: the hash of the desired
+// object and our field manager's entry in the server's answer.
+type record struct {
+	hash   string
+	fields string
+}
+
+// New returns an Applier using cfg, with its rate limits raised to
+// opts.QPS and opts.Burst.
+func New(cfg *rest.Config, opts Options) (*Applier, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: dynamic client: %w", err)
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: discovery client: %w", err)
+	}
+	return &Applier{opts: opts, dyn: dyn, mapper: newMapper(dc), applied: map[objectKey]record{}}, nil
+}
+
+// Apply server-side applies objs, stage by stage (configuration, claims and
+// RBAC; workloads; Services, Ingresses and HPAs; custom resources), each
+// stage concurrently. It never stops at a failure: every object gets a
+// Change. Apply does not modify objs.
+//
+// An object costs no write when its desired hash equals the one this
+// Applier last applied and our field manager's managedFields entry in the
+// live object is the one that apply returned: another manager taking one of
+// our fields (kubectl edit, a forced apply) changes that entry, so drift is
+// re-applied. After a restart, with nothing remembered, the object is
+// skipped only when its AnnotationAppliedHash equals the desired hash and
+// our Apply entry still owns every field of the desired object (see
+// ownsAll); otherwise it is applied once and remembered.
+func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) *ChangeSet {
+	start := time.Now()
+	cs := &ChangeSet{}
+	for _, stage := range stages(objs) {
+		live := a.listLive(ctx, stage)
+		cs.Changes = append(cs.Changes, a.applyStage(ctx, stage, live)...)
+	}
+	counts := cs.Counts()
+	a.opts.Logger.Info("applied", "namespace", a.opts.Namespace, "objects", len(objs),
+		"created", counts[Created], "configured", counts[Configured], "unchanged", counts[Unchanged],
+		"failed", counts[Failed], "duration", time.Since(start))
+	return cs
+}
+
+// stages groups objs by apply stage, each sorted by render.Sort.
+func stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
+	workloads, routes := render.Rank("Deployment"), render.Rank("Service")
+	custom := len(render.KindOrder)
+	var out [4][]*unstructured.Unstructured
+	for _, obj := range objs {
+		r := render.Rank(obj.GetKind())
+		switch {
+		case r >= custom:
+			out[3] = append(out[3], obj)
+		case r >= routes:
+			out[2] = append(out[2], obj)
+		case r >= workloads:
+			out[1] = append(out[1], obj)
+		default:
+			out[0] = append(out[0], obj)
+		}
+	}
+	var nonEmpty [][]*unstructured.Unstructured
+	for _, s := range out {
+		if len(s) > 0 {
+			s = append([]*unstructured.Unstructured(nil), s...)
+			render.Sort(s)
+			nonEmpty = append(nonEmpty, s)
+		}
+	}
+	return nonEmpty
+}
+
+// applyStage applies one stage with a bounded pool of workers; the changes
+// keep the order of stage.
+func (a *Applier) applyStage(ctx context.Context, stage []*unstructured.Unstructured, live liveObjects) []Change {
+	changes := make([]Change, len(stage))
+	sem := make(chan struct{}, a.opts.Workers)
+	var wg sync.WaitGroup
+	for i, obj := range stage {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			changes[i] = a.applyOne(ctx, obj, live)
+		})
+	}
+	wg.Wait()
+	return changes
+}
+
+func (a *Applier) remember(key objectKey, r record) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.applied[key] = r
+}
+
+func (a *Applier) recall(key objectKey) (record, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r, ok := a.applied[key]
+	return r, ok
+}
+
+func (a *Applier) forget(key objectKey) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.applied, key)
+}

@@ -1,0 +1,88 @@
+package apply
+
+import (
+	"context"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/envop/envop/internal/render"
+)
+
+// liveObjects holds the managed objects of a stage read with one LIST per
+// kind, so checking a few hundred objects costs a few requests. An object
+// not found there (a kind whose list failed, or an object without our
+// labels yet) is read with a GET.
+type liveObjects struct {
+	objs map[objectKey]*unstructured.Unstructured
+}
+
+// selector selects the objects of this environment.
+func (a *Applier) selector() string {
+	return labels.SelectorFromSet(labels.Set{
+		render.LabelManagedBy:   render.ManagedBy,
+		render.LabelEnvironment: a.opts.Environment,
+	}).String()
+}
+
+// listLive lists, concurrently, every kind of the stage.
+func (a *Applier) listLive(ctx context.Context, stage []*unstructured.Unstructured) liveObjects {
+	live := liveObjects{objs: map[objectKey]*unstructured.Unstructured{}}
+	gvks := map[schema.GroupVersionKind]bool{}
+	for _, obj := range stage {
+		gvks[obj.GroupVersionKind()] = true
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for gvk := range gvks {
+		wg.Go(func() {
+			items, err := a.list(ctx, gvk)
+			if err != nil {
+				a.opts.Logger.Debug("list failed, reading objects one by one", "kind", gvk.Kind, "error", err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range items {
+				live.objs[keyOf(&items[i])] = &items[i]
+			}
+		})
+	}
+	wg.Wait()
+	return live
+}
+
+// listPage bounds the objects of one list response.
+const listPage = 500
+
+// list lists the managed objects of gvk in the namespace.
+func (a *Applier) list(ctx context.Context, gvk schema.GroupVersionKind) ([]unstructured.Unstructured, error) {
+	mapping, err := a.mapper.mapping(gvk)
+	if err != nil {
+		return nil, err
+	}
+	opts := metav1.ListOptions{LabelSelector: a.selector(), Limit: listPage}
+	var items []unstructured.Unstructured
+	for {
+		l, err := a.resource(mapping).Namespace(a.opts.Namespace).List(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, l.Items...)
+		if opts.Continue = l.GetContinue(); opts.Continue == "" {
+			return items, nil
+		}
+	}
+}
+
+// get returns the live object of key, or nil when it does not exist.
+func (l liveObjects) get(ctx context.Context, ri dynamic.ResourceInterface, key objectKey) (*unstructured.Unstructured, error) {
+	if obj, ok := l.objs[key]; ok {
+		return obj, nil
+	}
+	return notFound(ri.Get(ctx, key.Name, metav1.GetOptions{}))
+}

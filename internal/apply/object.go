@@ -1,0 +1,162 @@
+package apply
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/envop/envop/internal/render"
+)
+
+// applyOne applies one object unless it is up to date; it never panics on
+// bad input and turns every error into a failed Change naming the object.
+func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, live liveObjects) Change {
+	ch := Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: obj.GetLabels()[render.LabelName]}
+	action, err := a.reconcile(ctx, obj, live)
+	if err != nil {
+		ch.Action, ch.Err = Failed, fmt.Errorf("apply %s %s: %w", ch.Kind, ch.Name, err)
+		a.opts.Logger.Warn("apply failed", "kind", ch.Kind, "name", ch.Name, "service", ch.Service, "error", err)
+		return ch
+	}
+	ch.Action = action
+	if action != Unchanged {
+		a.opts.Logger.Debug("object applied", "kind", ch.Kind, "name", ch.Name, "service", ch.Service, "action", action)
+	}
+	return ch
+}
+
+func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured, live liveObjects) (Action, error) {
+	if err := a.admit(obj); err != nil {
+		return "", err
+	}
+	desired, hash, err := withHash(obj)
+	if err != nil {
+		return "", err
+	}
+	mapping, err := a.mapper.mapping(desired.GroupVersionKind())
+	if err != nil {
+		return "", err
+	}
+	ri := a.resource(mapping).Namespace(a.opts.Namespace)
+	current, err := live.get(ctx, ri, keyOf(desired))
+	if err != nil {
+		return "", err
+	}
+	key := keyOf(desired)
+	if current != nil && a.upToDate(key, hash, desired, current) {
+		return Unchanged, nil
+	}
+	if err := a.handOverReplicas(ctx, ri, desired, current); err != nil {
+		return "", err
+	}
+	result, err := ri.Apply(ctx, desired.GetName(), desired, metav1.ApplyOptions{FieldManager: a.opts.FieldManager, Force: true})
+	if err != nil {
+		a.forget(key)
+		return "", err
+	}
+	if entry, ok := a.ownEntry(result); ok {
+		a.remember(key, record{hash: hash, fields: entry})
+	}
+	return classify(current, result), nil
+}
+
+// admit refuses, as defence in depth, objects outside the namespace or
+// without the labels pruning selects on: they could never be pruned.
+func (a *Applier) admit(obj *unstructured.Unstructured) error {
+	if obj.GetName() == "" {
+		return errors.New("object has no name")
+	}
+	if ns := obj.GetNamespace(); ns != a.opts.Namespace {
+		return fmt.Errorf("namespace %q is not the environment's namespace %q", ns, a.opts.Namespace)
+	}
+	l := obj.GetLabels()
+	if l[render.LabelManagedBy] != render.ManagedBy || l[render.LabelEnvironment] != a.opts.Environment {
+		return fmt.Errorf("labels %s=%q, %s=%q: want %q and %q", render.LabelManagedBy, l[render.LabelManagedBy],
+			render.LabelEnvironment, l[render.LabelEnvironment], render.ManagedBy, a.opts.Environment)
+	}
+	return nil
+}
+
+// withHash returns a copy of obj annotated with the hash of its content.
+func withHash(obj *unstructured.Unstructured) (*unstructured.Unstructured, string, error) {
+	desired := obj.DeepCopy()
+	annotations := desired.GetAnnotations()
+	delete(annotations, AnnotationAppliedHash)
+	desired.SetAnnotations(annotations)
+	data, err := json.Marshal(desired.Object)
+	if err != nil {
+		return nil, "", fmt.Errorf("hash object: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:16])
+	if annotations == nil {
+		annotations = map[string]string{}
+	}
+	annotations[AnnotationAppliedHash] = hash
+	desired.SetAnnotations(annotations)
+	return desired, hash, nil
+}
+
+// upToDate says whether applying desired would change nothing we own.
+func (a *Applier) upToDate(key objectKey, hash string, desired, live *unstructured.Unstructured) bool {
+	entry, ok := a.ownEntry(live)
+	if !ok {
+		return false
+	}
+	if r, ok := a.recall(key); ok {
+		return r.hash == hash && r.fields == entry
+	}
+	// Nothing remembered (a restart): trust the annotation only if our
+	// entry still owns every field of the desired object.
+	if live.GetAnnotations()[AnnotationAppliedHash] != hash || !ownsAll(entry, desired.Object) {
+		return false
+	}
+	a.remember(key, record{hash: hash, fields: entry})
+	return true
+}
+
+// ownEntry returns the FieldsV1 of our field manager's Apply entry.
+func (a *Applier) ownEntry(obj *unstructured.Unstructured) (string, bool) {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager == a.opts.FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply &&
+			mf.Subresource == "" && mf.FieldsV1 != nil {
+			return string(mf.FieldsV1.Raw), true
+		}
+	}
+	return "", false
+}
+
+func classify(before, after *unstructured.Unstructured) Action {
+	switch {
+	case before == nil:
+		return Created
+	case before.GetResourceVersion() != after.GetResourceVersion():
+		return Configured
+	default:
+		return Unchanged
+	}
+}
+
+func (a *Applier) resource(m *meta.RESTMapping) dynamic.NamespaceableResourceInterface {
+	return a.dyn.Resource(m.Resource)
+}
+
+// notFound turns a NotFound error into a nil object.
+func notFound(obj *unstructured.Unstructured, err error) (*unstructured.Unstructured, error) {
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read live object: %w", err)
+	}
+	return obj, nil
+}

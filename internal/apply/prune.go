@@ -1,0 +1,121 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/envop/envop/internal/render"
+)
+
+// ErrEmptyDesired is returned by Prune when it refuses to delete every
+// managed object because nothing is desired.
+var ErrEmptyDesired = errors.New("the desired set is empty")
+
+// Prune deletes the managed objects of the environment (managed-by=envop and
+// the environment label, in the namespace) that desired does not list, in
+// reverse apply order, with background propagation. Claims are kept and
+// reported as skipped unless Options.PruneClaims. Kinds the server does not
+// serve are ignored. A failed delete is a failed Change; the error returned
+// is for a prune refused or not attempted.
+func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructured) (*ChangeSet, error) {
+	start := time.Now()
+	live, err := a.listManaged(ctx, pruneKinds(desired))
+	if err != nil {
+		return &ChangeSet{}, err
+	}
+	if len(desired) == 0 && len(live) > 0 && !a.opts.AllowEmpty {
+		return &ChangeSet{}, fmt.Errorf("prune: %w while %d managed objects exist in namespace %s: refusing to delete them all (a manifest that suddenly lists no services is more likely a mistake); set Options.AllowEmpty to allow it",
+			ErrEmptyDesired, len(live), a.opts.Namespace)
+	}
+	keep := map[objectKey]bool{}
+	for _, obj := range desired {
+		keep[keyOf(obj)] = true
+	}
+	cs := &ChangeSet{}
+	for _, obj := range orphans(live, keep) {
+		cs.Changes = append(cs.Changes, a.pruneOne(ctx, obj))
+	}
+	counts := cs.Counts()
+	a.opts.Logger.Info("pruned", "namespace", a.opts.Namespace, "pruned", counts[Pruned],
+		"skipped", counts[Skipped], "failed", counts[Failed], "duration", time.Since(start))
+	return cs, nil
+}
+
+// orphans are the live objects not kept, in reverse apply order.
+func orphans(live []*unstructured.Unstructured, keep map[objectKey]bool) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, obj := range live {
+		if !keep[keyOf(obj)] {
+			out = append(out, obj)
+		}
+	}
+	render.Sort(out)
+	sort.SliceStable(out, func(i, j int) bool {
+		return render.Rank(out[i].GetKind()) > render.Rank(out[j].GetKind())
+	})
+	return out
+}
+
+// listManaged lists the managed objects of every kind the server serves.
+func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]*unstructured.Unstructured, error) {
+	var out []*unstructured.Unstructured
+	for _, gk := range kinds {
+		items, err := a.list(ctx, gk.WithVersion(""))
+		if meta.IsNoMatchError(err) {
+			continue // not served here: nothing of it to prune
+		}
+		if err != nil {
+			return nil, fmt.Errorf("prune: list %s: %w", gk, err)
+		}
+		for i := range items {
+			out = append(out, &items[i])
+		}
+	}
+	return out, nil
+}
+
+func (a *Applier) pruneOne(ctx context.Context, obj *unstructured.Unstructured) Change {
+	ch := Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: obj.GetLabels()[render.LabelName]}
+	if obj.GetKind() == "PersistentVolumeClaim" && !a.opts.PruneClaims {
+		ch.Action, ch.Reason = Skipped, "claims are kept unless PruneClaims is set"
+		a.opts.Logger.Info("claim kept", "name", ch.Name, "service", ch.Service)
+		return ch
+	}
+	if err := a.delete(ctx, obj); err != nil {
+		ch.Action, ch.Err = Failed, fmt.Errorf("prune %s %s: %w", ch.Kind, ch.Name, err)
+		a.opts.Logger.Warn("prune failed", "kind", ch.Kind, "name", ch.Name, "error", err)
+		return ch
+	}
+	a.forget(keyOf(obj))
+	ch.Action = Pruned
+	a.opts.Logger.Info("object pruned", "kind", ch.Kind, "name", ch.Name, "service", ch.Service)
+	return ch
+}
+
+// delete deletes obj with background propagation, only if it is still the
+// object that was listed (same UID).
+func (a *Applier) delete(ctx context.Context, obj *unstructured.Unstructured) error {
+	mapping, err := a.mapper.mapping(obj.GroupVersionKind())
+	if err != nil {
+		return err
+	}
+	policy := metav1.DeletePropagationBackground
+	uid := obj.GetUID()
+	err = a.resource(mapping).Namespace(a.opts.Namespace).Delete(ctx, obj.GetName(), metav1.DeleteOptions{
+		PropagationPolicy: &policy,
+		Preconditions:     &metav1.Preconditions{UID: &uid},
+	})
+	if apierrors.IsNotFound(err) {
+		return nil // already gone
+	}
+	return err
+}
