@@ -1,0 +1,156 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/deploy"
+	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/metrics"
+	"github.com/envop/envop/internal/render"
+	"github.com/envop/envop/internal/state"
+)
+
+// Sync statuses.
+const (
+	SyncPending = "pending"
+	SyncSynced  = "synced"
+	SyncError   = "error"
+)
+
+// Errors callers map to responses.
+var (
+	ErrNotReady       = errors.New("no valid revision synced yet")
+	ErrUnknownService = errors.New("unknown service")
+	ErrInvalid        = errors.New("invalid request")
+)
+
+// Applier applies and prunes rendered objects (package apply).
+type Applier interface {
+	Apply(ctx context.Context, objs []*unstructured.Unstructured) *apply.ChangeSet
+	Prune(ctx context.Context, desired []*unstructured.Unstructured) (*apply.ChangeSet, error)
+}
+
+// Snapshot is one revision of the repository.
+type Snapshot struct {
+	Revision string
+	Files    fs.FS
+	Author   string
+}
+
+// Config is what the controller needs to know of its environment.
+type Config struct {
+	Namespace   string
+	Environment string
+	// File is the manifest's path inside the repository.
+	File string
+	// Render carries the settings from flags (registry, project, ...).
+	Render render.Options
+}
+
+// SyncStatus is the state of the last sync.
+type SyncStatus struct {
+	Status string    `json:"status"`
+	Error  string    `json:"error,omitempty"`
+	At     time.Time `json:"at,omitzero"`
+	// Revision is the last revision applied; Attempted the last one tried.
+	Revision  string `json:"-"`
+	Attempted string `json:"-"`
+}
+
+// Controller reconciles one environment.
+type Controller struct {
+	cfg     Config
+	applier Applier
+	store   *state.Store
+	tracker *deploy.Tracker
+	metrics *metrics.Metrics
+	events  Events
+	log     *slog.Logger
+
+	// mu serializes syncs and resyncs.
+	mu   sync.Mutex
+	last *desired
+
+	statusMu sync.RWMutex
+	status   SyncStatus
+	skipped  []render.Skipped
+
+	kick chan struct{}
+}
+
+// desired is a loaded, valid revision of the environment.
+type desired struct {
+	revision string
+	author   string
+	project  string
+	env      *manifest.Environment
+	files    map[string][]byte
+}
+
+// New returns a controller; events may be nil.
+func New(cfg Config, applier Applier, store *state.Store, tracker *deploy.Tracker, m *metrics.Metrics, events Events, log *slog.Logger) *Controller {
+	if events == nil {
+		events = nopEvents{}
+	}
+	return &Controller{
+		cfg: cfg, applier: applier, store: store, tracker: tracker, metrics: m, events: events, log: log,
+		status: SyncStatus{Status: SyncPending},
+		kick:   make(chan struct{}, 1),
+	}
+}
+
+// Status returns the state of the last sync.
+func (c *Controller) Status() SyncStatus {
+	c.statusMu.RLock()
+	defer c.statusMu.RUnlock()
+	return c.status
+}
+
+// Ready reports whether a valid revision has been applied.
+func (c *Controller) Ready() bool {
+	return c.Status().Revision != ""
+}
+
+// Environment returns the environment of the last valid revision.
+func (c *Controller) Environment() (*manifest.Environment, string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		return nil, "", false
+	}
+	return c.last.env, c.last.project, true
+}
+
+// Run re-applies the last good revision whenever a deploy asks for it, and
+// every resync period to correct drift, until ctx ends.
+func (c *Controller) Run(ctx context.Context, resync time.Duration) {
+	tick := time.NewTicker(resync)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		case <-tick.C:
+		}
+		if err := c.Resync(ctx); err != nil && !errors.Is(err, ErrNotReady) {
+			c.log.Error("resync failed", "error", err)
+		}
+	}
+}
+
+// Kick asks Run for a resync soon; it never blocks.
+func (c *Controller) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,221 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/deploy"
+	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/render"
+	"github.com/envop/envop/internal/state"
+)
+
+// Sync results, as metrics label them.
+const (
+	resultSuccess = "success"
+	resultInvalid = "invalid"
+	resultFailed  = "failed"
+)
+
+// InvalidError is a revision that cannot be applied as it is: it is
+// reported once and not retried until a new revision arrives.
+type InvalidError struct {
+	Revision string
+	Err      error
+}
+
+func (e *InvalidError) Error() string {
+	return fmt.Sprintf("revision %s is invalid: %v", shortRev(e.Revision), e.Err)
+}
+
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// Sync applies a new revision of the repository. An invalid revision
+// changes nothing in the cluster or the state; the last good one keeps
+// running.
+func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	start := time.Now()
+	c.setAttempt(snap.Revision)
+	d, err := c.load(snap)
+	if err != nil {
+		c.finishSync(snap.Revision, start, err)
+		return err
+	}
+	err = c.reconcile(ctx, d, true)
+	c.finishSync(snap.Revision, start, err)
+	return err
+}
+
+// FetchFailed records that the repository could not be read.
+func (c *Controller) FetchFailed(err error) {
+	c.statusMu.Lock()
+	c.status.Status, c.status.Error, c.status.At = SyncError, "fetch: "+err.Error(), time.Now().UTC()
+	c.statusMu.Unlock()
+	c.metrics.ObserveSync(resultFailed, 0)
+}
+
+// Resync re-applies the last good revision with the current state, after a
+// deploy or to correct drift.
+func (c *Controller) Resync(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last == nil {
+		return ErrNotReady
+	}
+	return c.reconcile(ctx, c.last, false)
+}
+
+// load reads and validates the manifest of a snapshot.
+func (c *Controller) load(snap Snapshot) (*desired, error) {
+	f, diags, err := manifest.LoadFS(snap.Files, c.cfg.File)
+	if err != nil {
+		return nil, &InvalidError{Revision: snap.Revision, Err: err}
+	}
+	if diags.HasErrors() {
+		errs := diags.Errors()
+		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("%d errors, first: %s", len(errs), errs[0])}
+	}
+	env := f.Environment(c.cfg.Environment)
+	if env == nil {
+		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("%s lists no environment %q", c.cfg.File, c.cfg.Environment)}
+	}
+	if env.Namespace != "" && env.Namespace != c.cfg.Namespace {
+		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q is bound to namespace %q, but the operator runs in %q", env.Name, env.Namespace, c.cfg.Namespace)}
+	}
+	files, err := manifest.ReadGistFiles(snap.Files, env)
+	if err != nil {
+		return nil, &InvalidError{Revision: snap.Revision, Err: err}
+	}
+	return &desired{revision: snap.Revision, author: snap.Author, project: f.Project, env: env, files: files}, nil
+}
+
+// reconcile renders d with the resolved versions, records new git intents,
+// applies, prunes, and ends deploys whose objects could not be applied.
+func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) error {
+	p := c.plan(d, fromGit)
+	res, err := c.render(d, p)
+	if err != nil {
+		return &InvalidError{Revision: d.revision, Err: err}
+	}
+	if err := c.persist(ctx, d, p); err != nil {
+		return err
+	}
+	c.last = d
+	cs := c.applier.Apply(ctx, res.Objects)
+	pruned, pruneErr := c.applier.Prune(ctx, res.Objects)
+	c.recordChanges(cs, pruned)
+	c.failUnapplied(ctx, cs)
+	c.setSkipped(res.Skipped)
+	c.tracker.Evaluate(ctx)
+	return errors.Join(cs.Err(), pruneErr)
+}
+
+func (c *Controller) render(d *desired, p *plan) (*render.Result, error) {
+	opts := c.cfg.Render
+	opts.Namespace = c.cfg.Namespace
+	opts.Files = d.files
+	opts.Versions = p.versions
+	opts.Active = p.active
+	return render.Render(d.env, d.project, opts)
+}
+
+// persist writes what git changed: the versions it gives and, for each
+// workload whose version it changed, a deploy record.
+func (c *Controller) persist(ctx context.Context, d *desired, p *plan) error {
+	for name, svc := range p.services {
+		if _, err := c.store.Update(ctx, name, func(s *state.Service) error {
+			s.GitVersions = svc.GitVersions
+			s.Active = svc.Active
+			return nil
+		}); err != nil {
+			return fmt.Errorf("record git versions: %w", err)
+		}
+	}
+	for _, g := range p.gitDeploys {
+		if _, err := c.tracker.Accept(ctx, g); err != nil {
+			return fmt.Errorf("record deploy from git: %w", err)
+		}
+	}
+	return nil
+}
+
+// failUnapplied ends the running deploys whose workload failed to apply.
+func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet) {
+	for _, d := range c.tracker.Running() {
+		for _, ch := range cs.Failed() {
+			if ch.Name == d.Workload || strings.HasPrefix(ch.Name, d.Workload+"-") && ch.Kind == "Job" {
+				c.tracker.Fail(ctx, d, deploy.ReasonApplyFailed, ch.Err.Error())
+			}
+		}
+	}
+}
+
+func (c *Controller) recordChanges(sets ...*apply.ChangeSet) {
+	for _, cs := range sets {
+		if cs == nil {
+			continue
+		}
+		for action, n := range cs.Counts() {
+			c.metrics.Objects.WithLabelValues(string(action)).Add(float64(n))
+		}
+	}
+}
+
+func (c *Controller) setAttempt(rev string) {
+	c.statusMu.Lock()
+	c.status.Attempted = rev
+	c.statusMu.Unlock()
+}
+
+func (c *Controller) setSkipped(s []render.Skipped) {
+	c.statusMu.Lock()
+	c.skipped = s
+	c.statusMu.Unlock()
+}
+
+// finishSync records the outcome of a sync in status, metrics, events and logs.
+func (c *Controller) finishSync(rev string, start time.Time, err error) {
+	took := time.Since(start)
+	c.statusMu.Lock()
+	c.status.At = time.Now().UTC()
+	var invalid *InvalidError
+	switch {
+	case err == nil:
+		c.status.Status, c.status.Error, c.status.Revision = SyncSynced, "", rev
+	case errors.As(err, &invalid):
+		c.status.Status, c.status.Error = SyncError, invalid.Error()
+	default:
+		// Partly applied: the revision is current, the failures are reported.
+		c.status.Status, c.status.Error, c.status.Revision = SyncError, err.Error(), rev
+	}
+	c.statusMu.Unlock()
+	result := resultSuccess
+	switch {
+	case errors.As(err, &invalid):
+		result = resultInvalid
+	case err != nil:
+		result = resultFailed
+	}
+	c.metrics.ObserveSync(result, took)
+	if err == nil {
+		c.metrics.SetRevision(rev)
+		c.log.Info("sync succeeded", "revision", rev, "duration", took)
+		c.events.Normal("Synced", "applied revision "+shortRev(rev))
+		return
+	}
+	c.log.Error("sync failed", "revision", rev, "result", result, "error", err)
+	c.events.Warning("SyncFailed", err.Error())
+}
+
+func shortRev(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	return rev
+}

@@ -1,0 +1,195 @@
+package deploy
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/envop/envop/internal/state"
+)
+
+// Health gives the current health of a workload by name.
+type Health interface {
+	Workload(name string) Workload
+}
+
+// Tracker follows deploys until they end.
+type Tracker struct {
+	store  *state.Store
+	health Health
+	log    *slog.Logger
+	// OnEnd, when set, hears of every deploy that ended (metrics, events).
+	OnEnd func(state.Deploy)
+	now   func() time.Time
+
+	mu     sync.Mutex
+	notify chan struct{}
+}
+
+// NewTracker returns a tracker over the store's deploys.
+func NewTracker(store *state.Store, health Health, log *slog.Logger) *Tracker {
+	return &Tracker{store: store, health: health, log: log, now: time.Now, notify: make(chan struct{})}
+}
+
+// NewID returns a new deploy id.
+func NewID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Accept records a deploy durably: it becomes the workload's intent, and
+// every earlier deploy of that workload still running ends Superseded. The
+// deploy is returned once the record is written.
+func (t *Tracker) Accept(ctx context.Context, d state.Deploy) (state.Deploy, error) {
+	if d.ID == "" {
+		d.ID = NewID()
+	}
+	d.Status = state.StatusDeploying
+	d.StartedAt = t.now().UTC()
+	var superseded []state.Deploy
+	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
+		superseded = superseded[:0]
+		for _, old := range svc.History {
+			if old.Workload == d.Workload && !old.Done() {
+				old = t.finish(old, Outcome{Status: state.StatusFailed, Reason: ReasonSuperseded,
+					Message: fmt.Sprintf("superseded by deploy %s of version %s", d.ID, d.Version)})
+				svc.UpdateDeploy(old)
+				superseded = append(superseded, old)
+			}
+		}
+		svc.SetIntent(d.Workload, state.Intent{Version: d.Version, Source: d.Source, Revision: d.Revision,
+			Actor: d.Actor, DeployID: d.ID, At: d.StartedAt})
+		svc.AddDeploy(d)
+		return nil
+	})
+	if err != nil {
+		return state.Deploy{}, fmt.Errorf("record deploy: %w", err)
+	}
+	for _, old := range superseded {
+		t.ended(old)
+	}
+	t.wake()
+	return d, nil
+}
+
+// Evaluate decides every running deploy against current health and
+// persists those that ended.
+func (t *Tracker) Evaluate(ctx context.Context) {
+	for _, svc := range t.store.All() {
+		for _, d := range svc.History {
+			if d.Done() {
+				continue
+			}
+			out := Decide(d, t.health.Workload(d.Workload))
+			if out.Status == state.StatusDeploying {
+				continue
+			}
+			t.end(ctx, d, out)
+		}
+	}
+}
+
+// Fail ends a running deploy as failed, e.g. when its objects could not be
+// applied.
+func (t *Tracker) Fail(ctx context.Context, d state.Deploy, reason, message string) {
+	t.end(ctx, d, Outcome{Status: state.StatusFailed, Reason: reason, Message: message})
+}
+
+// Running returns the deploys not yet ended.
+func (t *Tracker) Running() []state.Deploy {
+	var out []state.Deploy
+	for _, svc := range t.store.All() {
+		for _, d := range svc.History {
+			if !d.Done() {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+func (t *Tracker) end(ctx context.Context, d state.Deploy, out Outcome) {
+	var ended state.Deploy
+	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
+		cur, ok := svc.Deploy(d.ID)
+		if !ok || cur.Done() {
+			ended = state.Deploy{}
+			return nil
+		}
+		ended = t.finish(cur, out)
+		svc.UpdateDeploy(ended)
+		return nil
+	})
+	if err != nil {
+		t.log.Error("record deploy outcome failed", "deploy", d.ID, "service", d.Service, "error", err)
+		return
+	}
+	if ended.ID != "" {
+		t.ended(ended)
+		t.wake()
+	}
+}
+
+func (t *Tracker) finish(d state.Deploy, out Outcome) state.Deploy {
+	d.Status, d.Reason, d.Message = out.Status, out.Reason, out.Message
+	d.FinishedAt = t.now().UTC()
+	return d
+}
+
+func (t *Tracker) ended(d state.Deploy) {
+	t.log.Info("deploy ended", "deploy", d.ID, "service", d.Service, "workload", d.Workload,
+		"version", d.Version, "status", d.Status, "reason", d.Reason)
+	if t.OnEnd != nil {
+		t.OnEnd(d)
+	}
+}
+
+// wake tells every waiter that some deploy changed.
+func (t *Tracker) wake() {
+	t.mu.Lock()
+	close(t.notify)
+	t.notify = make(chan struct{})
+	t.mu.Unlock()
+}
+
+func (t *Tracker) changed() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.notify
+}
+
+// Wait returns the deploy once it ended, or as it stands when ctx ends.
+func (t *Tracker) Wait(ctx context.Context, id string) (state.Deploy, bool) {
+	for {
+		ch := t.changed()
+		d, ok := t.store.FindDeploy(id)
+		if !ok || d.Done() {
+			return d, ok
+		}
+		select {
+		case <-ctx.Done():
+			return d, true
+		case <-ch:
+		}
+	}
+}
+
+// Run evaluates deploys whenever health changes, until ctx ends.
+func (t *Tracker) Run(ctx context.Context, changed <-chan struct{}) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		t.Evaluate(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		case <-tick.C:
+		}
+	}
+}
