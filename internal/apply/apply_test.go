@@ -1,0 +1,228 @@
+package apply
+
+import (
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envop/envop/internal/testcluster"
+)
+
+// appSet is a realistic rendered environment: Deployments, Services,
+// Ingresses, HPAs, ConfigMaps, claims, a Job and a CronJob.
+func appSet(t *testing.T, ns string) []*unstructured.Unstructured {
+	return golden(t, ns, "basic.yaml", "volumes.yaml", "jobs.yaml")
+}
+
+func TestApplyCreatesThenResyncWritesNothing(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	a, writes := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+
+	cs := a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Created: len(objs), Failed: 0})
+	if n := len(writes.reset()); n != len(objs) {
+		t.Errorf("first apply made %d writes, want one per object (%d)", n, len(objs))
+	}
+
+	before := settledVersions(t, a, objs)
+	cs = a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Unchanged: len(objs)})
+	if w := writes.reset(); len(w) != 0 {
+		t.Errorf("resync made %d write requests, want 0: %v", len(w), w)
+	}
+	after := settledVersions(t, a, objs)
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s: resourceVersion %s became %s", k, v, after[k])
+		}
+	}
+	if cs.Writes() != 0 || cs.Err() != nil {
+		t.Errorf("writes %d, err %v", cs.Writes(), cs.Err())
+	}
+}
+
+func TestApplyOrderAndServiceLabel(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	a, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+	// Reverse the input: Apply must still stage by kind.
+	rev := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		rev[len(objs)-1-i] = o
+	}
+	cs := a.Apply(t.Context(), rev)
+	stageOf := func(kind string) int { return map[string]int{"ConfigMap": 0, "PersistentVolumeClaim": 0, "Deployment": 1, "Job": 1, "CronJob": 1}[kind] + map[string]int{"Service": 2, "Ingress": 2, "HorizontalPodAutoscaler": 2}[kind] }
+	for i := 1; i < len(cs.Changes); i++ {
+		if stageOf(cs.Changes[i].Kind) < stageOf(cs.Changes[i-1].Kind) {
+			t.Errorf("%s applied after %s", cs.Changes[i], cs.Changes[i-1])
+		}
+	}
+	if c, _ := cs.Find("Deployment", "api"); c.Service != "api" {
+		t.Errorf("service of Deployment api: %q", c.Service)
+	}
+}
+
+func TestChangedObjectIsTheOnlyWrite(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	a, writes := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	writes.reset()
+
+	api := find(t, objs, "Deployment", "api")
+	setImage(t, api, "registry.example.com/shop/api:1.4.3")
+	cs := a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
+	if c, _ := cs.Find("Deployment", "api"); c.Action != Configured {
+		t.Errorf("Deployment api: %s", c.Action)
+	}
+	if w := writes.reset(); len(w) != 1 || !strings.HasSuffix(w[0], "/deployments/api") {
+		t.Errorf("writes %v, want only Deployment api", w)
+	}
+}
+
+func setImage(t *testing.T, obj *unstructured.Unstructured, image string) {
+	t.Helper()
+	containers, _, _ := unstructured.NestedSlice(obj.Object, "spec", "template", "spec", "containers")
+	containers[0].(map[string]any)["image"] = image
+	if err := unstructured.SetNestedSlice(obj.Object, containers, "spec", "template", "spec", "containers"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDriftIsReverted: a field we own changed by another manager (as
+// kubectl edit does) is put back by the next Apply.
+func TestDriftIsReverted(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	c := testcluster.Get(t)
+	a, writes := newApplier(t, c.Config, Options{Namespace: ns})
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+
+	editImage(t, ns, "api", "evil:latest")
+	writes.reset()
+	cs := a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
+	if got := image(t, ns, "api"); got != "registry.example.com/shop/api:1.4.2" {
+		t.Errorf("image after apply: %s", got)
+	}
+	if w := writes.reset(); len(w) != 1 {
+		t.Errorf("writes %v, want one", w)
+	}
+}
+
+func editImage(t *testing.T, ns, name, img string) {
+	t.Helper()
+	c := testcluster.Get(t)
+	d, err := c.Client.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Spec.Containers[0].Image = img
+	if _, err := c.Client.AppsV1().Deployments(ns).Update(t.Context(), d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func image(t *testing.T, ns, name string) string {
+	t.Helper()
+	return deployment(t, ns, name).Spec.Template.Spec.Containers[0].Image
+}
+
+func deployment(t *testing.T, ns, name string) *appsv1.Deployment {
+	t.Helper()
+	d, err := testcluster.Get(t).Client.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestHPAScaleIsNotReverted: the renderer leaves spec.replicas out of a
+// Deployment with an HPA, so a scale by the HPA is neither reverted nor
+// even written over.
+func TestHPAScaleIsNotReverted(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	c := testcluster.Get(t)
+	a, writes := newApplier(t, c.Config, Options{Namespace: ns})
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+
+	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 7}}
+	if _, err := c.Client.AppsV1().Deployments(ns).UpdateScale(t.Context(), "web", scale, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
+		t.Fatal(err)
+	}
+	writes.reset()
+	cs := a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Unchanged: len(objs)})
+	if w := writes.reset(); len(w) != 0 {
+		t.Errorf("writes after the scale: %v", w)
+	}
+	if r := *deployment(t, ns, "web").Spec.Replicas; r != 7 {
+		t.Errorf("replicas %d, want the HPA's 7", r)
+	}
+}
+
+// TestHPAAddedKeepsReplicas: a Deployment that gains an HPA keeps its
+// replica count instead of dropping to 1 when spec.replicas leaves the
+// applied configuration.
+func TestHPAAddedKeepsReplicas(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := golden(t, ns, "basic.yaml")
+	a, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+	web := find(t, objs, "Deployment", "web")
+	plain := without(objs, "HorizontalPodAutoscaler", "web")
+	if err := unstructured.SetNestedField(web.Object, int64(5), "spec", "replicas"); err != nil {
+		t.Fatal(err)
+	}
+	requireCounts(t, a.Apply(t.Context(), plain), map[Action]int{Created: len(plain)})
+
+	unstructured.RemoveNestedField(web.Object, "spec", "replicas")
+	cs := a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Configured: 1, Created: 1, Failed: 0})
+	if r := *deployment(t, ns, "web").Spec.Replicas; r != 5 {
+		t.Errorf("replicas %d after the HPA arrived, want 5 kept", r)
+	}
+}
+
+func TestInvalidObjectsFailAlone(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	bad := find(t, objs, "Deployment", "api")
+	l := bad.GetLabels()
+	l["team"] = "not a valid label value!"
+	bad.SetLabels(l)
+	other := find(t, objs, "Service", "web").DeepCopy()
+	other.SetName("elsewhere")
+	other.SetNamespace("default")
+	unlabelled := find(t, objs, "Service", "web").DeepCopy()
+	unlabelled.SetName("unlabelled")
+	unlabelled.SetLabels(map[string]string{"app": "x"})
+	objs = append(objs, other, unlabelled)
+
+	a, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+	cs := a.Apply(t.Context(), objs)
+	requireCounts(t, cs, map[Action]int{Failed: 3, Created: len(objs) - 3})
+	for _, name := range []string{"api", "elsewhere", "unlabelled"} {
+		var found bool
+		for _, f := range cs.Failed() {
+			if f.Name == name {
+				found = true
+				if !strings.Contains(f.Err.Error(), f.Kind+" "+name) {
+					t.Errorf("error does not name the object: %v", f.Err)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s did not fail: %v", name, cs.Changes)
+		}
+	}
+	if cs.Err() == nil {
+		t.Error("no joined error")
+	}
+}
