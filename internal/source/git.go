@@ -1,0 +1,296 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+)
+
+const remoteName = "origin"
+
+// GitOptions configures a git Source.
+type GitOptions struct {
+	// URL of the repository: https://, http://, ssh://, user@host:path or
+	// file://. Userinfo in an https URL is used as credentials and removed.
+	URL string
+	// Branch to follow; empty follows the remote's HEAD.
+	Branch string
+	// Dir is the working directory (repository cache and checked-out
+	// trees), owned by this Source; empty means a new temporary directory,
+	// removed by Close.
+	Dir string
+
+	// Username and Token authenticate over https (GIT_USER, GIT_TOKEN).
+	Username, Token string
+	// CAFile is a PEM bundle trusted for https in addition to the system
+	// roots.
+	CAFile string
+	// InsecureSkipTLSVerify turns off certificate verification for https.
+	InsecureSkipTLSVerify bool
+
+	// PrivateKey is a PEM private key for ssh (GIT_PRIVATE_KEY content),
+	// decrypted with PrivateKeyPassphrase when it is encrypted.
+	PrivateKey           []byte
+	PrivateKeyPassphrase string
+	// KnownHosts holds known_hosts lines (GIT_KNOWN_HOSTS content); the ssh
+	// server's host key must match them.
+	KnownHosts []byte
+	// InsecureIgnoreHostKey accepts any ssh host key. Only for an explicit
+	// user request.
+	InsecureIgnoreHostKey bool
+
+	// Logger receives warnings (such as plain-http use); nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Git is a Source that fetches one branch of a remote repository.
+type Git struct {
+	url, branch string // url has no credentials
+	display     string
+	dir         string
+	ownDir      bool
+	remote      remoteOptions
+	scrub       scrubber
+	log         *slog.Logger
+	trees       *treeStore
+
+	mu   sync.Mutex // serializes Fetch
+	repo *git.Repository
+	last *Snapshot
+}
+
+// NewGit checks opts and prepares a Source; it does not contact the remote.
+func NewGit(opts GitOptions) (*Git, error) {
+	g := &Git{branch: opts.Branch, log: opts.Logger}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	var err error
+	if g.url, err = g.setCredentials(&opts); err != nil {
+		return nil, err
+	}
+	g.display = redactURL(opts.URL)
+	if g.remote, err = newRemoteOptions(g.url, opts, g.log); err != nil {
+		return nil, g.scrub.err(fmt.Errorf("repository %s: %w", g.display, err))
+	}
+	if err := g.initDir(opts.Dir); err != nil {
+		return nil, g.scrub.err(err)
+	}
+	return g, nil
+}
+
+// setCredentials moves userinfo out of an https URL into opts and registers
+// every secret with the scrubber. It returns the URL to fetch.
+func (g *Git) setCredentials(opts *GitOptions) (string, error) {
+	g.scrub.add(opts.URL, redactURL(opts.URL))
+	g.scrub.add(opts.Token, "<redacted>")
+	g.scrub.add(opts.PrivateKeyPassphrase, "<redacted>")
+	if opts.URL == "" {
+		return "", errors.New("no repository URL given")
+	}
+	u, user, pass, err := splitUserinfo(opts.URL)
+	if err != nil {
+		return "", fmt.Errorf("repository %s: %w", redactURL(opts.URL), err)
+	}
+	g.scrub.add(pass, "<redacted>")
+	if pass != "" && opts.Token == "" {
+		opts.Token = pass
+	}
+	if user != "" && opts.Username == "" {
+		opts.Username = user
+	}
+	return u, nil
+}
+
+func (g *Git) initDir(dir string) error {
+	if dir == "" {
+		d, err := os.MkdirTemp("", "envop-source-")
+		if err != nil {
+			return fmt.Errorf("create work directory: %w", err)
+		}
+		dir, g.ownDir = d, true
+	}
+	g.dir = dir
+	trees, err := newTreeStore(filepath.Join(dir, "trees"))
+	if err != nil {
+		return err
+	}
+	g.trees = trees
+	return nil
+}
+
+// String returns the repository URL without credentials.
+func (g *Git) String() string { return g.display }
+
+// Close removes the working directory when NewGit created it.
+func (g *Git) Close() error {
+	if !g.ownDir {
+		return nil
+	}
+	return os.RemoveAll(g.dir)
+}
+
+// Fetch brings the cache up to date with the branch and returns its head.
+func (g *Git) Fetch(ctx context.Context) (*Snapshot, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, err := g.update(ctx)
+	if err != nil {
+		return nil, g.scrub.err(fmt.Errorf("fetch %s: %w", g.display, err))
+	}
+	if g.last != nil && g.last.Revision == c.Hash.String() {
+		return g.last, nil
+	}
+	snap, err := snapshotOf(ctx, g.trees, c)
+	if err != nil {
+		return nil, g.scrub.err(fmt.Errorf("fetch %s: %w", g.display, err))
+	}
+	g.last = snap
+	return snap, nil
+}
+
+// update fetches into the cache and returns the branch head. When the cache
+// exists but fails for a reason other than the remote's answer, it is
+// deleted and cloned again once.
+func (g *Git) update(ctx context.Context) (*object.Commit, error) {
+	reused := g.repo != nil || dirExists(g.repoDir())
+	c, err := g.tryUpdate(ctx)
+	if err == nil || !reused || isRemoteError(ctx, err) {
+		return c, err
+	}
+	g.log.Warn("source cache unusable, cloning again", "source", g.display, "error", g.scrub.scrub(err.Error()))
+	g.repo = nil
+	if err := os.RemoveAll(g.repoDir()); err != nil {
+		return nil, fmt.Errorf("remove cache: %w", err)
+	}
+	return g.tryUpdate(ctx)
+}
+
+func (g *Git) tryUpdate(ctx context.Context) (*object.Commit, error) {
+	if g.repo == nil {
+		repo, err := g.openRepo()
+		if err != nil {
+			return nil, err
+		}
+		g.repo = repo
+	}
+	return g.fetchHead(ctx, g.repo)
+}
+
+func (g *Git) repoDir() string { return filepath.Join(g.dir, "repo") }
+
+// openRepo opens the bare cache, creating it when absent. A cache for
+// another URL is replaced.
+func (g *Git) openRepo() (*git.Repository, error) {
+	repo, err := git.PlainOpen(g.repoDir())
+	if errors.Is(err, git.ErrRepositoryNotExists) {
+		return g.initRepo()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open cache: %w", err)
+	}
+	rem, err := repo.Remote(remoteName)
+	if err != nil || len(rem.Config().URLs) != 1 || rem.Config().URLs[0] != g.url {
+		if err := os.RemoveAll(g.repoDir()); err != nil {
+			return nil, fmt.Errorf("remove cache: %w", err)
+		}
+		return g.initRepo()
+	}
+	return repo, nil
+}
+
+func (g *Git) initRepo() (*git.Repository, error) {
+	repo, err := git.PlainInit(g.repoDir(), true)
+	if err != nil {
+		return nil, fmt.Errorf("create cache: %w", err)
+	}
+	_, err = repo.CreateRemote(&config.RemoteConfig{Name: remoteName, URLs: []string{g.url}})
+	if err != nil {
+		return nil, fmt.Errorf("create cache: %w", err)
+	}
+	return repo, nil
+}
+
+// fetchHead fetches the branch head alone (depth 1) with a forced refspec,
+// so a force-push replaces the cached head, and returns the new head.
+func (g *Git) fetchHead(ctx context.Context, repo *git.Repository) (*object.Commit, error) {
+	src, local := g.refs()
+	spec := config.RefSpec(fmt.Sprintf("+%s:%s", src, local))
+	err := repo.FetchContext(ctx, g.remote.fetchOptions(spec))
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return nil, g.classify(err)
+	}
+	ref, err := repo.Reference(local, true)
+	if err != nil {
+		return nil, fmt.Errorf("resolve %s: %w", local, err)
+	}
+	c, err := repo.CommitObject(ref.Hash())
+	if err != nil {
+		return nil, fmt.Errorf("read commit %s: %w", shortRev(ref.Hash().String()), err)
+	}
+	return c, nil
+}
+
+// refs returns the remote ref to fetch and the local ref it is stored in.
+func (g *Git) refs() (plumbing.ReferenceName, plumbing.ReferenceName) {
+	if g.branch == "" {
+		return plumbing.HEAD, plumbing.NewRemoteHEADReferenceName(remoteName)
+	}
+	return plumbing.NewBranchReferenceName(g.branch), plumbing.NewRemoteReferenceName(remoteName, g.branch)
+}
+
+// classify maps go-git's errors to this package's, with advice.
+func (g *Git) classify(err error) error {
+	switch {
+	case errors.Is(err, git.NoMatchingRefSpecError{}):
+		if g.branch == "" {
+			return fmt.Errorf("%w: the repository has no HEAD; set --git-branch (GIT_BRANCH)", ErrBranchNotFound)
+		}
+		return fmt.Errorf("%w: %q", ErrBranchNotFound, g.branch)
+	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
+		return fmt.Errorf("%w: check GIT_USER/GIT_TOKEN or GIT_PRIVATE_KEY: %v", ErrAuthentication, err)
+	case errors.Is(err, transport.ErrRepositoryNotFound):
+		return fmt.Errorf("%w (or no access to it): %v", ErrRepositoryNotFound, err)
+	case errors.Is(err, transport.ErrEmptyRemoteRepository):
+		return fmt.Errorf("%w: the repository is empty", ErrBranchNotFound)
+	}
+	return err
+}
+
+// isRemoteError reports whether err is the remote's (or the network's)
+// answer, which cloning again would not change; trying again could also
+// lock an account out after repeated bad credentials.
+func isRemoteError(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	for _, s := range []error{ErrBranchNotFound, ErrAuthentication, ErrRepositoryNotFound, ErrHostKey, ErrNoKnownHosts} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	msg := err.Error()
+	for _, s := range []string{"dial tcp", "connection refused", "no such host", "certificate", "tls:", "i/o timeout", "handshake"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}

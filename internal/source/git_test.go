@@ -1,0 +1,201 @@
+package source
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
+
+func newTestGit(t *testing.T, opts GitOptions) *Git {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	g, err := NewGit(opts)
+	if err != nil {
+		t.Fatalf("NewGit: %v", err)
+	}
+	return g
+}
+
+func TestGitFileCloneAndNewCommit(t *testing.T) {
+	up := newUpstream(t)
+	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1", "gists/a.conf": "a"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"})
+
+	snap, err := g.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if snap.Revision != first || readSnap(t, snap, "environments.bitesize") != "v1" || readSnap(t, snap, "gists/a.conf") != "a" {
+		t.Fatalf("first snapshot: revision %s, want %s", snap.Revision, first)
+	}
+	if snap.Message != "first" || snap.Author != "Ada <ada@example.com>" || snap.Time.IsZero() {
+		t.Errorf("metadata: %q %q %v", snap.Message, snap.Author, snap.Time)
+	}
+	again, err := g.Fetch(t.Context())
+	if err != nil || again != snap {
+		t.Fatalf("unchanged fetch: %v, same snapshot %v", err, again == snap)
+	}
+
+	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	snap2, err := g.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if snap2.Revision != second || readSnap(t, snap2, "environments.bitesize") != "v2" {
+		t.Fatalf("second snapshot: revision %s, want %s", snap2.Revision, second)
+	}
+	// The earlier snapshot still reads its own revision.
+	if readSnap(t, snap, "environments.bitesize") != "v1" {
+		t.Error("first snapshot changed under its reader")
+	}
+}
+
+func TestGitFileForcePush(t *testing.T) {
+	up := newUpstream(t)
+	up.commit(t, "base", map[string]string{"environments.bitesize": "base"})
+	bad := up.commit(t, "bad", map[string]string{"environments.bitesize": "bad"})
+	log, logs := newTestLogger()
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Logger: log})
+	if snap, err := g.Fetch(t.Context()); err != nil || snap.Revision != bad {
+		t.Fatalf("Fetch: %v", err)
+	}
+
+	// Rewrite history: drop "bad", commit something else on the branch.
+	runGit(t, up.work, "reset", "-q", "--hard", "HEAD~1")
+	writeFiles(t, up.work, map[string]string{"environments.bitesize": "rewritten"})
+	runGit(t, up.work, "commit", "-q", "-am", "rewritten")
+	runGit(t, up.work, "push", "-q", "--force", "origin", "main")
+	rewritten := runGit(t, up.work, "rev-parse", "HEAD")
+
+	snap, err := g.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch after force-push: %v", err)
+	}
+	if snap.Revision != rewritten || readSnap(t, snap, "environments.bitesize") != "rewritten" {
+		t.Fatalf("after force-push: revision %s, want %s", snap.Revision, rewritten)
+	}
+	if strings.Contains(logs.String(), "cloning again") {
+		t.Errorf("force-push needed a new clone; the forced fetch should handle it:\n%s", logs)
+	}
+}
+
+func TestGitFileBranchSelection(t *testing.T) {
+	up := newUpstream(t)
+	up.commit(t, "main", map[string]string{"environments.bitesize": "main"})
+	runGit(t, up.work, "checkout", "-q", "-b", "staging")
+	staging := up.commit(t, "staging", map[string]string{"environments.bitesize": "staging"})
+
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "staging"})
+	snap, err := g.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if snap.Revision != staging || readSnap(t, snap, "environments.bitesize") != "staging" {
+		t.Fatalf("got revision %s, want staging %s", snap.Revision, staging)
+	}
+
+	// No branch: the remote's HEAD (main).
+	g = newTestGit(t, GitOptions{URL: fileURL(up.bare)})
+	snap, err = g.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch HEAD: %v", err)
+	}
+	if got := readSnap(t, snap, "environments.bitesize"); got != "main" {
+		t.Fatalf("HEAD content %q, want main", got)
+	}
+}
+
+func TestGitFileMissingBranch(t *testing.T) {
+	up := newUpstream(t)
+	up.commit(t, "main", map[string]string{"environments.bitesize": "main"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "nope"})
+	_, err := g.Fetch(t.Context())
+	if !errors.Is(err, ErrBranchNotFound) || !strings.Contains(err.Error(), `"nope"`) {
+		t.Fatalf("err = %v, want branch not found naming the branch", err)
+	}
+}
+
+func TestGitCorruptCacheIsClonedAgain(t *testing.T) {
+	up := newUpstream(t)
+	up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	dir := t.TempDir()
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Dir: dir})
+	if _, err := g.Fetch(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+
+	// A new Source over the same directory, whose cached objects are
+	// garbage.
+	err := filepath.WalkDir(filepath.Join(dir, "repo", "objects"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		return os.WriteFile(p, []byte("garbage"), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, logs := newTestLogger()
+	g = newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Dir: dir, Logger: log})
+	snap, err := g.Fetch(t.Context())
+	if err != nil {
+		t.Fatalf("Fetch with corrupt cache: %v", err)
+	}
+	if !strings.Contains(logs.String(), "cloning again") {
+		t.Errorf("no new clone logged:\n%s", logs)
+	}
+	if snap.Revision != second {
+		t.Fatalf("revision %s, want %s", snap.Revision, second)
+	}
+}
+
+func TestGitTreeSkipsSymlinksAndKeepsFewTrees(t *testing.T) {
+	up := newUpstream(t)
+	if err := os.Symlink("/etc/passwd", filepath.Join(up.work, "link")); err != nil {
+		t.Skip("symlinks unsupported:", err)
+	}
+	up.commit(t, "c0", map[string]string{"environments.bitesize": "0"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"})
+	first, err := g.Fetch(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Stat(first.Files, "link"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("symlink in tree: %v", err)
+	}
+	for i := range keepTrees {
+		up.commit(t, "more", map[string]string{"environments.bitesize": string(rune('1' + i))})
+		if _, err := g.Fetch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, err := os.ReadDir(filepath.Join(g.dir, "trees"))
+	if err != nil || len(entries) != keepTrees {
+		t.Fatalf("trees on disk: %d (%v), want %d", len(entries), err, keepTrees)
+	}
+	if _, err := fs.ReadFile(first.Files, "environments.bitesize"); err == nil {
+		t.Error("oldest tree still on disk")
+	}
+}
+
+func TestGitTreeTooLarge(t *testing.T) {
+	up := newUpstream(t)
+	up.commit(t, "big", map[string]string{"a": "1", "b": "2", "c": "3"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"})
+	g.trees.limits = limits{maxFiles: 2, maxBytes: 1 << 20}
+	if _, err := g.Fetch(t.Context()); !errors.Is(err, ErrTreeTooLarge) {
+		t.Fatalf("err = %v, want ErrTreeTooLarge", err)
+	}
+	g.trees.limits = limits{maxFiles: 10, maxBytes: 2}
+	if _, err := g.Fetch(t.Context()); !errors.Is(err, ErrTreeTooLarge) {
+		t.Fatalf("err = %v, want ErrTreeTooLarge", err)
+	}
+}
