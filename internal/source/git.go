@@ -261,6 +261,10 @@ func (g *Git) classify(err error) error {
 		return fmt.Errorf("%w: %q", ErrBranchNotFound, g.branch)
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
 		return fmt.Errorf("%w: check GIT_USER/GIT_TOKEN or GIT_PRIVATE_KEY: %v", ErrAuthentication, err)
+	case strings.Contains(err.Error(), "unable to authenticate"):
+		return fmt.Errorf("%w: check GIT_PRIVATE_KEY and the key's access to the repository: %v", ErrAuthentication, err)
+	case strings.Contains(err.Error(), "x509:") || strings.Contains(err.Error(), "failed to verify certificate"):
+		return fmt.Errorf("TLS verification of the git server failed (give its CA, or turn verification off explicitly): %w", err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
 		return fmt.Errorf("%w (or no access to it): %v", ErrRepositoryNotFound, err)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):

@@ -23,10 +23,11 @@ func sshAuth(ep *transport.Endpoint, opts GitOptions, log *slog.Logger) (transpo
 	if user == "" {
 		user = "git"
 	}
-	auth, err := gitssh.NewPublicKeys(user, opts.PrivateKey, opts.PrivateKeyPassphrase)
+	signer, err := parsePrivateKey(opts.PrivateKey, opts.PrivateKeyPassphrase)
 	if err != nil {
-		return nil, privateKeyError(err)
+		return nil, err
 	}
+	auth := &gitssh.PublicKeys{User: user, Signer: signer}
 	switch {
 	case len(opts.KnownHosts) > 0:
 		auth.HostKeyCallback, auth.HostKeyAlgorithms, err = knownHostsCallback(opts.KnownHosts, ep)
@@ -39,17 +40,25 @@ func sshAuth(ep *transport.Endpoint, opts GitOptions, log *slog.Logger) (transpo
 	return nil, fmt.Errorf("%w: set GIT_KNOWN_HOSTS to the server's known_hosts lines (ssh-keyscan HOST), or turn host key checking off explicitly", ErrNoKnownHosts)
 }
 
-// privateKeyError explains a key that does not parse, without its content.
-func privateKeyError(err error) error {
+// parsePrivateKey parses a PEM key, decrypting it with passphrase when it
+// is encrypted. Errors explain the problem without the key's content.
+func parsePrivateKey(pemBytes []byte, passphrase string) (ssh.Signer, error) {
+	signer, err := ssh.ParsePrivateKey(pemBytes)
 	var missing *ssh.PassphraseMissingError
-	switch {
-	case errors.As(err, &missing):
-		return errors.New("GIT_PRIVATE_KEY is encrypted: give its passphrase")
-	case errors.Is(err, x509.IncorrectPasswordError):
-		return errors.New("GIT_PRIVATE_KEY: wrong passphrase")
+	if errors.As(err, &missing) {
+		if passphrase == "" {
+			return nil, errors.New("GIT_PRIVATE_KEY is encrypted: give its passphrase")
+		}
+		signer, err = ssh.ParsePrivateKeyWithPassphrase(pemBytes, []byte(passphrase))
 	}
-	// x/crypto's parse errors name the problem, never the key bytes.
-	return fmt.Errorf("GIT_PRIVATE_KEY is not a valid private key: %w", err)
+	switch {
+	case errors.Is(err, x509.IncorrectPasswordError):
+		return nil, errors.New("GIT_PRIVATE_KEY: wrong passphrase")
+	case err != nil:
+		// x/crypto's parse errors name the problem, never the key bytes.
+		return nil, fmt.Errorf("GIT_PRIVATE_KEY is not a valid private key: %w", err)
+	}
+	return signer, nil
 }
 
 // knownHostsCallback checks host keys against known_hosts content and lists
