@@ -320,8 +320,8 @@ func deploymentPodFailureCases() []deploymentCase {
 			status: Red, reason: ReasonOOMKilled, message: "(and 1 more failing pods)",
 		},
 		{
-			name: "a failing new pod that is being deleted is not reported",
-			build: failingRollout(waiting("CrashLoopBackOff", "", 4), terminating),
+			name:   "a failing new pod that is being deleted is not reported",
+			build:  failingRollout(waiting("CrashLoopBackOff", "", 4), terminating),
 			status: Orange, reason: ReasonProgressing,
 		},
 	}
