@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -154,4 +155,20 @@ func (a *Applier) forget(key objectKey) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.applied, key)
+}
+
+// appliedKinds are the kinds of the objects remembered, sorted.
+func (a *Applier) appliedKinds() []schema.GroupKind {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	seen := map[schema.GroupKind]bool{}
+	var out []schema.GroupKind
+	for key := range a.applied {
+		if !seen[key.GroupKind] {
+			seen[key.GroupKind] = true
+			out = append(out, key.GroupKind)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
+	return out
 }

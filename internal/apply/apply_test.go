@@ -56,7 +56,9 @@ func TestApplyOrderAndServiceLabel(t *testing.T) {
 		rev[len(objs)-1-i] = o
 	}
 	cs := a.Apply(t.Context(), rev)
-	stageOf := func(kind string) int { return map[string]int{"ConfigMap": 0, "PersistentVolumeClaim": 0, "Deployment": 1, "Job": 1, "CronJob": 1}[kind] + map[string]int{"Service": 2, "Ingress": 2, "HorizontalPodAutoscaler": 2}[kind] }
+	stageOf := func(kind string) int {
+		return map[string]int{"ConfigMap": 0, "PersistentVolumeClaim": 0, "Deployment": 1, "Job": 1, "CronJob": 1}[kind] + map[string]int{"Service": 2, "Ingress": 2, "HorizontalPodAutoscaler": 2}[kind]
+	}
 	for i := 1; i < len(cs.Changes); i++ {
 		if stageOf(cs.Changes[i].Kind) < stageOf(cs.Changes[i-1].Kind) {
 			t.Errorf("%s applied after %s", cs.Changes[i], cs.Changes[i-1])

@@ -47,7 +47,9 @@ func ownsMetadata(set map[string]any, v any) bool {
 	return true
 }
 
-// ownsValue checks field key of a map whose set is set.
+// ownsValue checks field key of a map whose set is set. A field without
+// children in the set is a leaf: a scalar, or an atomic map or list, owned
+// as a whole.
 func ownsValue(set map[string]any, key string, v any) bool {
 	if v == nil {
 		return true // apply drops null fields: nothing to own
@@ -57,25 +59,25 @@ func ownsValue(set map[string]any, key string, v any) bool {
 		return false
 	}
 	sub, _ := child.(map[string]any)
+	if len(sub) == 0 {
+		return true
+	}
 	switch val := v.(type) {
 	case map[string]any:
-		for k, item := range val {
-			if !ownsValue(sub, k, item) {
+		return ownsFields(sub, val)
+	case []any:
+		for _, item := range val {
+			if !ownsItem(sub, item) {
 				return false
 			}
 		}
-	case []any:
-		return ownsList(sub, val)
 	}
 	return true
 }
 
-func ownsList(set map[string]any, items []any) bool {
-	if len(set) == 0 || (len(set) == 1 && set["."] != nil) {
-		return true // atomic: owned as a whole
-	}
-	for _, item := range items {
-		if !ownsItem(set, item) {
+func ownsFields(set map[string]any, obj map[string]any) bool {
+	for k, v := range obj {
+		if !ownsValue(set, k, v) {
 			return false
 		}
 	}
@@ -92,12 +94,7 @@ func ownsItem(set map[string]any, item any) bool {
 	for k, sub := range set {
 		if strings.HasPrefix(k, "k:") && keyMatches(k[2:], obj) {
 			elem, _ := sub.(map[string]any)
-			for field, val := range obj {
-				if !ownsValue(elem, field, val) {
-					return false
-				}
-			}
-			return true
+			return len(elem) == 0 || ownsFields(elem, obj)
 		}
 	}
 	return false

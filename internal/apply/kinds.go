@@ -63,8 +63,9 @@ func (m *mapper) mapping(gvk schema.GroupVersionKind) (*meta.RESTMapping, error)
 }
 
 // pruneKinds are the namespaced kinds pruning lists: those the renderer
-// produces plus the custom resource kinds of the desired objects.
-func pruneKinds(desired []*unstructured.Unstructured) []schema.GroupKind {
+// produces, plus the custom resource kinds of the desired objects and of the
+// objects applied before (so the last object of a kind can be pruned).
+func pruneKinds(desired []*unstructured.Unstructured, applied []schema.GroupKind) []schema.GroupKind {
 	seen := map[schema.GroupKind]bool{}
 	var out []schema.GroupKind
 	add := func(gk schema.GroupKind) {
@@ -78,6 +79,9 @@ func pruneKinds(desired []*unstructured.Unstructured) []schema.GroupKind {
 	}
 	for _, obj := range desired {
 		add(obj.GroupVersionKind().GroupKind())
+	}
+	for _, gk := range applied {
+		add(gk)
 	}
 	return out
 }

@@ -24,11 +24,13 @@ var ErrEmptyDesired = errors.New("the desired set is empty")
 // the environment label, in the namespace) that desired does not list, in
 // reverse apply order, with background propagation. Claims are kept and
 // reported as skipped unless Options.PruneClaims. Kinds the server does not
-// serve are ignored. A failed delete is a failed Change; the error returned
+// serve are ignored. Custom resource kinds are those of desired and those
+// this Applier applied; after a restart, a custom resource kind no desired
+// object names any more is not listed. A failed delete is a failed Change; the error returned
 // is for a prune refused or not attempted.
 func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructured) (*ChangeSet, error) {
 	start := time.Now()
-	live, err := a.listManaged(ctx, pruneKinds(desired))
+	live, err := a.listManaged(ctx, pruneKinds(desired, a.appliedKinds()))
 	if err != nil {
 		return &ChangeSet{}, err
 	}

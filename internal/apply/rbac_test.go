@@ -1,0 +1,64 @@
+package apply
+
+import (
+	"slices"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/envop/envop/internal/testcluster"
+)
+
+// TestNamespacedServiceAccount runs a whole cycle (create, no-op resync,
+// change, prune) as a ServiceAccount holding only RequiredRules in its
+// namespace.
+func TestNamespacedServiceAccount(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	cfg, _ := testcluster.ServiceAccountClient(t, ns, "envop", RequiredRules)
+	objs := appSet(t, ns)
+	a, writes := newApplier(t, cfg, Options{Namespace: ns})
+
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	writes.reset()
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Unchanged: len(objs)})
+	if w := writes.reset(); len(w) != 0 {
+		t.Errorf("resync wrote %v", w)
+	}
+	setImage(t, find(t, objs, "Deployment", "web"), "nginx:1.28")
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Configured: 1})
+	cs, err := a.Prune(t.Context(), without(objs, "Service", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireCounts(t, cs, map[Action]int{Pruned: 1, Failed: 0})
+}
+
+// TestRequiredRulesAreMinimal: without any one of the verbs, a cycle fails.
+func TestRequiredRulesAreMinimal(t *testing.T) {
+	for _, verb := range applyVerbs {
+		t.Run(verb, func(t *testing.T) {
+			ns := testcluster.Namespace(t)
+			cfg, _ := testcluster.ServiceAccountClient(t, ns, "envop", withoutVerb(RequiredRules, verb))
+			objs := golden(t, ns, "basic.yaml")
+			a, _ := newApplier(t, cfg, Options{Namespace: ns})
+			cs := a.Apply(t.Context(), objs)
+			failed := cs.Err() != nil
+			if !failed {
+				pruned, err := a.Prune(t.Context(), without(objs, "Service", "web"))
+				failed = err != nil || pruned.Err() != nil
+			}
+			if !failed {
+				t.Errorf("a cycle without %q succeeded: the verb is not needed", verb)
+			}
+		})
+	}
+}
+
+func withoutVerb(rules []rbacv1.PolicyRule, verb string) []rbacv1.PolicyRule {
+	out := make([]rbacv1.PolicyRule, len(rules))
+	for i, r := range rules {
+		r.Verbs = slices.DeleteFunc(slices.Clone(r.Verbs), func(v string) bool { return v == verb })
+		out[i] = r
+	}
+	return out
+}
