@@ -148,6 +148,9 @@ func (g *Git) Fetch(ctx context.Context) (*Snapshot, error) {
 	defer g.mu.Unlock()
 	c, err := g.update(ctx)
 	if err != nil {
+		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+			err = fmt.Errorf("%w: %w", cerr, err)
+		}
 		return nil, g.scrub.err(fmt.Errorf("fetch %s: %w", g.display, err))
 	}
 	if g.last != nil && g.last.Revision == c.Hash.String() {
@@ -266,7 +269,7 @@ func (g *Git) classify(err error) error {
 	case strings.Contains(err.Error(), "x509:") || strings.Contains(err.Error(), "failed to verify certificate"):
 		return fmt.Errorf("TLS verification of the git server failed (give its CA, or turn verification off explicitly): %w", err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return fmt.Errorf("%w (or no access to it): %v", ErrRepositoryNotFound, err)
+		return fmt.Errorf("%w (or no access to it)", ErrRepositoryNotFound)
 	case errors.Is(err, transport.ErrEmptyRemoteRepository):
 		return fmt.Errorf("%w: the repository is empty", ErrBranchNotFound)
 	}

@@ -1,12 +1,16 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
@@ -197,5 +201,30 @@ func TestGitTreeTooLarge(t *testing.T) {
 	g.trees.limits = limits{maxFiles: 10, maxBytes: 2}
 	if _, err := g.Fetch(t.Context()); !errors.Is(err, ErrTreeTooLarge) {
 		t.Fatalf("err = %v, want ErrTreeTooLarge", err)
+	}
+}
+
+func TestGitFetchRespectsContext(t *testing.T) {
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hang.Close)
+	g := newTestGit(t, GitOptions{URL: hang.URL + "/repo.git", Branch: "main", Logger: discardLogger()})
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := g.Fetch(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Fetch returned %v after its deadline", took)
+	}
+
+	ctx, cancel = context.WithCancel(t.Context())
+	cancel()
+	if _, err := g.Fetch(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

@@ -2,13 +2,13 @@ package source
 
 import (
 	"bytes"
-	"log/slog"
-	"sync"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -111,3 +111,5 @@ func newTestLogger() (*slog.Logger, *logBuf) {
 	buf := &logBuf{}
 	return slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})), buf
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

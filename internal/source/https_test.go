@@ -1,11 +1,11 @@
 package source
 
 import (
-	"io"
-	"log"
 	"crypto/subtle"
 	"encoding/pem"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"

@@ -66,16 +66,16 @@ func (s *scrubber) err(err error) error {
 	if err == nil {
 		return nil
 	}
-	return &scrubbedError{msg: s.scrub(err.Error()), kind: kindOf(err)}
+	return &scrubbedError{msg: s.scrub(err.Error()), kinds: kindsOf(err)}
 }
 
 type scrubbedError struct {
-	msg  string
-	kind error
+	msg   string
+	kinds []error
 }
 
-func (e *scrubbedError) Error() string { return e.msg }
-func (e *scrubbedError) Unwrap() error { return e.kind }
+func (e *scrubbedError) Error() string   { return e.msg }
+func (e *scrubbedError) Unwrap() []error { return e.kinds }
 
 // sentinels are the errors a scrubbed error still matches with errors.Is.
 var sentinels = []error{
@@ -84,11 +84,12 @@ var sentinels = []error{
 	ErrNoKnownHosts, ErrHostKey, ErrTreeTooLarge,
 }
 
-func kindOf(err error) error {
+func kindsOf(err error) []error {
+	var out []error
 	for _, s := range sentinels {
 		if errors.Is(err, s) {
-			return s
+			out = append(out, s)
 		}
 	}
-	return nil
+	return out
 }

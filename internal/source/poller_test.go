@@ -1,0 +1,170 @@
+package source
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+type event struct {
+	snap *Snapshot
+	err  error
+}
+
+// countingSource signals after each Fetch returns.
+type countingSource struct {
+	Source
+	fetched chan struct{}
+}
+
+func (c *countingSource) Fetch(ctx context.Context) (*Snapshot, error) {
+	snap, err := c.Source.Fetch(ctx)
+	c.fetched <- struct{}{}
+	return snap, err
+}
+
+// startPoller runs a Poller over src until the test ends and returns its
+// callbacks.
+func startPoller(t *testing.T, src Source, interval time.Duration) (*Poller, <-chan event) {
+	t.Helper()
+	log, _ := newTestLogger()
+	p := NewPoller(src, interval, log)
+	events := make(chan event, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx, func(_ context.Context, snap *Snapshot, err error) { events <- event{snap, err} })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return p, events
+}
+
+func nextEvent(t *testing.T, events <-chan event, within time.Duration) event {
+	t.Helper()
+	select {
+	case ev := <-events:
+		return ev
+	case <-time.After(within):
+		t.Fatalf("no callback within %v", within)
+		return event{}
+	}
+}
+
+func TestPollerPicksUpCommitWithinInterval(t *testing.T) {
+	up := newUpstream(t)
+	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	const interval = 300 * time.Millisecond
+	_, events := startPoller(t, newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"}), interval)
+
+	if ev := nextEvent(t, events, 10*time.Second); ev.err != nil || ev.snap.Revision != first {
+		t.Fatalf("first callback: %+v", ev)
+	}
+	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	start := time.Now()
+	// Generous: one interval plus jitter plus a fetch on a loaded machine.
+	ev := nextEvent(t, events, 10*time.Second)
+	if ev.err != nil || ev.snap.Revision != second {
+		t.Fatalf("second callback: %+v", ev)
+	}
+	t.Logf("new commit seen after %v (interval %v)", time.Since(start), interval)
+}
+
+func TestPollerTrigger(t *testing.T) {
+	up := newUpstream(t)
+	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	src := &countingSource{newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"}), make(chan struct{}, 64)}
+	p, events := startPoller(t, src, time.Hour)
+	if ev := nextEvent(t, events, 10*time.Second); ev.snap == nil || ev.snap.Revision != first {
+		t.Fatalf("first callback: %+v", ev)
+	}
+	<-src.fetched
+
+	// An unchanged revision is not reported. Two fetches: fn of the first
+	// has run by the time the second one ends.
+	p.Trigger()
+	<-src.fetched
+	p.Trigger()
+	<-src.fetched
+	select {
+	case ev := <-events:
+		t.Fatalf("callback without a change: %+v", ev)
+	default:
+	}
+
+	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	start := time.Now()
+	p.Trigger()
+	p.Trigger() // coalesced, never blocks
+	ev := nextEvent(t, events, 5*time.Second)
+	took := time.Since(start)
+	if ev.err != nil || ev.snap.Revision != second {
+		t.Fatalf("triggered callback: %+v", ev)
+	}
+	t.Logf("triggered fetch reported after %v", took)
+	if took > 2*time.Second {
+		t.Errorf("triggered fetch took %v, want well under the hour-long interval (< 2s)", took)
+	}
+	if p.LastRevision() != second || p.LastError() != nil {
+		t.Errorf("LastRevision %s LastError %v", p.LastRevision(), p.LastError())
+	}
+}
+
+func TestPollerReportsErrorsAndRecovery(t *testing.T) {
+	up := newUpstream(t)
+	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	src := &countingSource{newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"}), make(chan struct{}, 64)}
+	p, events := startPoller(t, src, time.Hour)
+	if ev := nextEvent(t, events, 10*time.Second); ev.snap == nil || ev.snap.Revision != first {
+		t.Fatalf("first callback: %+v", ev)
+	}
+	<-src.fetched
+
+	moved := up.bare + ".moved"
+	if err := os.Rename(up.bare, moved); err != nil {
+		t.Fatal(err)
+	}
+	p.Trigger()
+	ev := nextEvent(t, events, 10*time.Second)
+	<-src.fetched
+	if ev.err == nil || ev.snap != nil {
+		t.Fatalf("callback for an unreachable repository: %+v", ev)
+	}
+	t.Logf("error reported: %v", ev.err)
+	if p.LastError() == nil || p.LastRevision() != first {
+		t.Errorf("LastError %v LastRevision %s", p.LastError(), p.LastRevision())
+	}
+	// The same error again is not reported again.
+	p.Trigger()
+	<-src.fetched
+	p.Trigger()
+	<-src.fetched
+	select {
+	case ev := <-events:
+		t.Fatalf("repeated error reported again: %+v", ev)
+	default:
+	}
+
+	if err := os.Rename(moved, up.bare); err != nil {
+		t.Fatal(err)
+	}
+	p.Trigger()
+	ev = nextEvent(t, events, 10*time.Second)
+	if ev.err != nil || ev.snap == nil || ev.snap.Revision != first {
+		t.Fatalf("recovery callback: %+v", ev)
+	}
+	if p.LastError() != nil {
+		t.Errorf("LastError after recovery: %v", p.LastError())
+	}
+}
+
+func TestPollerJitter(t *testing.T) {
+	p := NewPoller(nil, 10*time.Second, nil)
+	for range 1000 {
+		d := p.next()
+		if d < 8500*time.Millisecond || d > 11500*time.Millisecond {
+			t.Fatalf("next() = %v, want 10s ±15%%", d)
+		}
+	}
+}
