@@ -6,9 +6,11 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/testcluster"
 )
 
@@ -226,5 +228,27 @@ func TestInvalidObjectsFailAlone(t *testing.T) {
 	}
 	if cs.Err() == nil {
 		t.Error("no joined error")
+	}
+}
+
+// TestAdoptsExistingObject: an object that exists without our labels is
+// configured, not reported as created.
+func TestAdoptsExistingObject(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	c := testcluster.Get(t)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "adopted"}, Data: map[string]string{"a": "1"}}
+	if _, err := c.Client.CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	desired := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{"name": "adopted", "namespace": ns, "labels": map[string]any{
+			render.LabelManagedBy: render.ManagedBy, render.LabelEnvironment: testEnv, render.LabelName: "svc"}},
+		"data": map[string]any{"a": "2"},
+	}}
+	a, _ := newApplier(t, c.Config, Options{Namespace: ns})
+	cs := a.Apply(t.Context(), []*unstructured.Unstructured{desired})
+	if ch, _ := cs.Find("ConfigMap", "adopted"); ch.Action != Configured || ch.Service != "svc" {
+		t.Errorf("adopted ConfigMap: %+v", ch)
 	}
 }

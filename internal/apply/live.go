@@ -14,11 +14,12 @@ import (
 )
 
 // liveObjects holds the managed objects of a stage read with one LIST per
-// kind, so checking a few hundred objects costs a few requests. An object
-// not found there (a kind whose list failed, or an object without our
-// labels yet) is read with a GET.
+// kind, so checking a few hundred objects costs a few requests. An object of
+// a listed kind that is not there is applied without a read (see
+// classify); one of a kind whose list failed is read with a GET.
 type liveObjects struct {
-	objs map[objectKey]*unstructured.Unstructured
+	listed map[schema.GroupKind]bool
+	objs   map[objectKey]*unstructured.Unstructured
 }
 
 // selector selects the objects of this environment.
@@ -31,7 +32,7 @@ func (a *Applier) selector() string {
 
 // listLive lists, concurrently, every kind of the stage.
 func (a *Applier) listLive(ctx context.Context, stage []*unstructured.Unstructured) liveObjects {
-	live := liveObjects{objs: map[objectKey]*unstructured.Unstructured{}}
+	live := liveObjects{listed: map[schema.GroupKind]bool{}, objs: map[objectKey]*unstructured.Unstructured{}}
 	gvks := map[schema.GroupVersionKind]bool{}
 	for _, obj := range stage {
 		gvks[obj.GroupVersionKind()] = true
@@ -47,6 +48,7 @@ func (a *Applier) listLive(ctx context.Context, stage []*unstructured.Unstructur
 			}
 			mu.Lock()
 			defer mu.Unlock()
+			live.listed[gvk.GroupKind()] = true
 			for i := range items {
 				live.objs[keyOf(&items[i])] = &items[i]
 			}
@@ -79,9 +81,10 @@ func (a *Applier) list(ctx context.Context, gvk schema.GroupVersionKind) ([]unst
 	}
 }
 
-// get returns the live object of key, or nil when it does not exist.
+// get returns the live object of key, or nil when it is not one of ours
+// (it does not exist, or it lacks our labels).
 func (l liveObjects) get(ctx context.Context, ri dynamic.ResourceInterface, key objectKey) (*unstructured.Unstructured, error) {
-	if obj, ok := l.objs[key]; ok {
+	if obj, ok := l.objs[key]; ok || l.listed[key.GroupKind] {
 		return obj, nil
 	}
 	return notFound(ri.Get(ctx, key.Name, metav1.GetOptions{}))

@@ -66,7 +66,7 @@ func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured,
 	if entry, ok := a.ownEntry(result); ok {
 		a.remember(key, record{hash: hash, fields: entry})
 	}
-	return classify(current, result), nil
+	return a.classify(current, result), nil
 }
 
 // admit refuses, as defence in depth, objects outside the namespace or
@@ -135,10 +135,16 @@ func (a *Applier) ownEntry(obj *unstructured.Unstructured) (string, bool) {
 	return "", false
 }
 
-func classify(before, after *unstructured.Unstructured) Action {
+// classify tells created from configured from unchanged. Without a live
+// object (none of ours was listed), the apply created the object if our
+// entry is the only one: an object that existed without our labels carries
+// the entry of whoever made it.
+func (a *Applier) classify(before, after *unstructured.Unstructured) Action {
 	switch {
-	case before == nil:
+	case before == nil && a.onlyManager(after):
 		return Created
+	case before == nil:
+		return Configured
 	case before.GetResourceVersion() != after.GetResourceVersion():
 		return Configured
 	default:
@@ -159,4 +165,13 @@ func notFound(obj *unstructured.Unstructured, err error) (*unstructured.Unstruct
 		return nil, fmt.Errorf("read live object: %w", err)
 	}
 	return obj, nil
+}
+
+func (a *Applier) onlyManager(obj *unstructured.Unstructured) bool {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager != a.opts.FieldManager {
+			return false
+		}
+	}
+	return true
 }

@@ -71,10 +71,11 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// applyVerbs are what server-side apply and pruning need: get and list to
-// read the live objects, patch to apply, create because an apply that
-// creates an object is also authorised as a create, delete to prune.
-var applyVerbs = []string{"get", "list", "patch", "create", "delete"}
+// applyVerbs are what server-side apply and pruning need: list to read the
+// live objects (one list per kind; no get), patch to apply, create because
+// an apply that creates an object is also authorised as a create, delete to
+// prune. The rest of the operator (informers for status) adds get and watch.
+var applyVerbs = []string{"list", "patch", "create", "delete"}
 
 // RequiredRules are the namespaced Role rules the Applier needs for every
 // kind the renderer produces; TestNamespacedServiceAccount proves they
