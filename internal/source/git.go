@@ -10,14 +10,24 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/go-git/go-billy/v5/osfs"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 const remoteName = "origin"
+
+// objectCacheSize bounds go-git's in-memory object cache per repository.
+const objectCacheSize = 8 * cache.MiByte
+
+// defaultMaxPacks is how many pack files the cache may hold before it is
+// replaced by a fresh shallow clone.
+const defaultMaxPacks = 64
 
 // GitOptions configures a git Source.
 type GitOptions struct {
@@ -65,6 +75,7 @@ type Git struct {
 	scrub       scrubber
 	log         *slog.Logger
 	trees       *treeStore
+	maxPacks    int
 
 	mu   sync.Mutex // serializes Fetch
 	repo *git.Repository
@@ -73,7 +84,7 @@ type Git struct {
 
 // NewGit checks opts and prepares a Source; it does not contact the remote.
 func NewGit(opts GitOptions) (*Git, error) {
-	g := &Git{branch: opts.Branch, log: opts.Logger}
+	g := &Git{branch: opts.Branch, log: opts.Logger, maxPacks: defaultMaxPacks}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -182,6 +193,10 @@ func (g *Git) update(ctx context.Context) (*object.Commit, error) {
 }
 
 func (g *Git) tryUpdate(ctx context.Context) (*object.Commit, error) {
+	if g.repo != nil && g.packCount() > g.maxPacks {
+		g.log.Info("source cache has many packs, cloning again", "source", g.display, "packs", g.packCount())
+		g.repo = nil
+	}
 	if g.repo == nil {
 		repo, err := g.openRepo()
 		if err != nil {
@@ -195,9 +210,9 @@ func (g *Git) tryUpdate(ctx context.Context) (*object.Commit, error) {
 func (g *Git) repoDir() string { return filepath.Join(g.dir, "repo") }
 
 // openRepo opens the bare cache, creating it when absent. A cache for
-// another URL is replaced.
+// another URL, or one that has grown too many packs, is replaced.
 func (g *Git) openRepo() (*git.Repository, error) {
-	repo, err := git.PlainOpen(g.repoDir())
+	repo, err := git.Open(newStorage(g.repoDir()), nil)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		return g.initRepo()
 	}
@@ -205,7 +220,7 @@ func (g *Git) openRepo() (*git.Repository, error) {
 		return nil, fmt.Errorf("open cache: %w", err)
 	}
 	rem, err := repo.Remote(remoteName)
-	if err != nil || len(rem.Config().URLs) != 1 || rem.Config().URLs[0] != g.url {
+	if err != nil || len(rem.Config().URLs) != 1 || rem.Config().URLs[0] != g.url || g.packCount() > g.maxPacks {
 		if err := os.RemoveAll(g.repoDir()); err != nil {
 			return nil, fmt.Errorf("remove cache: %w", err)
 		}
@@ -215,7 +230,7 @@ func (g *Git) openRepo() (*git.Repository, error) {
 }
 
 func (g *Git) initRepo() (*git.Repository, error) {
-	repo, err := git.PlainInit(g.repoDir(), true)
+	repo, err := git.Init(newStorage(g.repoDir()), nil)
 	if err != nil {
 		return nil, fmt.Errorf("create cache: %w", err)
 	}
@@ -224,6 +239,21 @@ func (g *Git) initRepo() (*git.Repository, error) {
 		return nil, fmt.Errorf("create cache: %w", err)
 	}
 	return repo, nil
+}
+
+// newStorage returns bare repository storage in dir with a small object
+// cache: only the head commit's tree is ever read, once per revision, so
+// go-git's default of 96 MiB would only cost memory.
+func newStorage(dir string) *filesystem.Storage {
+	return filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRU(objectCacheSize))
+}
+
+// packCount returns the number of pack files in the cache. Every fetch that
+// brings something new adds one; past maxPacks the cache is cloned again
+// (one shallow fetch), which is cheaper than reading many small packs.
+func (g *Git) packCount() int {
+	packs, _ := filepath.Glob(filepath.Join(g.repoDir(), "objects", "pack", "*.pack"))
+	return len(packs)
 }
 
 // fetchHead fetches the branch head alone (depth 1) with a forced refspec,

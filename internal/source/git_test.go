@@ -228,3 +228,20 @@ func TestGitFetchRespectsContext(t *testing.T) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }
+
+func TestGitCacheWithManyPacksIsReplaced(t *testing.T) {
+	up := newUpstream(t)
+	up.commit(t, "c0", map[string]string{"environments.bitesize": "0"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Logger: discardLogger()})
+	g.maxPacks = 2
+	for i := range 5 {
+		head := up.commit(t, "more", map[string]string{"environments.bitesize": string(rune('1' + i))})
+		snap, err := g.Fetch(t.Context())
+		if err != nil || snap.Revision != head {
+			t.Fatalf("Fetch %d: %v", i, err)
+		}
+		if n := g.packCount(); n > g.maxPacks+1 {
+			t.Fatalf("%d packs after fetch %d, want at most %d", n, i, g.maxPacks+1)
+		}
+	}
+}

@@ -30,10 +30,17 @@ type Poller struct {
 	lastErr error
 }
 
-// NewPoller returns a Poller that fetches src about every interval.
+// DefaultInterval is the poll interval used when none is given.
+const DefaultInterval = 30 * time.Second
+
+// NewPoller returns a Poller that fetches src about every interval
+// (DefaultInterval when interval is not positive).
 func NewPoller(src Source, interval time.Duration, log *slog.Logger) *Poller {
 	if log == nil {
 		log = slog.Default()
+	}
+	if interval <= 0 {
+		interval = DefaultInterval
 	}
 	return &Poller{
 		src:      src,
