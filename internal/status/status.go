@@ -1,0 +1,206 @@
+package status
+
+import (
+	"sort"
+	"time"
+
+	"github.com/envop/envop/internal/deploy"
+	"github.com/envop/envop/internal/health"
+	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/state"
+)
+
+// Reasons a service is orange before its workload reports.
+const (
+	ReasonNoVersion = "NoVersion"
+	ReasonPending   = "Pending"
+)
+
+// Replicas of a service's workload.
+type Replicas struct {
+	Desired   int32 `json:"desired"`
+	Updated   int32 `json:"updated"`
+	Ready     int32 `json:"ready"`
+	Available int32 `json:"available"`
+}
+
+// Service is one service as SPEC section 4 describes it.
+type Service struct {
+	Name        string     `json:"name"`
+	Application string     `json:"application"`
+	Version     string     `json:"version"`
+	Status      string     `json:"status"`
+	Reason      string     `json:"reason"`
+	Message     string     `json:"message"`
+	Replicas    Replicas   `json:"replicas"`
+	DeployedAt  *time.Time `json:"deployed_at"`
+	ExternalURL []string   `json:"external_url"`
+	// Kind, Workload and Active help people; Active is set for blue/green.
+	Kind     string `json:"kind"`
+	Workload string `json:"workload"`
+	Active   string `json:"active,omitempty"`
+}
+
+// Sync is the state of the last sync.
+type Sync struct {
+	Status string     `json:"status"`
+	Error  string     `json:"error"`
+	At     *time.Time `json:"at"`
+}
+
+// Environment is the answer to GET /status.
+type Environment struct {
+	Environment string    `json:"environment"`
+	Namespace   string    `json:"namespace"`
+	Revision    string    `json:"revision"`
+	Sync        Sync      `json:"sync"`
+	Status      string    `json:"status"`
+	Services    []Service `json:"services"`
+}
+
+// Input is everything a view is built from.
+type Input struct {
+	Environment string
+	Namespace   string
+	Revision    string
+	Sync        Sync
+	// Env is the last valid revision's environment; nil before the first.
+	Env       *manifest.Environment
+	States    map[string]*state.Service
+	Workloads []health.Workload
+}
+
+// Build computes the environment's view.
+func Build(in Input) Environment {
+	out := Environment{
+		Environment: in.Environment, Namespace: in.Namespace, Revision: in.Revision,
+		Sync: in.Sync, Status: string(health.Green), Services: []Service{},
+	}
+	if in.Env == nil {
+		out.Status = string(health.Orange)
+		return out
+	}
+	byName := map[string]health.Workload{}
+	for _, w := range in.Workloads {
+		byName[w.Name] = w
+	}
+	statuses := []health.Status{}
+	for i := range in.Env.Services {
+		s := BuildService(in.Env, &in.Env.Services[i], in.States[in.Env.Services[i].Name], byName)
+		out.Services = append(out.Services, s)
+		statuses = append(statuses, health.Status(s.Status))
+	}
+	sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].Name < out.Services[j].Name })
+	out.Status = string(health.Worst(statuses...))
+	return out
+}
+
+// BuildService computes one service's view.
+func BuildService(env *manifest.Environment, s *manifest.Service, st *state.Service, workloads map[string]health.Workload) Service {
+	if st == nil {
+		st = &state.Service{Name: s.Name}
+	}
+	target, intent := driven(env, s, st)
+	out := Service{
+		Name: s.Name, Application: application(s), Version: intent.Version,
+		Kind: s.WorkloadKind(), Workload: target, ExternalURL: append([]string{}, s.ExternalURL...),
+	}
+	if s.IsBlueGreen(env) {
+		out.Active = activeColour(env, s, st)
+	}
+	w, exists := workloads[target]
+	out.Status, out.Reason, out.Message = judge(st, target, intent, w, exists)
+	if exists {
+		out.Replicas = Replicas(w.Replicas)
+	}
+	if s.IsBlueGreen(env) {
+		out.Status, out.Reason, out.Message = withActive(out, env, s, st, workloads)
+	}
+	out.DeployedAt = deployedAt(st, target, intent)
+	return out
+}
+
+// driven returns the workload whose intent is the newest, and that intent.
+func driven(env *manifest.Environment, s *manifest.Service, st *state.Service) (string, state.Intent) {
+	names := []string{s.Name}
+	if s.IsBlueGreen(env) {
+		names = []string{s.Name + "-" + activeColour(env, s, st)}
+		for _, c := range []string{manifest.ColourBlue, manifest.ColourGreen} {
+			if w := s.Name + "-" + c; w != names[0] {
+				names = append(names, w)
+			}
+		}
+	}
+	target, intent := names[0], st.Intents[names[0]]
+	for _, n := range names[1:] {
+		if in, ok := st.Intents[n]; ok && in.At.After(intent.At) {
+			target, intent = n, in
+		}
+	}
+	return target, intent
+}
+
+// judge says how the driven workload stands against its intent.
+func judge(st *state.Service, target string, intent state.Intent, w health.Workload, exists bool) (string, string, string) {
+	if intent.Version == "" {
+		return string(health.Orange), ReasonNoVersion, "no version yet: waiting for a deploy"
+	}
+	if d, ok := lastDeploy(st, target, intent.Version); ok && d.Status == state.StatusFailed && d.Reason != deploy.ReasonSuperseded {
+		return string(health.Red), d.Reason, d.Message
+	}
+	if !exists || w.Version != intent.Version {
+		return string(health.Orange), ReasonPending, "rolling out version " + intent.Version
+	}
+	return string(w.Status), w.Reason, w.Message
+}
+
+// withActive keeps a blue/green service red when its active colour is red,
+// whatever the colour being deployed does.
+func withActive(out Service, env *manifest.Environment, s *manifest.Service, st *state.Service, ws map[string]health.Workload) (string, string, string) {
+	active := s.Name + "-" + activeColour(env, s, st)
+	if w, ok := ws[active]; ok && active != out.Workload && w.Status == health.Red {
+		return string(health.Red), w.Reason, active + ": " + w.Message
+	}
+	return out.Status, out.Reason, out.Message
+}
+
+// lastDeploy is the newest deploy of version to workload.
+func lastDeploy(st *state.Service, workload, version string) (state.Deploy, bool) {
+	for i := len(st.History) - 1; i >= 0; i-- {
+		if d := st.History[i]; d.Workload == workload && d.Version == version {
+			return d, true
+		}
+	}
+	return state.Deploy{}, false
+}
+
+// deployedAt is when the current version's deploy succeeded, else when it
+// was asked for.
+func deployedAt(st *state.Service, target string, intent state.Intent) *time.Time {
+	if intent.Version == "" {
+		return nil
+	}
+	if d, ok := lastDeploy(st, target, intent.Version); ok && d.Status == state.StatusSucceeded && !d.FinishedAt.IsZero() {
+		t := d.FinishedAt
+		return &t
+	}
+	if intent.At.IsZero() {
+		return nil
+	}
+	t := intent.At
+	return &t
+}
+
+func activeColour(env *manifest.Environment, s *manifest.Service, st *state.Service) string {
+	if st.Active != "" {
+		return st.Active
+	}
+	return s.ActiveColour(env)
+}
+
+func application(s *manifest.Service) string {
+	if s.Application != "" {
+		return s.Application
+	}
+	return s.Name
+}
