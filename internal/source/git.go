@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,12 +89,12 @@ func NewGit(opts GitOptions) (*Git, error) {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
-	var err error
-	if g.url, err = g.setCredentials(&opts); err != nil {
+	url, creds, err := g.setCredentials(opts)
+	if err != nil {
 		return nil, err
 	}
-	g.display = redactURL(opts.URL)
-	if g.remote, err = newRemoteOptions(g.url, opts, g.log); err != nil {
+	g.url, g.display = url, redactURL(opts.URL)
+	if g.remote, err = newRemoteOptions(g.url, opts, creds, g.log); err != nil {
 		return nil, g.scrub.err(fmt.Errorf("repository %s: %w", g.display, err))
 	}
 	if err := g.initDir(opts.Dir); err != nil {
@@ -102,27 +103,47 @@ func NewGit(opts GitOptions) (*Git, error) {
 	return g, nil
 }
 
-// setCredentials moves userinfo out of an https URL into opts and registers
-// every secret with the scrubber. It returns the URL to fetch.
-func (g *Git) setCredentials(opts *GitOptions) (string, error) {
+// minScrubbedUser is the shortest URL user name that is scrubbed from
+// errors when it stands alone (it may be a token); shorter ones are names
+// such as "git" whose removal would garble messages.
+const minScrubbedUser = 8
+
+// credentials are the https credentials from GitOptions and the URL.
+type credentials struct {
+	user, token string
+	// tokenAsUser sends token as the user name with no password, the way
+	// https://TOKEN@host does.
+	tokenAsUser bool
+}
+
+// setCredentials takes userinfo out of an https URL and registers every
+// secret with the scrubber. It returns the URL to fetch and the https
+// credentials; explicit options win over the URL's userinfo.
+func (g *Git) setCredentials(opts GitOptions) (string, credentials, error) {
 	g.scrub.add(opts.URL, redactURL(opts.URL))
 	g.scrub.add(opts.Token, "<redacted>")
 	g.scrub.add(opts.PrivateKeyPassphrase, "<redacted>")
+	creds := credentials{user: opts.Username, token: opts.Token}
 	if opts.URL == "" {
-		return "", errors.New("no repository URL given")
+		return "", creds, errors.New("no repository URL given")
 	}
 	u, user, pass, err := splitUserinfo(opts.URL)
 	if err != nil {
-		return "", fmt.Errorf("repository %s: %w", redactURL(opts.URL), err)
+		return "", creds, fmt.Errorf("repository %s: %w", redactURL(opts.URL), err)
 	}
 	g.scrub.add(pass, "<redacted>")
-	if pass != "" && opts.Token == "" {
-		opts.Token = pass
+	switch {
+	case creds.token != "" || user == "":
+	case pass != "":
+		creds.token = pass
+		creds.user = cmp.Or(creds.user, user)
+	default:
+		creds = credentials{token: user, tokenAsUser: true}
+		if len(user) >= minScrubbedUser {
+			g.scrub.add(user, "<redacted>")
+		}
 	}
-	if user != "" && opts.Username == "" {
-		opts.Username = user
-	}
-	return u, nil
+	return u, creds, nil
 }
 
 func (g *Git) initDir(dir string) error {

@@ -37,6 +37,10 @@ func gitHTTPServer(t *testing.T, root string) (*httptest.Server, string) {
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
+		if pass == "" {
+			// GitHub style: the token as the user name.
+			user, pass = testUser, user
+		}
 		if !ok || user != testUser || subtle.ConstantTimeCompare([]byte(pass), []byte(testToken)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
 			http.Error(w, "unauthorized", http.StatusUnauthorized)
@@ -82,13 +86,15 @@ func TestGitHTTPSCredentialsInURL(t *testing.T) {
 	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
 	srv, caFile := gitHTTPServer(t, filepath.Dir(up.bare))
 	host := strings.TrimPrefix(srv.URL, "https://")
-	g := newTestGit(t, GitOptions{URL: "https://" + testUser + ":" + testToken + "@" + host + "/repo.git", CAFile: caFile})
-	if got, want := g.String(), srv.URL+"/repo.git"; got != want {
-		t.Errorf("String() = %q, want %q", got, want)
-	}
-	snap, err := g.Fetch(t.Context())
-	if err != nil || snap.Revision != first {
-		t.Fatalf("Fetch: %v", err)
+	for _, userinfo := range []string{testUser + ":" + testToken, testToken} {
+		g := newTestGit(t, GitOptions{URL: "https://" + userinfo + "@" + host + "/repo.git", CAFile: caFile})
+		if got, want := g.String(), srv.URL+"/repo.git"; got != want {
+			t.Errorf("String() = %q, want %q", got, want)
+		}
+		snap, err := g.Fetch(t.Context())
+		if err != nil || snap.Revision != first {
+			t.Fatalf("Fetch with %s@: %v", redactURL("https://"+userinfo+"@x"), err)
+		}
 	}
 }
 
@@ -99,8 +105,9 @@ func TestGitHTTPSWrongTokenIsNotLeaked(t *testing.T) {
 	host := strings.TrimPrefix(srv.URL, "https://")
 	const wrong = "wrong-T0ken-4f9c2a"
 	for name, opts := range map[string]GitOptions{
-		"options": {URL: srv.URL + "/repo.git", Username: testUser, Token: wrong},
-		"url":     {URL: "https://" + testUser + ":" + wrong + "@" + host + "/repo.git"},
+		"options":  {URL: srv.URL + "/repo.git", Username: testUser, Token: wrong},
+		"url":      {URL: "https://" + testUser + ":" + wrong + "@" + host + "/repo.git"},
+		"url user": {URL: "https://" + wrong + "@" + host + "/repo.git"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			logger, logs := newTestLogger()

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +41,7 @@ func (r remoteOptions) fetchOptions(spec config.RefSpec) *git.FetchOptions {
 
 // newRemoteOptions builds authentication and TLS settings for rawURL (which
 // carries no credentials).
-func newRemoteOptions(rawURL string, opts GitOptions, log *slog.Logger) (remoteOptions, error) {
+func newRemoteOptions(rawURL string, opts GitOptions, creds credentials, log *slog.Logger) (remoteOptions, error) {
 	ep, err := transport.NewEndpoint(rawURL)
 	if err != nil {
 		return remoteOptions{}, fmt.Errorf("parse URL: %w", err)
@@ -50,7 +51,7 @@ func newRemoteOptions(rawURL string, opts GitOptions, log *slog.Logger) (remoteO
 		log.Warn("git repository over plain http: contents and credentials travel unencrypted", "source", redactURL(rawURL))
 		fallthrough
 	case "https":
-		return httpsOptions(opts, log)
+		return httpsOptions(opts, creds, log)
 	case "ssh":
 		auth, err := sshAuth(ep, opts, log)
 		return remoteOptions{auth: auth}, err
@@ -60,18 +61,17 @@ func newRemoteOptions(rawURL string, opts GitOptions, log *slog.Logger) (remoteO
 	return remoteOptions{}, fmt.Errorf("unsupported protocol %q", ep.Protocol)
 }
 
-func httpsOptions(opts GitOptions, log *slog.Logger) (remoteOptions, error) {
+func httpsOptions(opts GitOptions, creds credentials, log *slog.Logger) (remoteOptions, error) {
 	r := remoteOptions{insecure: opts.InsecureSkipTLSVerify}
 	if r.insecure {
 		log.Warn("TLS certificate verification is off for the git repository", "source", redactURL(opts.URL))
 	}
-	if opts.Token != "" {
-		user := opts.Username
-		if user == "" {
-			// Git hosts ignore the user name with a token but need one.
-			user = "git"
-		}
-		r.auth = &githttp.BasicAuth{Username: user, Password: opts.Token}
+	switch {
+	case creds.tokenAsUser:
+		r.auth = &githttp.BasicAuth{Username: creds.token}
+	case creds.token != "":
+		// Git hosts ignore the user name with a token but need one.
+		r.auth = &githttp.BasicAuth{Username: cmp.Or(creds.user, "git"), Password: creds.token}
 	}
 	if opts.CAFile != "" {
 		ca, err := readBounded(opts.CAFile, maxCAFile)
