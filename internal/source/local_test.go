@@ -132,6 +132,7 @@ func TestNewDispatch(t *testing.T) {
 		"http://host/org/repo.git":          "*source.Git",
 		"file:///srv/repo.git":              "*source.Git",
 		"git@github.com:org/repo.git":       "*source.Git",
+		"git@git.example.com:/srv/repo.git": "*source.Git",
 		"ssh://git@github.com/org/repo.git": "*source.Git",
 		dir:                                 "*source.Local",
 		"ftp://host/repo":                   "error",

@@ -46,7 +46,7 @@ var (
 )
 
 // scpLike matches ssh addresses in the scp form, user@host:path.
-var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:[^/\\]`)
+var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:`)
 
 // New returns the Source for rawURL: a git repository for https://, http://,
 // ssh://, scp-like user@host:path and file:// addresses, otherwise a local
