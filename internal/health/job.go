@@ -16,11 +16,12 @@ import (
 func EvaluateJob(j *batchv1.Job, pods []*corev1.Pod) Workload {
 	w := newWorkload(KindJob, &j.ObjectMeta, &j.Spec.Template)
 	w.ObservedGeneration = j.Generation
+	succeeded := succeededPods(j)
 	w.Replicas = Replicas{
 		Desired:   replicasOrOne(j.Spec.Completions),
-		Updated:   j.Status.Active + j.Status.Succeeded,
+		Updated:   j.Status.Active + succeeded,
 		Ready:     deref(j.Status.Ready),
-		Available: j.Status.Succeeded,
+		Available: succeeded,
 	}
 	w.Pods = summarizePods(pods)
 	w.Status, w.Reason, w.Message = jobVerdict(j, pods)
@@ -43,9 +44,20 @@ func jobVerdict(j *batchv1.Job, pods []*corev1.Pod) (Status, string, string) {
 	return Orange, ReasonProgressing, jobProgress(j)
 }
 
+// succeededPods counts the pods the controller already knows succeeded but
+// has not moved into status.succeeded yet: a Job meets its success criteria
+// (and turns green) before that.
+func succeededPods(j *batchv1.Job) int32 {
+	n := j.Status.Succeeded
+	if u := j.Status.UncountedTerminatedPods; u != nil {
+		n += int32(len(u.Succeeded))
+	}
+	return n
+}
+
 func jobProgress(j *batchv1.Job) string {
 	msg := fmt.Sprintf("%d active, %d of %d completions succeeded",
-		j.Status.Active, j.Status.Succeeded, replicasOrOne(j.Spec.Completions))
+		j.Status.Active, succeededPods(j), replicasOrOne(j.Spec.Completions))
 	if j.Status.Failed > 0 {
 		msg += fmt.Sprintf(", %d failed pods retried (backoff limit %d)", j.Status.Failed, backoffLimit(j))
 	}

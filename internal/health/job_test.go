@@ -8,6 +8,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestEvaluateJob(t *testing.T) {
@@ -26,6 +27,11 @@ func TestEvaluateJob(t *testing.T) {
 			j := withCondition(job("1.0.0"), batchv1.JobSuccessCriteriaMet, "CompletionsReached", "")
 			j = withCondition(j, batchv1.JobComplete, "CompletionsReached", "")
 			j.Status.Succeeded = 1
+			return j
+		}(), nil, Green, "", "", Replicas{1, 1, 0, 1}},
+		{"success criteria met, pod not counted yet", func() *batchv1.Job {
+			j := withCondition(job("1.0.0"), batchv1.JobSuccessCriteriaMet, "CompletionsReached", "")
+			j.Status.UncountedTerminatedPods = &batchv1.UncountedTerminatedPods{Succeeded: []types.UID{"p1"}}
 			return j
 		}(), nil, Green, "", "", Replicas{1, 1, 0, 1}},
 		{"failed", withCondition(job("1.0.0"), batchv1.JobFailed, "BackoffLimitExceeded", "Job has reached the specified backoff limit"),
