@@ -81,12 +81,13 @@ type Options struct {
 	// OIDCIssuerURL and OIDCClientID enable OIDC ID tokens; the client id is
 	// the audience the tokens must carry.
 	OIDCIssuerURL, OIDCClientID string
-	// OIDCAllowedGroups (OIDC_ALLOWED_GROUPS): when set, OIDC users must
-	// belong to one of them. See the package documentation for roles.
+	// OIDCAllowedGroups (OIDC_ALLOWED_GROUPS, see SplitList): when set, OIDC
+	// users must belong to one of them. See the package documentation for roles.
 	OIDCAllowedGroups []string
 	// GroupsClaim names the ID token claim holding the groups (default "groups").
 	GroupsClaim string
 	// Access returns the current access rules from the manifest; may be nil.
+	// It is called for every OIDC authentication, from many goroutines.
 	Access func() []AccessRule
 	// HTTPClient fetches the discovery document and keys. Nil means a client
 	// with the system roots; a client without a timeout gets one.
@@ -120,7 +121,18 @@ type Authenticator struct {
 	oidc    *oidcVerifier
 	limiter *limiter
 	proxies []netip.Prefix
-	cancel  context.CancelFunc
+}
+
+// SplitList splits a comma-separated setting such as OIDC_ALLOWED_GROUPS,
+// trimming blanks and dropping empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
 }
 
 // New reads the token file (an invalid file is an error naming the line) and
@@ -148,13 +160,11 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		a.tokens = ts
 	}
 	if opts.OIDCIssuerURL != "" || opts.OIDCClientID != "" {
-		ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 		v, err := newOIDCVerifier(ctx, opts, log, now)
 		if err != nil {
-			cancel()
 			return nil, err
 		}
-		a.oidc, a.cancel = v, cancel
+		a.oidc = v
 	}
 	if a.tokens == nil && a.oidc == nil {
 		log.Warn("no API authentication configured: every request needing a token is refused")
@@ -162,10 +172,11 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 	return a, nil
 }
 
-// Close stops background work (an OIDC discovery in progress).
+// Close releases the idle connections to the identity provider. The
+// Authenticator starts no goroutines; Close may be called more than once.
 func (a *Authenticator) Close() {
-	if a.cancel != nil {
-		a.cancel()
+	if a.oidc != nil {
+		a.oidc.client.CloseIdleConnections()
 	}
 }
 

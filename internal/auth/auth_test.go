@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -221,4 +223,48 @@ func TestLooksLikeJWT(t *testing.T) {
 			t.Errorf("looksLikeJWT(%q) = %v", s, got)
 		}
 	}
+}
+
+func TestSplitList(t *testing.T) {
+	got := SplitList(" devs, ops ,,release ,")
+	if strings.Join(got, "|") != "devs|ops|release" {
+		t.Errorf("SplitList = %q", got)
+	}
+	if SplitList("  ") != nil {
+		t.Error("SplitList of blanks is not empty")
+	}
+}
+
+// TestConcurrentAuthenticate exercises lookups, reloads and the limiter from
+// many goroutines; run with -race.
+func TestConcurrentAuthenticate(t *testing.T) {
+	clock := newFakeClock()
+	a, path, _ := newTokenAuth(t, tokA+" a\n"+tokB+" b\n", clock)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				tok := tokA
+				if i%3 == 0 {
+					tok = "bad-" + tokA
+				}
+				_, err := a.Authenticate(request(fmt.Sprintf("192.0.2.%d:1", g*8+i%8), "Bearer "+tok))
+				if tok == tokA && err != nil && !errors.Is(err, ErrRateLimited) {
+					t.Errorf("valid token refused: %v", err)
+					return
+				}
+				if g == 0 && i%20 == 0 {
+					content := tokA + " a\n" + tokB + " b\n# " + fmt.Sprint(i) + "\n"
+					if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+						t.Error(err)
+						return
+					}
+					clock.Advance(3 * time.Second)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	a.Close()
+	a.Close()
 }

@@ -36,7 +36,7 @@ type oidcVerifier struct {
 	allowedGroups    []string
 	groupsClaim      string
 	access           func() []AccessRule
-	ctx              context.Context // carries the HTTP client; cancelled by Close
+	client           *http.Client
 	log              *slog.Logger
 	now              func() time.Time
 
@@ -65,17 +65,17 @@ func newOIDCVerifier(ctx context.Context, opts Options, log *slog.Logger, now fu
 	v := &oidcVerifier{
 		issuer:        opts.OIDCIssuerURL,
 		clientID:      opts.OIDCClientID,
-		allowedGroups: slices.DeleteFunc(slices.Clone(opts.OIDCAllowedGroups), func(g string) bool { return g == "" }),
+		allowedGroups: cleanGroups(opts.OIDCAllowedGroups),
 		groupsClaim:   cmp.Or(opts.GroupsClaim, defaultGroupsClaim),
 		access:        opts.Access,
-		ctx:           oidc.ClientContext(ctx, client),
+		client:        client,
 		log:           log,
 		now:           now,
 	}
 	if len(v.allowedGroups) == 0 && v.access == nil {
 		log.Warn("OIDC has neither allowed groups nor access rules: every OIDC user is refused")
 	}
-	if _, err := v.get(); err != nil {
+	if _, err := v.get(ctx); err != nil {
 		log.Warn("OIDC discovery failed; retrying on later requests", "issuer", v.issuer, "error", err)
 	}
 	return v, nil
@@ -99,8 +99,8 @@ func checkIssuerURL(s string) error {
 }
 
 // get returns the verifier, running discovery if it has not succeeded yet
-// and the back-off allows.
-func (v *oidcVerifier) get() (*oidc.IDTokenVerifier, error) {
+// and the back-off allows. ctx bounds the attempt.
+func (v *oidcVerifier) get(ctx context.Context) (*oidc.IDTokenVerifier, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.verifier != nil {
@@ -110,7 +110,9 @@ func (v *oidcVerifier) get() (*oidc.IDTokenVerifier, error) {
 	if now.Before(v.retryAt) {
 		return nil, ErrUnavailable
 	}
-	ctx, cancel := context.WithTimeout(v.ctx, discoveryTimeout)
+	// go-oidc keeps this context's values (the HTTP client), never its
+	// cancellation, for the key fetches that follow.
+	ctx, cancel := context.WithTimeout(oidc.ClientContext(ctx, v.client), discoveryTimeout)
 	defer cancel()
 	p, err := oidc.NewProvider(ctx, v.issuer)
 	if err != nil {
@@ -118,8 +120,7 @@ func (v *oidcVerifier) get() (*oidc.IDTokenVerifier, error) {
 		v.retryAt = now.Add(v.backoff)
 		return nil, fmt.Errorf("oidc discovery for %s: %w", v.issuer, err)
 	}
-	// The provider keeps v.ctx (the HTTP client) for later key fetches.
-	v.verifier = p.VerifierContext(v.ctx, &oidc.Config{ClientID: v.clientID, Now: v.now})
+	v.verifier = p.Verifier(&oidc.Config{ClientID: v.clientID, Now: v.now})
 	v.log.Info("OIDC discovery succeeded", "issuer", v.issuer)
 	return v.verifier, nil
 }
@@ -131,7 +132,7 @@ type idClaims struct {
 }
 
 func (v *oidcVerifier) authenticate(ctx context.Context, raw string) (Principal, error) {
-	verifier, err := v.get()
+	verifier, err := v.get(ctx)
 	if err != nil {
 		if !errors.Is(err, ErrUnavailable) {
 			v.log.Warn("OIDC discovery failed", "issuer", v.issuer, "error", err)
@@ -171,6 +172,17 @@ func (v *oidcVerifier) principal(tok *oidc.IDToken) (Principal, error) {
 	}
 	p.Name = cmp.Or(p.Email, p.Subject)
 	return p, nil
+}
+
+// cleanGroups trims the allowed groups and drops empty ones.
+func cleanGroups(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if g = strings.TrimSpace(g); g != "" {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // groupsOf reads a groups claim that is a string or a list of strings.
