@@ -5,6 +5,10 @@ module envop.local/hack/dex
 
 go 1.27
 
+// Dex's own go.mod replaces github.com/dexidp/dex/api/v2 with ./api/v2, a
+// directory that is not in the published module; a dependent module cannot
+// follow a directory replace, so the published api/v2 (v2.4.0, the version
+// Dex requires) is used, and Dex v2.45.1 builds against it unchanged.
 tool github.com/dexidp/dex/cmd/dex
 
 require (

@@ -6,8 +6,11 @@
 //     (role view, deploy or admin; deploy when absent). The file is checked for
 //     changes at most every few seconds and re-read only when its identity,
 //     size or modification time changed; a file that becomes unreadable or
-//     invalid keeps the last good set. Tokens are compared in constant time
-//     against every configured token and never appear in logs or errors.
+//     invalid keeps the last good set. The SHA-256 digest of the trimmed
+//     token is compared with subtle.ConstantTimeCompare against the digest of
+//     every configured token (digests also hide the length), and tokens never
+//     appear in logs or errors. A token without a name is named after its
+//     line ("token-line-3"), never after its value.
 //
 //   - OpenID Connect ID tokens, verified with go-oidc: issuer, audience (the
 //     client id), expiry and signature against the issuer's published keys.
@@ -28,6 +31,13 @@
 // enough, so that every user of a shared identity provider cannot deploy.
 //
 // Failed authentications (a token was presented and rejected) are counted per
-// client address; after too many in a window, that address is refused with
-// ErrRateLimited for a while. Other addresses are not affected.
+// client address (the connection's, X-Forwarded-For only from trusted
+// proxies, IPv6 per /64); after 10 in a minute (configurable) that address is
+// refused with ErrRateLimited for a minute, valid token or not. Other
+// addresses are not affected; a request without any token and a valid but
+// forbidden one are not failures. At most 10000 addresses are tracked.
+//
+// For the HTTP API: ErrUnauthenticated → 401, ErrForbidden → 403,
+// ErrRateLimited → 429 (RateLimitError.RetryAfter for Retry-After),
+// ErrUnavailable → 503.
 package auth

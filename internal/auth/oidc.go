@@ -55,7 +55,7 @@ func newOIDCVerifier(ctx context.Context, opts Options, log *slog.Logger, now fu
 	}
 	client := opts.HTTPClient
 	if client == nil {
-		client = &http.Client{}
+		client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	if client.Timeout == 0 {
 		c := *client
