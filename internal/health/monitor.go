@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -88,7 +87,7 @@ func NewMonitor(client kubernetes.Interface, namespace, environment string, log 
 		cronJobs:     f.Batch().V1().CronJobs().Informer(),
 		autoscalers:  f.Autoscaling().V2().HorizontalPodAutoscalers().Informer(),
 		changed:      newNotifier(),
-		results:      results{all: true, dirty: map[string]struct{}{}},
+		results:      results{all: true, dirty: map[string]struct{}{}, index: map[string]int{}},
 	}
 	instance := cache.Indexers{indexInstance: byInstance}
 	owner := cache.Indexers{indexOwner: byOwner}
@@ -202,8 +201,11 @@ func (m *Monitor) Workload(name string) (Workload, bool) {
 	m.results.mu.Lock()
 	defer m.results.mu.Unlock()
 	m.refreshLocked()
-	w, ok := m.results.byName[name]
-	return w, ok
+	pos, ok := m.results.index[name]
+	if !ok {
+		return Workload{}, false
+	}
+	return m.results.sorted[pos], true
 }
 
 // Workloads returns the health of every managed workload, sorted by name.
@@ -233,14 +235,16 @@ func (m *Monitor) onChange(keys func(metav1.Object) []string, objs ...any) {
 	m.changed.notify()
 }
 
-// results caches the evaluated workloads by name; dirty names (or all) are
-// recomputed on the next read.
+// results caches the evaluated workloads sorted by name, with each one's
+// position; dirty names (or all) are recomputed on the next read. Workloads
+// are replaced in place, so the common read after an event costs one
+// evaluation; the slice is only reshaped when a workload comes or goes.
 type results struct {
 	mu     sync.Mutex
 	all    bool
 	dirty  map[string]struct{}
-	byName map[string]Workload
 	sorted []Workload
+	index  map[string]int
 }
 
 func (r *results) invalidate(keys []string) {
@@ -254,25 +258,42 @@ func (r *results) invalidate(keys []string) {
 
 func (m *Monitor) refreshLocked() {
 	r := &m.results
-	if !r.all && len(r.dirty) == 0 {
-		return
-	}
 	if r.all {
-		r.byName = make(map[string]Workload)
+		r.sorted, r.index = nil, map[string]int{}
 		for _, key := range m.instances() {
 			r.dirty[key] = struct{}{}
 		}
 		r.all = false
 	}
+	gone := map[string]bool{}
+	reshape := false
 	for key := range r.dirty {
-		if w, ok := m.evaluate(key); ok {
-			r.byName[key] = w
-		} else {
-			delete(r.byName, key)
+		w, ok := m.evaluate(key)
+		pos, had := r.index[key]
+		switch {
+		case ok && had:
+			r.sorted[pos] = w
+		case ok:
+			r.sorted = append(r.sorted, w)
+			reshape = true
+		case had:
+			gone[key] = true
+			reshape = true
 		}
 	}
 	clear(r.dirty)
-	r.sorted = slices.SortedFunc(maps.Values(r.byName), func(a, b Workload) int { return cmp.Compare(a.Name, b.Name) })
+	if reshape {
+		r.reshape(gone)
+	}
+}
+
+func (r *results) reshape(gone map[string]bool) {
+	r.sorted = slices.DeleteFunc(r.sorted, func(w Workload) bool { return gone[w.Name] })
+	slices.SortFunc(r.sorted, func(a, b Workload) int { return cmp.Compare(a.Name, b.Name) })
+	clear(r.index)
+	for i, w := range r.sorted {
+		r.index[w.Name] = i
+	}
 }
 
 // instances lists the names of every cached workload.
