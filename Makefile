@@ -11,9 +11,11 @@ LDFLAGS := -s -w -X github.com/envop/envop/internal/version.Version=$(VERSION) \
 CLUSTER_DIR := .cluster
 # Where hack/controlplane/build.sh puts (or finds) the control-plane binaries.
 CONTROLPLANE_BIN = $(shell bash hack/controlplane/build.sh --print-dir)
+# Where hack/dex/build.sh puts (or finds) the Dex binary of the OIDC tests.
+DEX_BIN = $(shell bash hack/dex/build.sh --print-dir)
 GO_TEST_FLAGS ?= -race -timeout 30m
 
-.PHONY: all build test vet fmt-check controlplane cluster-up cluster-down demo clean
+.PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo clean
 
 all: build
 
@@ -24,9 +26,13 @@ build:
 controlplane:
 	bash hack/controlplane/build.sh >/dev/null
 
+## dex: build the pinned Dex OpenID provider for the auth tests (cached; needs gcc).
+dex:
+	bash hack/dex/build.sh >/dev/null
+
 ## test: vet, formatting and every test, the cluster tests included.
-test: controlplane vet fmt-check
-	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' go test $(GO_TEST_FLAGS) ./...
+test: controlplane dex vet fmt-check
+	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' ENVOP_DEX_BIN='$(DEX_BIN)' go test $(GO_TEST_FLAGS) ./...
 
 vet:
 	go vet ./...
@@ -42,6 +48,10 @@ cluster-up: controlplane
 ## cluster-down: stop every process cluster-up started and remove its state.
 cluster-down:
 	go run ./hack/localcluster down --dir $(CLUSTER_DIR)
+
+## demo: a local cluster, the operator and the sample environment; Ctrl-C stops it all.
+demo: controlplane build
+	go run ./hack/demo --bin '$(CONTROLPLANE_BIN)' --envop bin/envop
 
 clean: cluster-down
 	rm -rf bin

@@ -80,6 +80,7 @@ func newRoot(streams Streams) *cobra.Command {
 		newVersionCmd(streams),
 		newValidateCmd(streams),
 		newRenderCmd(streams),
+		newServeCmd(streams),
 	)
 	return root
 }

@@ -65,12 +65,25 @@ type SyncStatus struct {
 	Attempted string `json:"-"`
 }
 
+// Deps are the parts a controller drives.
+type Deps struct {
+	Applier Applier
+	Store   *state.Store
+	Tracker *deploy.Tracker
+	Health  deploy.Health
+	Metrics *metrics.Metrics
+	// Events may be nil.
+	Events Events
+	Log    *slog.Logger
+}
+
 // Controller reconciles one environment.
 type Controller struct {
 	cfg     Config
 	applier Applier
 	store   *state.Store
 	tracker *deploy.Tracker
+	health  deploy.Health
 	metrics *metrics.Metrics
 	events  Events
 	log     *slog.Logger
@@ -95,17 +108,20 @@ type desired struct {
 	files    map[string][]byte
 }
 
-// New returns a controller; events may be nil.
-func New(cfg Config, applier Applier, store *state.Store, tracker *deploy.Tracker, m *metrics.Metrics, events Events, log *slog.Logger) *Controller {
-	if events == nil {
-		events = nopEvents{}
+// New returns a controller.
+func New(cfg Config, d Deps) *Controller {
+	if d.Events == nil {
+		d.Events = nopEvents{}
 	}
 	return &Controller{
-		cfg: cfg, applier: applier, store: store, tracker: tracker, metrics: m, events: events, log: log,
+		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health,
+		metrics: d.Metrics, events: d.Events, log: d.Log,
 		status: SyncStatus{Status: SyncPending},
 		kick:   make(chan struct{}, 1),
 	}
 }
+
+func (c *Controller) now() time.Time { return time.Now().UTC() }
 
 // Status returns the state of the last sync.
 func (c *Controller) Status() SyncStatus {

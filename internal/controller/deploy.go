@@ -2,13 +2,20 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/envop/envop/internal/audit"
+	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/state"
 )
+
+// ErrConflict is a request that cannot be carried out in the current state
+// (a promotion to an unhealthy colour, a rollback with nothing to go back to).
+var ErrConflict = errors.New("conflict")
 
 // DeployRequest asks for a service to run a version.
 type DeployRequest struct {
@@ -22,6 +29,29 @@ type DeployRequest struct {
 // record is written, with the deploy's id. A blue/green service deploys to
 // its inactive colour.
 func (c *Controller) Deploy(ctx context.Context, req DeployRequest) (state.Deploy, error) {
+	return c.deploy(ctx, req, audit.ActionDeploy)
+}
+
+// Rollback redeploys version, or by default the last version that
+// succeeded before the current one.
+func (c *Controller) Rollback(ctx context.Context, req DeployRequest) (state.Deploy, error) {
+	if req.Version == "" {
+		env, _, ok := c.Environment()
+		if !ok {
+			return state.Deploy{}, ErrNotReady
+		}
+		s, err := findService(env, req.Service)
+		if err != nil {
+			return state.Deploy{}, err
+		}
+		if req.Version, err = c.previousVersion(env, s); err != nil {
+			return state.Deploy{}, err
+		}
+	}
+	return c.deploy(ctx, req, audit.ActionRollback)
+}
+
+func (c *Controller) deploy(ctx context.Context, req DeployRequest, action string) (state.Deploy, error) {
 	env, _, ok := c.Environment()
 	if !ok {
 		return state.Deploy{}, ErrNotReady
@@ -44,13 +74,81 @@ func (c *Controller) Deploy(ctx context.Context, req DeployRequest) (state.Deplo
 	d, err := c.tracker.Accept(ctx, state.Deploy{
 		Service: s.Name, Workload: workload, Version: req.Version, Application: req.Application,
 		Source: state.SourceAPI, Actor: req.Actor,
-	})
+	}, &audit.Record{Actor: req.Actor, Action: action, Revision: c.Status().Revision})
 	if err != nil {
 		return state.Deploy{}, err
 	}
-	c.log.Info("deploy accepted", "deploy", d.ID, "service", s.Name, "workload", workload, "version", d.Version, "actor", d.Actor)
+	c.log.Info("deploy accepted", "deploy", d.ID, "action", action, "service", s.Name, "workload", workload, "version", d.Version, "actor", d.Actor)
 	c.Kick()
 	return d, nil
+}
+
+// previousVersion is the newest version that succeeded before the current
+// intent, on the workload deploys go to.
+func (c *Controller) previousVersion(env *manifest.Environment, s *manifest.Service) (string, error) {
+	svc, _ := c.store.Get(s.Name)
+	if svc == nil {
+		svc = &state.Service{Name: s.Name}
+	}
+	var current string
+	for _, w := range workloads(s, env) {
+		if in, ok := svc.Intents[w]; ok && (current == "" || in.At.After(svc.Intents[current].At)) {
+			current = w
+		}
+	}
+	now := svc.Version(current)
+	for i := len(svc.History) - 1; i >= 0; i-- {
+		d := svc.History[i]
+		if d.Status == state.StatusSucceeded && d.Version != now {
+			return d.Version, nil
+		}
+	}
+	return "", fmt.Errorf("%w: service %q has no earlier successful version to roll back to", ErrConflict, s.Name)
+}
+
+// Promote switches a blue/green service's traffic to its inactive colour,
+// only when that colour runs a version and is healthy.
+func (c *Controller) Promote(ctx context.Context, service, actor string) (string, error) {
+	env, _, ok := c.Environment()
+	if !ok {
+		return "", ErrNotReady
+	}
+	s, err := findService(env, service)
+	if err != nil {
+		return "", err
+	}
+	if !s.IsBlueGreen(env) {
+		return "", fmt.Errorf("%w: service %q is not deployed blue/green", ErrConflict, s.Name)
+	}
+	svc, _ := c.store.Get(s.Name)
+	target := inactive(s, env, svc)
+	colour := target[len(s.Name)+1:]
+	w := c.health.Workload(target)
+	if !w.Exists || w.Status != deploy.Green {
+		why := "it does not run yet"
+		if w.Exists {
+			why = fmt.Sprintf("it is %s", w.Status)
+			if w.Reason != "" {
+				why += " (" + w.Reason + ")"
+			}
+		}
+		return "", fmt.Errorf("%w: cannot promote %s of service %q: %s", ErrConflict, colour, s.Name, why)
+	}
+	rec := audit.Record{Actor: actor, Action: audit.ActionPromote, Service: s.Name, Version: w.Version,
+		Revision: c.Status().Revision, Result: audit.ResultSuccess, Message: "traffic switched to " + colour}
+	_, err = c.store.Update(ctx, s.Name, func(st *state.Service) error {
+		st.Active = colour
+		rec.Time = c.now()
+		st.Audit = audit.Append(st.Audit, rec, audit.MaxPerService)
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("record promotion: %w", err)
+	}
+	audit.Log(c.log, rec)
+	c.events.Normal("Promoted", fmt.Sprintf("%s: traffic switched to %s (version %s)", s.Name, colour, w.Version))
+	c.Kick()
+	return colour, nil
 }
 
 func findService(env *manifest.Environment, name string) (*manifest.Service, error) {

@@ -138,7 +138,7 @@ func (c *Controller) persist(ctx context.Context, d *desired, p *plan) error {
 		}
 	}
 	for _, g := range p.gitDeploys {
-		if _, err := c.tracker.Accept(ctx, g); err != nil {
+		if _, err := c.tracker.Accept(ctx, g, nil); err != nil {
 			return fmt.Errorf("record deploy from git: %w", err)
 		}
 	}

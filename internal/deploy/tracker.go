@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/state"
 )
 
@@ -44,14 +45,16 @@ func NewID() string {
 
 // Accept records a deploy durably: it becomes the workload's intent, and
 // every earlier deploy of that workload still running ends Superseded. The
-// deploy is returned once the record is written.
-func (t *Tracker) Accept(ctx context.Context, d state.Deploy) (state.Deploy, error) {
+// deploy is returned once the record is written, together with rec (when
+// given) in the service's audit: one write holds both.
+func (t *Tracker) Accept(ctx context.Context, d state.Deploy, rec *audit.Record) (state.Deploy, error) {
 	if d.ID == "" {
 		d.ID = NewID()
 	}
 	d.Status = state.StatusDeploying
 	d.StartedAt = t.now().UTC()
 	var superseded []state.Deploy
+	var logged audit.Record
 	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
 		superseded = superseded[:0]
 		for _, old := range svc.History {
@@ -65,10 +68,20 @@ func (t *Tracker) Accept(ctx context.Context, d state.Deploy) (state.Deploy, err
 		svc.SetIntent(d.Workload, state.Intent{Version: d.Version, Source: d.Source, Revision: d.Revision,
 			Actor: d.Actor, DeployID: d.ID, At: d.StartedAt})
 		svc.AddDeploy(d)
+		if rec != nil {
+			r := *rec
+			r.Time, r.Service, r.Version, r.Result = d.StartedAt, d.Service, d.Version, audit.ResultAccepted
+			r.Message = fmt.Sprintf("deploy %s of %s to %s", d.ID, d.Version, d.Workload)
+			svc.Audit = audit.Append(svc.Audit, r, audit.MaxPerService)
+			logged = r
+		}
 		return nil
 	})
 	if err != nil {
 		return state.Deploy{}, fmt.Errorf("record deploy: %w", err)
+	}
+	if rec != nil {
+		audit.Log(t.log, logged)
 	}
 	for _, old := range superseded {
 		t.ended(old)

@@ -239,6 +239,9 @@ func (c *Cluster) startKwok(_ context.Context, cfg Config) error {
 		fmt.Sprintf("--node-port=%d", cfg.Ports.Kwok),
 		fmt.Sprintf("--server-address=127.0.0.1:%d", cfg.Ports.Kwok),
 		"--cidr=10.244.0.0/16",
+		// Without leases the node lifecycle controller marks every node
+		// NotReady after its grace period, and with it their pods.
+		"--node-lease-duration-seconds=40",
 	)
 }
 
@@ -358,4 +361,14 @@ func freePort() (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(port)
+}
+
+// Attach returns a client for a plane started earlier in dir (by
+// `make cluster-up`); Stop on it stops nothing.
+func Attach(dir string) (*Cluster, error) {
+	c := &Cluster{Dir: dir, Kubeconfig: filepath.Join(dir, AdminKubeconfig)}
+	if err := c.loadAdmin(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

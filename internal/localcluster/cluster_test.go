@@ -70,6 +70,30 @@ func TestAPIServerReady(t *testing.T) {
 	}
 }
 
+// TestNodesKeepLeases: kwok renews a Lease per node, so the node lifecycle
+// controller never marks the nodes (and their pods) NotReady.
+func TestNodesKeepLeases(t *testing.T) {
+	t.Parallel()
+	c := testcluster.Get(t)
+	nodes, err := c.Client.CoreV1().Nodes().List(t.Context(), metav1.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes.Items {
+		eventually(t, 30*time.Second, func(ctx context.Context) (bool, string, error) {
+			lease, err := c.Client.CoordinationV1().Leases("kube-node-lease").Get(ctx, n.Name, metav1.GetOptions{})
+			if apierrors.IsNotFound(err) {
+				return false, "no lease for " + n.Name, nil
+			}
+			if err != nil {
+				return false, "", err
+			}
+			fresh := lease.Spec.RenewTime != nil && time.Since(lease.Spec.RenewTime.Time) < 45*time.Second
+			return fresh, "lease of " + n.Name + " not renewed", nil
+		})
+	}
+}
+
 func TestDeploymentBecomesAvailable(t *testing.T) {
 	t.Parallel()
 	c, ns := testcluster.Get(t), testcluster.Namespace(t)

@@ -1,6 +1,10 @@
 package state
 
-import "time"
+import (
+	"time"
+
+	"github.com/envop/envop/internal/audit"
+)
 
 // Where an intent came from.
 const (
@@ -60,6 +64,9 @@ type Service struct {
 	Active string `json:"active,omitempty"`
 	// History holds the newest deploys last, at most MaxHistory.
 	History []Deploy `json:"history,omitempty"`
+	// Audit holds the records of changes to this service, written in the
+	// same update as the change itself.
+	Audit []audit.Record `json:"audit,omitempty"`
 }
 
 // AddDeploy appends d, dropping the oldest finished deploys beyond the bound.
@@ -115,6 +122,7 @@ func (s *Service) Clone() *Service {
 		c.GitVersions[k] = v
 	}
 	c.History = append([]Deploy(nil), s.History...)
+	c.Audit = append([]audit.Record(nil), s.Audit...)
 	return &c
 }
 

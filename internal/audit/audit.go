@@ -1,0 +1,68 @@
+package audit
+
+import (
+	"sort"
+	"time"
+)
+
+// Actions recorded.
+const (
+	ActionDeploy   = "deploy"
+	ActionRollback = "rollback"
+	ActionPromote  = "promote"
+	ActionSync     = "sync"
+	ActionWebhook  = "webhook"
+)
+
+// Results recorded.
+const (
+	ResultAccepted = "accepted"
+	ResultSuccess  = "success"
+	ResultFailed   = "failed"
+	ResultRejected = "rejected"
+)
+
+// MaxPerService and MaxEnvironment bound the records kept.
+const (
+	MaxPerService  = 100
+	MaxEnvironment = 500
+)
+
+// Record is one audited change.
+type Record struct {
+	Time     time.Time `json:"time"`
+	Actor    string    `json:"actor"`
+	Action   string    `json:"action"`
+	Service  string    `json:"service"`
+	Version  string    `json:"version"`
+	Revision string    `json:"revision"`
+	Result   string    `json:"result"`
+	Message  string    `json:"message"`
+}
+
+// Append adds r to records, dropping the oldest beyond max.
+func Append(records []Record, r Record, max int) []Record {
+	records = append(records, r)
+	if len(records) > max {
+		records = append([]Record(nil), records[len(records)-max:]...)
+	}
+	return records
+}
+
+// Query selects records newest first: only service's when service is set,
+// at most limit when limit > 0.
+func Query(sets [][]Record, service string, limit int) []Record {
+	out := []Record{}
+	for _, set := range sets {
+		for _, r := range set {
+			if service == "" || r.Service == service {
+				out = append(out, r)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}

@@ -1,0 +1,189 @@
+package operator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/controller"
+	"github.com/envop/envop/internal/deploy"
+	"github.com/envop/envop/internal/health"
+	"github.com/envop/envop/internal/metrics"
+	"github.com/envop/envop/internal/render"
+	"github.com/envop/envop/internal/source"
+	"github.com/envop/envop/internal/state"
+)
+
+// Options are the settings of `envop serve`.
+type Options struct {
+	Kubeconfig  string
+	Namespace   string
+	Environment string
+
+	GitRepo string
+	Git     source.GitOptions
+	File    string
+
+	PollInterval   time.Duration
+	ResyncInterval time.Duration
+
+	Listen      string
+	TLSCertFile string
+	TLSKeyFile  string
+
+	Render      render.Options
+	PruneClaims bool
+	AllowEmpty  bool
+
+	// API builds the HTTP API on top of the running parts; nil serves only
+	// health, readiness and metrics.
+	API func(Parts) http.Handler
+
+	Log *slog.Logger
+}
+
+// Parts are the running components an HTTP API is built from.
+type Parts struct {
+	Controller *controller.Controller
+	Tracker    *deploy.Tracker
+	Store      *state.Store
+	Monitor    *health.Monitor
+	Poller     *source.Poller
+	Metrics    *metrics.Metrics
+	Client     kubernetes.Interface
+	Namespace  string
+	Env        string
+}
+
+// Run starts the operator and blocks until ctx ends or a part fails to start.
+func Run(ctx context.Context, opts Options) error {
+	if err := opts.validate(); err != nil {
+		return err
+	}
+	log := opts.Log
+	cfg, err := restConfig(opts.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("kubernetes client: %w", err)
+	}
+	parts, err := assemble(ctx, opts, cfg, client)
+	if err != nil {
+		return err
+	}
+	log.Info("operator started", "namespace", opts.Namespace, "environment", opts.Environment, "listen", opts.Listen)
+	return serve(ctx, opts, parts)
+}
+
+func (o *Options) validate() error {
+	var missing []string
+	if o.Namespace == "" {
+		missing = append(missing, "--namespace (NAMESPACE)")
+	}
+	if o.Environment == "" {
+		missing = append(missing, "--environment (ENVIRONMENT_NAME)")
+	}
+	if o.GitRepo == "" {
+		missing = append(missing, "--git-repo (GIT_REMOTE_REPOSITORY)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
+	}
+	if o.File == "" {
+		o.File = "environments.bitesize"
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 30 * time.Second
+	}
+	if o.ResyncInterval <= 0 {
+		o.ResyncInterval = 10 * time.Minute
+	}
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		return errors.New("--tls-cert-file and --tls-key-file go together")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	return nil
+}
+
+// restConfig uses the kubeconfig when given, else the in-cluster config.
+// Client-side limits are raised: the default 5 requests per second would
+// throttle a large environment.
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	var cfg *rest.Config
+	var err error
+	if kubeconfig != "" {
+		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+	} else {
+		cfg, err = rest.InClusterConfig()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes config: %w", err)
+	}
+	cfg.QPS, cfg.Burst = apply.DefaultQPS, apply.DefaultBurst
+	cfg.UserAgent = "envop"
+	return cfg, nil
+}
+
+// assemble builds and starts every part but the poller and HTTP server.
+func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubernetes.Interface) (Parts, error) {
+	log := opts.Log
+	store := state.NewStore(client, opts.Namespace, opts.Environment)
+	if err := store.Load(ctx); err != nil {
+		return Parts{}, fmt.Errorf("load state: %w", err)
+	}
+	monitor := health.NewMonitor(client, opts.Namespace, opts.Environment, log)
+	if err := monitor.Start(ctx); err != nil {
+		return Parts{}, fmt.Errorf("start health monitor: %w", err)
+	}
+	applier, err := apply.New(cfg, apply.Options{
+		Namespace: opts.Namespace, Environment: opts.Environment,
+		PruneClaims: opts.PruneClaims, AllowEmpty: opts.AllowEmpty, Logger: log,
+	})
+	if err != nil {
+		return Parts{}, fmt.Errorf("applier: %w", err)
+	}
+	m := metrics.New()
+	hv := healthView{monitor}
+	tracker := deploy.NewTracker(store, hv, log)
+	tracker.OnEnd = func(d state.Deploy) { m.Deploys.WithLabelValues(d.Status).Inc() }
+	ctrl := controller.New(controller.Config{
+		Namespace: opts.Namespace, Environment: opts.Environment, File: opts.File, Render: opts.Render,
+	}, controller.Deps{
+		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m,
+		Events: newEvents(client, opts.Namespace, log), Log: log,
+	})
+	src, err := source.New(opts.GitRepo, opts.Git)
+	if err != nil {
+		return Parts{}, fmt.Errorf("repository: %w", err)
+	}
+	log.Info("repository configured", "repository", src.String(), "branch", opts.Git.Branch, "file", opts.File)
+	return Parts{
+		Controller: ctrl, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Client: client,
+		Poller: source.NewPoller(src, opts.PollInterval, log), Namespace: opts.Namespace, Env: opts.Environment,
+	}, nil
+}
+
+// healthView adapts the health monitor to what the deploy tracker needs.
+type healthView struct{ m *health.Monitor }
+
+func (h healthView) Workload(name string) deploy.Workload {
+	w, ok := h.m.Workload(name)
+	if !ok {
+		return deploy.Workload{}
+	}
+	return deploy.Workload{Exists: true, Version: w.Version, Status: string(w.Status), Reason: w.Reason, Message: w.Message}
+}

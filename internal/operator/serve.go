@@ -1,0 +1,109 @@
+package operator
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/envop/envop/internal/controller"
+	"github.com/envop/envop/internal/health"
+	"github.com/envop/envop/internal/source"
+)
+
+// serve runs the loops and the HTTP server until ctx ends.
+func serve(ctx context.Context, opts Options, p Parts) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srv, ln, err := httpServer(opts, p)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	run := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	run(func() { p.Poller.Run(ctx, syncer(p.Controller)) })
+	run(func() { p.Controller.Run(ctx, opts.ResyncInterval) })
+	run(func() { p.Tracker.Run(ctx, p.Monitor.Changed()) })
+	run(func() { countServices(ctx, p) })
+	errc := make(chan error, 1)
+	go func() {
+		if opts.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, opts.TLSCertFile, opts.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		err = fmt.Errorf("http server: %w", err)
+	}
+	shutdown, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	_ = srv.Shutdown(shutdown)
+	cancel()
+	wg.Wait()
+	opts.Log.Info("operator stopped")
+	return err
+}
+
+// syncer hands each new revision, or fetch error, to the controller.
+func syncer(c *controller.Controller) func(context.Context, *source.Snapshot, error) {
+	return func(ctx context.Context, snap *source.Snapshot, err error) {
+		if err != nil {
+			c.FetchFailed(err)
+			return
+		}
+		_ = c.Sync(ctx, controller.Snapshot{Revision: snap.Revision, Files: snap.Files, Author: snap.Author})
+	}
+}
+
+// countServices keeps the services-by-status gauge current.
+func countServices(ctx context.Context, p Parts) {
+	for {
+		counts := map[string]int{}
+		for _, st := range health.ByService(p.Monitor.Workloads()) {
+			counts[string(st)]++
+		}
+		p.Metrics.SetServices(counts)
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.Monitor.Changed():
+		case <-time.After(30 * time.Second):
+		}
+	}
+}
+
+func httpServer(opts Options, p Parts) (*http.Server, net.Listener, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !p.Controller.Ready() {
+			http.Error(w, "not ready: no revision applied yet", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.Handle("GET /metrics", p.Metrics.Handler())
+	if opts.API != nil {
+		mux.Handle("/", opts.API(p))
+	}
+	ln, err := net.Listen("tcp", opts.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	return srv, ln, nil
+}
