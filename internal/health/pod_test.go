@@ -3,6 +3,9 @@ package health
 import (
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -75,5 +78,20 @@ func TestSummarizePod(t *testing.T) {
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestEmptyObjectsDoNotPanic(t *testing.T) {
+	empty := []*corev1.Pod{{}, {Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{}}, Conditions: []corev1.PodCondition{{}}}}}
+	ws := []Workload{
+		EvaluateDeployment(&appsv1.Deployment{}, []*appsv1.ReplicaSet{{}}, empty, &autoscalingv2.HorizontalPodAutoscaler{}),
+		EvaluateStatefulSet(&appsv1.StatefulSet{}, empty),
+		EvaluateJob(&batchv1.Job{}, empty),
+		EvaluateCronJob(&batchv1.CronJob{}, []*batchv1.Job{{}}),
+	}
+	for _, w := range ws {
+		if w.Status == "" {
+			t.Errorf("%s without a status", w.Kind)
+		}
 	}
 }
