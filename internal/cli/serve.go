@@ -17,16 +17,12 @@ import (
 // the environment variable named in its help (the original operator's
 // names, so its deployment files keep working).
 type serveFlags struct {
-	opts          operator.Options
-	authTokenFile string
-	webhookSecret string
-	oidcIssuer    string
-	oidcClientID  string
-	oidcGroups    string
-	logLevel      string
-	pullSecrets   string
-	storage       []string
-	gitKeyFile    string
+	opts        operator.Options
+	oidcGroups  string
+	logLevel    string
+	pullSecrets string
+	storage     []string
+	gitKeyFile  string
 }
 
 func newServeCmd(streams Streams) *cobra.Command {
@@ -58,10 +54,10 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Git.Branch, "git-branch", env("GIT_BRANCH", ""), "branch to follow (default: the remote's HEAD) [GIT_BRANCH]")
 	fs.StringVar(&o.File, "file", env("BITESIZE_FILE", "environments.bitesize"), "manifest path in the repository [BITESIZE_FILE]")
 	fs.StringVar(&o.Listen, "listen", ":8080", "HTTP listen address")
-	fs.StringVar(&f.authTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE]] [AUTH_TOKEN_FILE]")
+	fs.StringVar(&o.AuthTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE]] [AUTH_TOKEN_FILE]")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", 10*time.Minute, "how often to re-apply the last revision to correct drift")
-	fs.StringVar(&f.webhookSecret, "webhook-secret-file", "", "file holding the webhook signing secret")
+	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", env("WEBHOOK_SECRET_FILE", ""), "file holding the webhook signing secret [WEBHOOK_SECRET_FILE]")
 	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate")
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "key of --tls-cert-file")
 	fs.StringVar(&o.Render.Registry, "registry", env("DOCKER_REGISTRY", ""), "image registry prefix [DOCKER_REGISTRY]")
@@ -69,8 +65,8 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Render.Project, "project", env("PROJECT", ""), "image project prefix [PROJECT]")
 	fs.StringVar(&o.Render.IngressClass, "ingress-class", env("INGRESS_CLASS", ""), "default ingress class [INGRESS_CLASS]")
 	fs.StringArrayVar(&f.storage, "storage-class", nil, "volume type to storage class, TYPE=CLASS (repeatable)")
-	fs.StringVar(&f.oidcIssuer, "oidc-issuer-url", env("OIDC_ISSUER_URL", ""), "OIDC issuer for API tokens [OIDC_ISSUER_URL]")
-	fs.StringVar(&f.oidcClientID, "oidc-client-id", env("OIDC_CLIENT_ID", ""), "OIDC audience [OIDC_CLIENT_ID]")
+	fs.StringVar(&o.OIDCIssuerURL, "oidc-issuer-url", env("OIDC_ISSUER_URL", ""), "OIDC issuer for API tokens [OIDC_ISSUER_URL]")
+	fs.StringVar(&o.OIDCClientID, "oidc-client-id", env("OIDC_CLIENT_ID", ""), "OIDC audience [OIDC_CLIENT_ID]")
 	fs.StringVar(&f.oidcGroups, "oidc-allowed-groups", env("OIDC_ALLOWED_GROUPS", ""), "OIDC groups allowed, comma-separated [OIDC_ALLOWED_GROUPS]")
 	fs.StringVar(&f.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [LOG_LEVEL]")
 	fs.BoolVar(&o.PruneClaims, "prune-claims", false, "let pruning delete PersistentVolumeClaims the file no longer lists")
@@ -101,6 +97,7 @@ func (f *serveFlags) complete(_ *pflag.FlagSet, streams Streams) error {
 	o.Git.PrivateKeyPassphrase = os.Getenv("GIT_PRIVATE_KEY_PASSPHRASE")
 	o.Git.Logger = o.Log
 	o.Render.PullSecrets = splitList(f.pullSecrets)
+	o.OIDCAllowedGroups = splitList(f.oidcGroups)
 	o.Render.StorageClasses = map[string]string{}
 	for _, kv := range f.storage {
 		k, v, ok := strings.Cut(kv, "=")

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/metrics"
@@ -72,8 +73,9 @@ type Deps struct {
 	Tracker *deploy.Tracker
 	Health  deploy.Health
 	Metrics *metrics.Metrics
-	// Events may be nil.
+	// Events and Audit may be nil.
 	Events Events
+	Audit  func(context.Context, audit.Record)
 	Log    *slog.Logger
 }
 
@@ -86,11 +88,14 @@ type Controller struct {
 	health  deploy.Health
 	metrics *metrics.Metrics
 	events  Events
+	audit   func(context.Context, audit.Record)
 	log     *slog.Logger
 
-	// mu serializes syncs and resyncs.
-	mu   sync.Mutex
-	last *desired
+	// mu serializes syncs and resyncs; lastMu guards last, which readers
+	// (status, deploys) need without waiting for a sync to finish.
+	mu     sync.Mutex
+	lastMu sync.RWMutex
+	last   *desired
 
 	statusMu sync.RWMutex
 	status   SyncStatus
@@ -113,9 +118,12 @@ func New(cfg Config, d Deps) *Controller {
 	if d.Events == nil {
 		d.Events = nopEvents{}
 	}
+	if d.Audit == nil {
+		d.Audit = func(context.Context, audit.Record) {}
+	}
 	return &Controller{
 		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health,
-		metrics: d.Metrics, events: d.Events, log: d.Log,
+		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log,
 		status: SyncStatus{Status: SyncPending},
 		kick:   make(chan struct{}, 1),
 	}
@@ -137,12 +145,23 @@ func (c *Controller) Ready() bool {
 
 // Environment returns the environment of the last valid revision.
 func (c *Controller) Environment() (*manifest.Environment, string, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.last == nil {
+	d := c.lastGood()
+	if d == nil {
 		return nil, "", false
 	}
-	return c.last.env, c.last.project, true
+	return d.env, d.project, true
+}
+
+func (c *Controller) lastGood() *desired {
+	c.lastMu.RLock()
+	defer c.lastMu.RUnlock()
+	return c.last
+}
+
+func (c *Controller) setLastGood(d *desired) {
+	c.lastMu.Lock()
+	c.last = d
+	c.lastMu.Unlock()
 }
 
 // Run re-applies the last good revision whenever a deploy asks for it, and

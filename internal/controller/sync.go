@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
@@ -43,13 +44,25 @@ func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
 	start := time.Now()
 	c.setAttempt(snap.Revision)
 	d, err := c.load(snap)
-	if err != nil {
-		c.finishSync(snap.Revision, start, err)
-		return err
+	if err == nil {
+		err = c.reconcile(ctx, d, true)
 	}
-	err = c.reconcile(ctx, d, true)
 	c.finishSync(snap.Revision, start, err)
+	c.auditSync(ctx, snap, err)
 	return err
+}
+
+// auditSync records one audit entry per revision synced.
+func (c *Controller) auditSync(ctx context.Context, snap Snapshot, err error) {
+	rec := audit.Record{Time: c.now(), Actor: snap.Author, Action: audit.ActionSync, Revision: snap.Revision,
+		Result: audit.ResultSuccess, Message: "applied revision " + shortRev(snap.Revision)}
+	if err != nil {
+		rec.Result, rec.Message = audit.ResultFailed, err.Error()
+	}
+	if rec.Actor == "" {
+		rec.Actor = "git"
+	}
+	c.audit(ctx, rec)
 }
 
 // FetchFailed records that the repository could not be read.
@@ -65,10 +78,11 @@ func (c *Controller) FetchFailed(err error) {
 func (c *Controller) Resync(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last == nil {
+	d := c.lastGood()
+	if d == nil {
 		return ErrNotReady
 	}
-	return c.reconcile(ctx, c.last, false)
+	return c.reconcile(ctx, d, false)
 }
 
 // load reads and validates the manifest of a snapshot.
@@ -106,7 +120,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) er
 	if err := c.persist(ctx, d, p); err != nil {
 		return err
 	}
-	c.last = d
+	c.setLastGood(d)
 	cs := c.applier.Apply(ctx, res.Objects)
 	pruned, pruneErr := c.applier.Prune(ctx, res.Objects)
 	c.recordChanges(cs, pruned)

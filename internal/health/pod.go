@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -46,13 +47,21 @@ func (f failure) priority() int {
 	return len(failurePriority)
 }
 
+// waitingForClaims: the scheduler retries a pod whose claims are not bound
+// yet; a new StatefulSet's pods meet this until the provisioner binds their
+// claims, so it is progress, not a failure.
+func waitingForClaims(msg string) bool {
+	return strings.Contains(msg, "unbound immediate PersistentVolumeClaims")
+}
+
 // podFailure tells why p cannot run, if it cannot. A pod being deleted is on
 // its way out and never a failure.
 func podFailure(p *corev1.Pod) (failure, bool) {
 	if p.DeletionTimestamp != nil {
 		return failure{}, false
 	}
-	if c, ok := podCondition(p, corev1.PodScheduled); ok && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+	if c, ok := podCondition(p, corev1.PodScheduled); ok && c.Status == corev1.ConditionFalse &&
+		c.Reason == corev1.PodReasonUnschedulable && !waitingForClaims(c.Message) {
 		return failure{p.Name, ReasonUnschedulable, withDetail("pod cannot be scheduled", c.Message)}, true
 	}
 	for _, cs := range p.Status.InitContainerStatuses {

@@ -95,3 +95,17 @@ func TestEmptyObjectsDoNotPanic(t *testing.T) {
 		}
 	}
 }
+
+func TestUnboundClaimsAreNotAFailure(t *testing.T) {
+	p := &corev1.Pod{Status: corev1.PodStatus{Phase: corev1.PodPending, Conditions: []corev1.PodCondition{{
+		Type: corev1.PodScheduled, Status: corev1.ConditionFalse, Reason: corev1.PodReasonUnschedulable,
+		Message: "0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: not eligible.",
+	}}}}
+	if f, ok := podFailure(p); ok {
+		t.Fatalf("waiting for claims reported as failure %+v", f)
+	}
+	p.Status.Conditions[0].Message = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+	if f, ok := podFailure(p); !ok || f.reason != ReasonUnschedulable {
+		t.Fatalf("insufficient resources not reported: %+v %v", f, ok)
+	}
+}

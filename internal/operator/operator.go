@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/controller"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/health"
@@ -45,9 +45,13 @@ type Options struct {
 	PruneClaims bool
 	AllowEmpty  bool
 
-	// API builds the HTTP API on top of the running parts; nil serves only
-	// health, readiness and metrics.
-	API func(Parts) http.Handler
+	// AuthTokenFile and the OIDC settings authenticate API callers.
+	AuthTokenFile     string
+	OIDCIssuerURL     string
+	OIDCClientID      string
+	OIDCAllowedGroups []string
+	// WebhookSecretFile holds the secret webhook calls are signed with.
+	WebhookSecretFile string
 
 	Log *slog.Logger
 }
@@ -60,6 +64,7 @@ type Parts struct {
 	Monitor    *health.Monitor
 	Poller     *source.Poller
 	Metrics    *metrics.Metrics
+	Audit      *audit.Store
 	Client     kubernetes.Interface
 	Namespace  string
 	Env        string
@@ -157,6 +162,10 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 		return Parts{}, fmt.Errorf("applier: %w", err)
 	}
 	m := metrics.New()
+	auditStore := audit.NewStore(client, opts.Namespace, opts.Environment, log)
+	if err := auditStore.Load(ctx); err != nil {
+		return Parts{}, fmt.Errorf("load audit records: %w", err)
+	}
 	hv := healthView{monitor}
 	tracker := deploy.NewTracker(store, hv, log)
 	tracker.OnEnd = func(d state.Deploy) { m.Deploys.WithLabelValues(d.Status).Inc() }
@@ -165,6 +174,11 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	}, controller.Deps{
 		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m,
 		Events: newEvents(client, opts.Namespace, log), Log: log,
+		Audit: func(ctx context.Context, r audit.Record) {
+			if err := auditStore.Add(ctx, r); err != nil {
+				log.Error("audit write failed", "error", err)
+			}
+		},
 	})
 	src, err := source.New(opts.GitRepo, opts.Git)
 	if err != nil {
@@ -172,7 +186,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	}
 	log.Info("repository configured", "repository", src.String(), "branch", opts.Git.Branch, "file", opts.File)
 	return Parts{
-		Controller: ctrl, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Client: client,
+		Controller: ctrl, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Audit: auditStore, Client: client,
 		Poller: source.NewPoller(src, opts.PollInterval, log), Namespace: opts.Namespace, Env: opts.Environment,
 	}, nil
 }

@@ -17,7 +17,12 @@ import (
 func serve(ctx context.Context, opts Options, p Parts) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srv, ln, err := httpServer(opts, p)
+	handler, closeAPI, err := newAPI(ctx, opts, p)
+	if err != nil {
+		return err
+	}
+	defer closeAPI()
+	srv, ln, err := httpServer(opts, p, handler)
 	if err != nil {
 		return err
 	}
@@ -65,6 +70,8 @@ func syncer(c *controller.Controller) func(context.Context, *source.Snapshot, er
 
 // countServices keeps the services-by-status gauge current.
 func countServices(ctx context.Context, p Parts) {
+	changed, unsubscribe := p.Monitor.Subscribe()
+	defer unsubscribe()
 	for {
 		counts := map[string]int{}
 		for _, st := range health.ByService(p.Monitor.Workloads()) {
@@ -74,13 +81,13 @@ func countServices(ctx context.Context, p Parts) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-p.Monitor.Changed():
+		case <-changed:
 		case <-time.After(30 * time.Second):
 		}
 	}
 }
 
-func httpServer(opts Options, p Parts) (*http.Server, net.Listener, error) {
+func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.Listener, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -91,9 +98,7 @@ func httpServer(opts Options, p Parts) (*http.Server, net.Listener, error) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", p.Metrics.Handler())
-	if opts.API != nil {
-		mux.Handle("/", opts.API(p))
-	}
+	mux.Handle("/", api)
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
@@ -102,6 +107,7 @@ func httpServer(opts Options, p Parts) (*http.Server, net.Listener, error) {
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
+		// No WriteTimeout: GET /deploys/{id}?wait= holds a response open.
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}

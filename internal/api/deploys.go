@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/envop/envop/internal/controller"
+	"github.com/envop/envop/internal/state"
+)
+
+// deployRequest is the body of POST /deploy and POST /rollback.
+type deployRequest struct {
+	Name        string `json:"name"`
+	Version     string `json:"version"`
+	Application string `json:"application"`
+}
+
+// deployView is a deploy as the API shows it.
+type deployView struct {
+	ID         string     `json:"id"`
+	Service    string     `json:"service"`
+	Workload   string     `json:"workload"`
+	Version    string     `json:"version"`
+	Status     string     `json:"status"`
+	Reason     string     `json:"reason"`
+	Message    string     `json:"message"`
+	Actor      string     `json:"actor"`
+	Source     string     `json:"source"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+func viewOf(d state.Deploy) deployView {
+	v := deployView{
+		ID: d.ID, Service: d.Service, Workload: d.Workload, Version: d.Version, Status: d.Status,
+		Reason: d.Reason, Message: d.Message, Actor: d.Actor, Source: d.Source, StartedAt: d.StartedAt,
+	}
+	if !d.FinishedAt.IsZero() {
+		t := d.FinishedAt
+		v.FinishedAt = &t
+	}
+	return v
+}
+
+// decode reads a bounded JSON body into v, refusing unknown fields and
+// trailing data.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxBody)
+		case errors.Is(err, io.EOF):
+			return errorf(http.StatusBadRequest, "request body is empty: send a JSON object")
+		default:
+			return errorf(http.StatusBadRequest, "malformed JSON body: %v", err)
+		}
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "malformed JSON body: data after the object")
+	}
+	return nil
+}
+
+func (s *server) deploy(w http.ResponseWriter, r *http.Request) error {
+	return s.startDeploy(w, r, s.Backend.Deploy, true)
+}
+
+func (s *server) rollback(w http.ResponseWriter, r *http.Request) error {
+	return s.startDeploy(w, r, s.Backend.Rollback, false)
+}
+
+func (s *server) startDeploy(w http.ResponseWriter, r *http.Request, start func(context.Context, controller.DeployRequest) (state.Deploy, error), needVersion bool) error {
+	var body deployRequest
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Name) == "" {
+		return errorf(http.StatusBadRequest, "name is required")
+	}
+	if needVersion && strings.TrimSpace(body.Version) == "" {
+		return errorf(http.StatusBadRequest, "version is required")
+	}
+	d, err := start(r.Context(), controller.DeployRequest{
+		Service: body.Name, Version: body.Version, Application: body.Application, Actor: principal(r).Name,
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, viewOf(d))
+	return nil
+}
+
+func (s *server) getDeploy(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	wait, err := waitParam(r)
+	if err != nil {
+		return err
+	}
+	d, ok := s.Backend.GetDeploy(id)
+	if !ok {
+		return errorf(http.StatusNotFound, "no deploy %q", id)
+	}
+	if wait > 0 && !d.Done() {
+		ctx, cancel := contextWithTimeout(r, wait)
+		defer cancel()
+		d, _ = s.Backend.WaitDeploy(ctx, id)
+	}
+	writeJSON(w, http.StatusOK, viewOf(d))
+	return nil
+}
+
+// waitParam reads ?wait=DURATION (a Go duration, or seconds), capped.
+func waitParam(r *http.Request) (time.Duration, error) {
+	raw := r.URL.Query().Get("wait")
+	if raw == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		secs, err2 := time.ParseDuration(raw + "s")
+		if err2 != nil {
+			return 0, errorf(http.StatusBadRequest, "wait=%q: want a duration such as 30s or 5m", raw)
+		}
+		d = secs
+	}
+	if d < 0 {
+		return 0, errorf(http.StatusBadRequest, "wait=%q: must not be negative", raw)
+	}
+	return min(d, maxWait), nil
+}
+
+type promoteRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *server) promote(w http.ResponseWriter, r *http.Request) error {
+	var body promoteRequest
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if strings.TrimSpace(body.Name) == "" {
+		return errorf(http.StatusBadRequest, "name is required")
+	}
+	active, err := s.Backend.Promote(r.Context(), body.Name, principal(r).Name)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"service": body.Name, "active": active})
+	return nil
+}

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/envop/envop/internal/status"
+)
+
+func (s *server) status(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, s.Backend.Status())
+	return nil
+}
+
+func (s *server) findService(name string) (status.Service, error) {
+	for _, svc := range s.Backend.Status().Services {
+		if svc.Name == name {
+			return svc, nil
+		}
+	}
+	return status.Service{}, errorf(http.StatusNotFound, "unknown service %q", name)
+}
+
+func (s *server) serviceStatus(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.findService(r.PathValue("service"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, svc)
+	return nil
+}
+
+func (s *server) pods(w http.ResponseWriter, r *http.Request) error {
+	svc, err := s.findService(r.PathValue("service"))
+	if err != nil {
+		return err
+	}
+	lines, err := intParam(r, "lines", defLogLines, 1, maxLogLines)
+	if err != nil {
+		return err
+	}
+	pods, err := s.Backend.Pods(r.Context(), svc.Name, int64(lines))
+	if err != nil {
+		return err
+	}
+	if pods == nil {
+		pods = []Pod{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pods": pods})
+	return nil
+}
+
+func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", defAuditRows, 1, maxAuditRows)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.Backend.Audit(r.URL.Query().Get("service"), limit))
+	return nil
+}
+
+// intParam reads an integer query parameter, clamped to [lo, hi].
+func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
+	raw := r.URL.Query().Get(name)
+	if raw == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < lo {
+		return 0, errorf(http.StatusBadRequest, "%s=%q: want a whole number from %d to %d", name, raw, lo, hi)
+	}
+	return min(n, hi), nil
+}
+
+func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), d)
+}

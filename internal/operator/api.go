@@ -1,0 +1,43 @@
+package operator
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/envop/envop/internal/api"
+	"github.com/envop/envop/internal/auth"
+)
+
+// newAPI builds the authenticated HTTP API over the running parts.
+func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), error) {
+	var authn api.Authenticator
+	closeAuth := func() {}
+	if opts.AuthTokenFile != "" || opts.OIDCIssuerURL != "" {
+		a, err := auth.New(ctx, auth.Options{
+			TokenFile: opts.AuthTokenFile, OIDCIssuerURL: opts.OIDCIssuerURL, OIDCClientID: opts.OIDCClientID,
+			OIDCAllowedGroups: opts.OIDCAllowedGroups, Access: accessRules(p.Controller), Log: opts.Log,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("authentication: %w", err)
+		}
+		authn, closeAuth = a, a.Close
+	} else {
+		opts.Log.Warn("API authentication not configured: every API call will be refused", "hint", "set --auth-token-file or --oidc-issuer-url")
+	}
+	var secret []byte
+	if opts.WebhookSecretFile != "" {
+		data, err := os.ReadFile(opts.WebhookSecretFile)
+		if err != nil {
+			closeAuth()
+			return nil, nil, fmt.Errorf("read webhook secret: %w", err)
+		}
+		secret = bytes.TrimSpace(data)
+	}
+	h := api.New(api.Options{
+		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
+	})
+	return h, closeAuth, nil
+}

@@ -1,0 +1,141 @@
+package operator
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/envop/envop/internal/api"
+	"github.com/envop/envop/internal/audit"
+	"github.com/envop/envop/internal/auth"
+	"github.com/envop/envop/internal/controller"
+	"github.com/envop/envop/internal/health"
+	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/status"
+)
+
+// maxLogBytes bounds what one pod's log tail may add to a response.
+const maxLogBytes = 256 << 10
+
+// backend is what the HTTP API sees of the running operator.
+type backend struct {
+	p     Parts
+	audit *audit.Store
+	log   *slog.Logger
+}
+
+var _ api.Backend = (*backend)(nil)
+
+func (b *backend) Status() status.Environment {
+	sync := b.p.Controller.Status()
+	env, _, _ := b.p.Controller.Environment()
+	states := map[string]*state.Service{}
+	for _, s := range b.p.Store.All() {
+		states[s.Name] = s
+	}
+	view := status.Sync{Status: sync.Status, Error: sync.Error}
+	if !sync.At.IsZero() {
+		at := sync.At
+		view.At = &at
+	}
+	return status.Build(status.Input{
+		Environment: b.p.Env, Namespace: b.p.Namespace, Revision: sync.Revision, Sync: view,
+		Env: env, States: states, Workloads: b.p.Monitor.Workloads(),
+	})
+}
+
+// Pods lists the service's pods from the watch caches, with the last lines
+// of each one's log read through the pods/log API.
+func (b *backend) Pods(ctx context.Context, service string, lines int64) ([]api.Pod, error) {
+	var out []api.Pod
+	for _, w := range b.p.Monitor.Workloads() {
+		if w.Service != service {
+			continue
+		}
+		for _, p := range w.Pods {
+			pod := api.Pod{Name: p.Name, Phase: p.Phase, Ready: p.Ready, Restarts: p.Restarts,
+				Reason: p.Reason, Message: p.Message, StartedAt: p.StartedAt}
+			pod.Logs, pod.LogsError = b.logs(ctx, p, lines)
+			out = append(out, pod)
+		}
+	}
+	return out, nil
+}
+
+// logs reads a pod's log tail; a container that restarted and is not
+// running shows the log of the run that ended, which says why.
+func (b *backend) logs(ctx context.Context, p health.Pod, lines int64) (string, string) {
+	if len(p.Containers) == 0 {
+		return "", ""
+	}
+	opts := &corev1.PodLogOptions{Container: p.Containers[0], TailLines: &lines, LimitBytes: ptr(int64(maxLogBytes))}
+	opts.Previous = p.Restarts > 0 && !p.Ready
+	rc, err := b.p.Client.CoreV1().Pods(b.p.Namespace).GetLogs(p.Name, opts).Stream(ctx)
+	if err != nil {
+		return "", "logs unavailable: " + err.Error()
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxLogBytes))
+	if err != nil {
+		return string(data), "logs cut short: " + err.Error()
+	}
+	return strings.TrimRight(string(data), "\n"), ""
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func (b *backend) Deploy(ctx context.Context, req controller.DeployRequest) (state.Deploy, error) {
+	return b.p.Controller.Deploy(ctx, req)
+}
+
+func (b *backend) Rollback(ctx context.Context, req controller.DeployRequest) (state.Deploy, error) {
+	return b.p.Controller.Rollback(ctx, req)
+}
+
+func (b *backend) Promote(ctx context.Context, service, actor string) (string, error) {
+	return b.p.Controller.Promote(ctx, service, actor)
+}
+
+func (b *backend) GetDeploy(id string) (state.Deploy, bool) {
+	return b.p.Store.FindDeploy(id)
+}
+
+func (b *backend) WaitDeploy(ctx context.Context, id string) (state.Deploy, bool) {
+	return b.p.Tracker.Wait(ctx, id)
+}
+
+// Audit merges the environment's records with every service's.
+func (b *backend) Audit(service string, limit int) []audit.Record {
+	sets := [][]audit.Record{b.audit.Records()}
+	for _, s := range b.p.Store.All() {
+		sets = append(sets, s.Audit)
+	}
+	return audit.Query(sets, service, limit)
+}
+
+func (b *backend) Webhook(ctx context.Context, actor string) {
+	rec := audit.Record{Time: time.Now().UTC(), Actor: actor, Action: audit.ActionWebhook, Result: audit.ResultAccepted, Message: "sync triggered"}
+	if err := b.audit.Add(ctx, rec); err != nil {
+		b.log.Error("audit write failed", "error", err)
+	}
+	b.p.Poller.Trigger()
+}
+
+// accessRules turns the manifest's `access` entries into auth rules.
+func accessRules(c *controller.Controller) func() []auth.AccessRule {
+	return func() []auth.AccessRule {
+		env, _, ok := c.Environment()
+		if !ok {
+			return nil
+		}
+		out := make([]auth.AccessRule, 0, len(env.Access))
+		for _, a := range env.Access {
+			out = append(out, auth.AccessRule{Group: a.Group, User: a.User, Role: auth.Role(a.Role)})
+		}
+		return out
+	}
+}
