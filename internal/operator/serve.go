@@ -108,8 +108,8 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// No WriteTimeout: GET /deploys/{id}?wait= holds a response open.
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 64 << 10,
 	}
 	return srv, ln, nil
 }
