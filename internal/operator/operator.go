@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -26,6 +27,8 @@ import (
 
 // Options are the settings of `envop serve`.
 type Options struct {
+	// RestConfig, when set, is used instead of Kubeconfig (embedding, tests).
+	RestConfig  *rest.Config
 	Kubeconfig  string
 	Namespace   string
 	Environment string
@@ -37,7 +40,9 @@ type Options struct {
 	PollInterval   time.Duration
 	ResyncInterval time.Duration
 
-	Listen      string
+	Listen string
+	// Listener, when set, is served instead of listening on Listen.
+	Listener    net.Listener
 	TLSCertFile string
 	TLSKeyFile  string
 
@@ -76,9 +81,12 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	log := opts.Log
-	cfg, err := restConfig(opts.Kubeconfig)
-	if err != nil {
-		return err
+	cfg := opts.RestConfig
+	if cfg == nil {
+		var err error
+		if cfg, err = restConfig(opts.Kubeconfig); err != nil {
+			return err
+		}
 	}
 	client, err := kubernetes.NewForConfig(cfg)
 	if err != nil {

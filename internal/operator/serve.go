@@ -99,9 +99,12 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 	})
 	mux.Handle("GET /metrics", p.Metrics.Handler())
 	mux.Handle("/", api)
-	ln, err := net.Listen("tcp", opts.Listen)
-	if err != nil {
-		return nil, nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", opts.Listen); err != nil {
+			return nil, nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
+		}
 	}
 	srv := &http.Server{
 		Handler:           mux,

@@ -1,0 +1,307 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"k8s.io/client-go/rest"
+
+	"github.com/envop/envop/internal/operator"
+	"github.com/envop/envop/internal/testcluster"
+)
+
+func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+
+const token = "e2e-deploy-token"
+
+// env is one operator under test with its namespace and repository.
+type env struct {
+	t       *testing.T
+	ns      string
+	repo    string
+	url     string
+	cfg     *rest.Config
+	writes  *writeCounter
+	stop    func()
+	logs    *syncBuffer
+	secret  string
+	started int
+}
+
+// newEnv creates a namespace, a repository holding manifest (with NS
+// replaced by the namespace) and starts an operator confined to the
+// namespace by its Role.
+func newEnv(t *testing.T, manifest string) *env {
+	t.Helper()
+	e := &env{t: t, ns: testcluster.Namespace(t), repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
+	cfg, _ := testcluster.ServiceAccountClient(t, e.ns, "envop", operator.RequiredRules())
+	cfg.Wrap(e.writes.wrap)
+	e.cfg = cfg
+	if _, err := git.PlainInit(e.repo, false); err != nil {
+		t.Fatal(err)
+	}
+	e.commit(manifest)
+	e.start()
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// start runs the operator until stop; it waits until the API is ready.
+func (e *env) start() {
+	t := e.t
+	t.Helper()
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte(token+" ci deploy\nview-token viewer view\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(dir, "webhook")
+	if err := os.WriteFile(secret, []byte(e.secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.url = "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	opts := operator.Options{
+		RestConfig: e.cfg, Namespace: e.ns, Environment: "e2e", GitRepo: e.repo,
+		PollInterval: time.Hour, ResyncInterval: time.Hour, Listener: ln,
+		AuthTokenFile: tokens, WebhookSecretFile: secret,
+		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	go func() { done <- operator.Run(ctx, opts) }()
+	e.stop = func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("operator returned %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Error("operator did not stop within 30s")
+		}
+		e.stop = func() {}
+	}
+	e.started++
+	e.eventually(60*time.Second, "operator ready", func() (bool, string) {
+		resp, err := http.Get(e.url + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
+}
+
+// restart stops the operator and starts a new one on the same namespace.
+func (e *env) restart() {
+	e.stop()
+	e.start()
+}
+
+// commit writes the manifest and commits it.
+func (e *env) commit(manifest string) {
+	e.t.Helper()
+	manifest = strings.ReplaceAll(manifest, "NS", e.ns)
+	if err := os.WriteFile(filepath.Join(e.repo, "environments.bitesize"), []byte(manifest), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	r, err := git.PlainOpen(e.repo)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := wt.Add("environments.bitesize"); err != nil {
+		e.t.Fatal(err)
+	}
+	sig := &object.Signature{Name: "Dev", Email: "dev@example.com", When: time.Now()}
+	if _, err := wt.Commit("change", &git.CommitOptions{Author: sig, AllowEmptyCommits: true}); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// call sends a request with the deploy token and decodes the JSON answer.
+func (e *env) call(method, path string, body any, out any) int {
+	e.t.Helper()
+	return e.callAs(token, method, path, body, out)
+}
+
+func (e *env) callAs(tok, method, path string, body any, out any) int {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	return resp.StatusCode
+}
+
+func (e *env) eventually(timeout time.Duration, what string, cond func() (bool, string)) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	last := ""
+	for time.Now().Before(deadline) {
+		ok, why := cond()
+		if ok {
+			return
+		}
+		last = why
+		time.Sleep(150 * time.Millisecond)
+	}
+	e.t.Fatalf("%s: not after %s (last: %s)\noperator log tail:\n%s", what, timeout, last, e.logs.tail(30))
+}
+
+// writeCounter counts the operator's write requests to the API server.
+type writeCounter struct {
+	mu     sync.Mutex
+	writes []string
+}
+
+func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead:
+		default:
+			w.mu.Lock()
+			w.writes = append(w.writes, r.Method+" "+r.URL.Path)
+			w.mu.Unlock()
+		}
+		return rt.RoundTrip(r)
+	})
+}
+
+func (w *writeCounter) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.writes)
+}
+
+func (w *writeCounter) since(n int) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.writes[n:]...)
+}
+
+type roundTripper func(*http.Request) (*http.Response, error)
+
+func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// syncBuffer collects the operator's log lines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) tail(n int) string {
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Views of the API's answers.
+type deployView struct {
+	ID, Service, Version, Status, Reason, Message, Actor string
+}
+
+type serviceView struct {
+	Name, Version, Status, Reason, Message string
+	Replicas                               struct{ Desired, Updated, Ready, Available int32 }
+}
+
+type statusView struct {
+	Revision string
+	Sync     struct{ Status, Error string }
+	Status   string
+	Services []serviceView
+}
+
+func (e *env) status() statusView {
+	var s statusView
+	if code := e.call("GET", "/status", nil, &s); code != 200 {
+		e.t.Fatalf("GET /status = %d", code)
+	}
+	return s
+}
+
+func (e *env) service(name string) serviceView {
+	for _, s := range e.status().Services {
+		if s.Name == name {
+			return s
+		}
+	}
+	e.t.Fatalf("service %s not in /status", name)
+	return serviceView{}
+}
+
+// deploy starts a deploy and waits for it to end.
+func (e *env) deploy(service, version string) deployView {
+	e.t.Helper()
+	var d deployView
+	if code := e.call("POST", "/deploy", map[string]string{"name": service, "version": version}, &d); code != 202 {
+		e.t.Fatalf("POST /deploy %s %s = %d %+v", service, version, code, d)
+	}
+	if d.Status != "deploying" || d.ID == "" {
+		e.t.Fatalf("deploy answer %+v", d)
+	}
+	return e.wait(d.ID, 90*time.Second)
+}
+
+func (e *env) wait(id string, timeout time.Duration) deployView {
+	e.t.Helper()
+	var d deployView
+	if code := e.call("GET", fmt.Sprintf("/deploys/%s?wait=%s", id, timeout), nil, &d); code != 200 {
+		e.t.Fatalf("GET /deploys/%s = %d", id, code)
+	}
+	return d
+}
