@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/envop/envop/internal/audit"
@@ -66,23 +67,85 @@ type Options struct {
 // New returns the API's handler.
 func New(opts Options) http.Handler {
 	s := &server{Options: opts}
-	mux := http.NewServeMux()
-	mux.Handle("POST /deploy", s.with(auth.RoleDeploy, s.deploy))
-	mux.Handle("GET /deploys/{id}", s.with(auth.RoleView, s.getDeploy))
-	mux.Handle("GET /status", s.with(auth.RoleView, s.status))
-	mux.Handle("GET /status/{service}", s.with(auth.RoleView, s.serviceStatus))
-	mux.Handle("GET /status/{service}/pods", s.with(auth.RoleView, s.pods))
-	mux.Handle("POST /rollback", s.with(auth.RoleDeploy, s.rollback))
-	mux.Handle("POST /promote", s.with(auth.RoleDeploy, s.promote))
-	mux.Handle("GET /audit", s.with(auth.RoleView, s.audit))
-	mux.Handle("POST /webhook", s.handle(s.webhook))
-	mux.Handle("GET /{$}", s.handle(s.page))
-	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
-	}))
-	return s.middleware(mux)
+	if s.Log == nil {
+		s.Log = slog.New(slog.DiscardHandler)
+	}
+	return s.middleware(s.mux())
 }
 
 type server struct {
 	Options
+}
+
+// route is one operation of the API. path is the OpenAPI path template,
+// which is also the ServeMux pattern ("/" matches only itself).
+type route struct {
+	method, path string
+	// role is the least role allowed; "" means no token is needed.
+	role auth.Role
+	h    handlerFunc
+}
+
+// routes lists every operation; openapi.json documents the same list and a
+// test keeps the two equal.
+func (s *server) routes() []route {
+	return []route{
+		{"POST", "/deploy", auth.RoleDeploy, s.deploy},
+		{"GET", "/deploys/{id}", auth.RoleView, s.getDeploy},
+		{"GET", "/status", auth.RoleView, s.status},
+		{"GET", "/status/{service}", auth.RoleView, s.serviceStatus},
+		{"GET", "/status/{service}/pods", auth.RoleView, s.pods},
+		{"POST", "/rollback", auth.RoleDeploy, s.rollback},
+		{"POST", "/promote", auth.RoleDeploy, s.promote},
+		{"GET", "/audit", auth.RoleView, s.audit},
+		{"POST", "/webhook", "", s.webhook},
+		{"GET", "/", "", s.page},
+		{"GET", "/openapi.json", "", s.openAPI},
+	}
+}
+
+// mux registers the routes, and a fallback that answers 405 for a known
+// path with another method and 404 for everything else, both in JSON.
+func (s *server) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		h := s.handle(rt.h)
+		if rt.role != "" {
+			h = s.with(rt.role, rt.h)
+		}
+		mux.Handle(rt.pattern(), h)
+	}
+	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		if allow := allowed(mux, r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return errorf(http.StatusMethodNotAllowed, "method %s not allowed for %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allow, ", "))
+		}
+		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
+	}))
+	return mux
+}
+
+func (rt route) pattern() string {
+	if rt.path == "/" {
+		return rt.method + " /{$}"
+	}
+	return rt.method + " " + rt.path
+}
+
+// allowed returns the methods a route serves for r's path.
+func allowed(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		if m == r.Method || (m == http.MethodGet && r.Method == http.MethodHead) {
+			continue
+		}
+		probe := &http.Request{Method: m, URL: r.URL, Host: r.Host, Header: http.Header{}}
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
 }

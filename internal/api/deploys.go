@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
@@ -47,29 +48,36 @@ func viewOf(d state.Deploy) deployView {
 	return v
 }
 
-// decode reads a bounded JSON body into v, refusing unknown fields and
-// trailing data.
+// decode reads a bounded JSON body into v, refusing other content types,
+// unknown fields and trailing data.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
-		return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
+		}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxBody)
-		case errors.Is(err, io.EOF):
-			return errorf(http.StatusBadRequest, "request body is empty: send a JSON object")
-		default:
-			return errorf(http.StatusBadRequest, "malformed JSON body: %v", err)
+	err := dec.Decode(v)
+	if err == nil {
+		// Anything but the end of the body after the object is an error,
+		// including a stray '}' or ']' that dec.More would not see.
+		if _, err = dec.Token(); err == io.EOF {
+			return nil
+		} else if err == nil {
+			err = errors.New("data after the object")
 		}
 	}
-	if dec.More() {
-		return errorf(http.StatusBadRequest, "malformed JSON body: data after the object")
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxBody)
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, "request body is empty: send a JSON object")
+	default:
+		return errorf(http.StatusBadRequest, "malformed JSON body: %v", err)
 	}
-	return nil
 }
 
 func (s *server) deploy(w http.ResponseWriter, r *http.Request) error {
@@ -114,7 +122,11 @@ func (s *server) getDeploy(w http.ResponseWriter, r *http.Request) error {
 	if wait > 0 && !d.Done() {
 		ctx, cancel := contextWithTimeout(r, wait)
 		defer cancel()
-		d, _ = s.Backend.WaitDeploy(ctx, id)
+		// A deploy that vanished meanwhile (dropped from a full history)
+		// is shown as last seen.
+		if cur, ok := s.Backend.WaitDeploy(ctx, id); ok {
+			d = cur
+		}
 	}
 	writeJSON(w, http.StatusOK, viewOf(d))
 	return nil

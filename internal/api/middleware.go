@@ -110,6 +110,9 @@ func (s *server) middleware(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		defer func() {
 			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v) // the server's way to drop a response; it logs nothing
+				}
 				s.Log.Error("handler panicked", "request_id", id, "method", r.Method, "path", r.URL.Path,
 					"panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				if sw.code == 0 {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/status"
 )
 
@@ -57,7 +58,12 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, s.Backend.Audit(r.URL.Query().Get("service"), limit))
+	records := s.Backend.Audit(r.URL.Query().Get("service"), limit)
+	if records == nil {
+		records = []audit.Record{}
+	}
+	records = records[:min(len(records), limit)]
+	writeJSON(w, http.StatusOK, records)
 	return nil
 }
 
