@@ -1,0 +1,199 @@
+package e2e
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/envop/envop/internal/testcluster"
+)
+
+const withClaim = `project: shop
+environments:
+  - name: e2e
+    namespace: NS
+    services:
+      - name: web
+        version: "1.0.0"
+        port: 8080
+      - name: store
+        version: "1.0.0"
+        port: 9000
+        volumes:
+          - name: data
+            path: /data
+            size: 1Gi
+            modes: ReadWriteOnce
+`
+
+// webhook signs an empty push event the way GitHub does.
+func (e *env) webhook() int {
+	e.t.Helper()
+	body := `{"ref":"refs/heads/master"}`
+	mac := hmac.New(sha256.New, []byte(e.secret))
+	mac.Write([]byte(body))
+	req, _ := http.NewRequest("POST", e.url+"/webhook", strings.NewReader(body))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+func TestCommitsAppliedOnWebhookAndPruned(t *testing.T) {
+	e := newEnv(t, withClaim)
+	c := testcluster.Get(t)
+	e.eventually(60*time.Second, "store running", func() (bool, string) {
+		s := e.service("store")
+		return s.Status == "green", s.Status + " " + s.Reason
+	})
+	// A commit changes web's version and drops store: the webhook applies
+	// it at once (the poll interval is an hour).
+	e.commit(strings.Replace(withClaim[:strings.Index(withClaim, "      - name: store")], `"1.0.0"`, `"1.2.0"`, 1))
+	start := time.Now()
+	if code := e.webhook(); code != 202 {
+		t.Fatalf("webhook = %d", code)
+	}
+	e.eventually(30*time.Second, "web at 1.2.0", func() (bool, string) {
+		s := e.service("web")
+		return s.Version == "1.2.0" && s.Status == "green", s.Version + " " + s.Status
+	})
+	t.Logf("commit to green via webhook: %s", time.Since(start))
+	e.eventually(30*time.Second, "store pruned", func() (bool, string) {
+		_, err := c.Client.AppsV1().Deployments(e.ns).Get(t.Context(), "store", metav1.GetOptions{})
+		return apierrors.IsNotFound(err), "store still exists"
+	})
+	claims, err := c.Client.CoreV1().PersistentVolumeClaims(e.ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil || len(claims.Items) != 1 {
+		t.Fatalf("claims after prune: %v %v (want the claim kept)", len(claims.Items), err)
+	}
+	if code := e.callAs("x", "POST", "/webhook", nil, nil); code != 401 {
+		t.Errorf("unsigned webhook = %d", code)
+	}
+}
+
+func TestBrokenCommitKeepsRunningState(t *testing.T) {
+	e := newEnv(t, basic)
+	good := e.status().Revision
+	e.commit(strings.Replace(basic, "replicas: 2", "replcas: 2", 1))
+	e.webhook()
+	e.eventually(30*time.Second, "sync error reported", func() (bool, string) {
+		s := e.status()
+		return s.Sync.Status == "error" && strings.Contains(s.Sync.Error, "replcas"), s.Sync.Status + " " + s.Sync.Error
+	})
+	s := e.status()
+	if s.Revision != good {
+		t.Errorf("revision moved to the broken commit: %s, want %s", s.Revision, good)
+	}
+	if w := e.service("web"); w.Replicas.Desired != 2 || w.Status != "green" {
+		t.Errorf("web changed by a broken commit: %+v", w)
+	}
+	// Deploys still work from the last good revision.
+	if d := e.deploy("web", "1.0.1"); d.Status != "succeeded" {
+		t.Fatalf("deploy after a broken commit: %+v", d)
+	}
+}
+
+func TestRestartForgetsNothing(t *testing.T) {
+	e := newEnv(t, basic)
+	if d := e.deploy("web", "5.0.0"); d.Status != "succeeded" {
+		t.Fatalf("deploy %+v", d)
+	}
+	e.restart()
+	// The deployed version wins over git's 1.0.0 after a restart...
+	if s := e.service("web"); s.Version != "5.0.0" || s.Status != "green" {
+		t.Fatalf("after restart: %+v", s)
+	}
+	var audit []struct{ Action, Version string }
+	e.call("GET", "/audit?service=web", nil, &audit)
+	if len(audit) == 0 || audit[0].Version != "5.0.0" {
+		t.Fatalf("audit after restart: %+v", audit)
+	}
+	// ...until a commit changes web's version.
+	e.commit(strings.Replace(basic, `"1.0.0"`, `"6.0.0"`, 1))
+	e.webhook()
+	e.eventually(30*time.Second, "git version wins", func() (bool, string) {
+		s := e.service("web")
+		return s.Version == "6.0.0" && s.Status == "green", s.Version
+	})
+	if s := e.service("worker"); s.Version != "1.0.0" {
+		t.Errorf("worker changed by a commit that did not touch it: %+v", s)
+	}
+}
+
+func TestNoOpResyncWritesNothing(t *testing.T) {
+	e := newEnv(t, basic)
+	e.eventually(60*time.Second, "green", func() (bool, string) { return e.status().Status == "green", e.status().Status })
+	// Let deploy outcomes from the first sync be recorded.
+	time.Sleep(2 * time.Second)
+	before := e.writes.count()
+	e.commit(basic) // same content, new commit
+	e.webhook()
+	e.eventually(30*time.Second, "new revision applied", func() (bool, string) {
+		return strings.Contains(e.logs.String(), `"msg":"sync succeeded"`) && strings.Count(e.logs.String(), `"msg":"sync succeeded"`) >= 2, "waiting"
+	})
+	writes := e.writes.since(before)
+	var objectWrites []string
+	for _, w := range writes {
+		// The audit record of the sync itself is the one write allowed.
+		if !strings.Contains(w, "/configmaps/envop-audit-") && !strings.HasSuffix(w, "/configmaps") {
+			objectWrites = append(objectWrites, w)
+		}
+	}
+	if len(objectWrites) != 0 {
+		t.Fatalf("no-op resync wrote %d times: %v", len(objectWrites), objectWrites)
+	}
+	t.Logf("no-op resync: %d object writes, %d writes in all (audit record)", len(objectWrites), len(writes))
+}
+
+const withHPA = `project: shop
+environments:
+  - name: e2e
+    namespace: NS
+    services:
+      - name: api
+        version: "1.0.0"
+        port: 8080
+        hpa:
+          min_replicas: 2
+          max_replicas: 8
+          metric:
+            name: cpu
+            target_average_utilization: 70
+`
+
+func TestHPAScalingNotReverted(t *testing.T) {
+	e := newEnv(t, withHPA)
+	c := testcluster.Get(t)
+	e.eventually(60*time.Second, "api green", func() (bool, string) { return e.service("api").Status == "green", e.service("api").Status })
+	// Another manager (the HPA controller would) scales the Deployment.
+	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: e.ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 5}}
+	got, err := c.Client.AppsV1().Deployments(e.ns).GetScale(t.Context(), "api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	scale.ResourceVersion = got.ResourceVersion
+	if _, err := c.Client.AppsV1().Deployments(e.ns).UpdateScale(t.Context(), "api", scale, metav1.UpdateOptions{FieldManager: "hpa-test"}); err != nil {
+		t.Fatal(err)
+	}
+	if d := e.deploy("api", "1.1.0"); d.Status != "succeeded" {
+		t.Fatalf("deploy %+v", d)
+	}
+	dep, err := c.Client.AppsV1().Deployments(e.ns).Get(t.Context(), "api", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *dep.Spec.Replicas != 5 {
+		t.Fatalf("replicas = %d after a deploy, want the HPA's 5", *dep.Spec.Replicas)
+	}
+}
