@@ -40,6 +40,8 @@ type env struct {
 	logs    *syncBuffer
 	secret  string
 	started int
+	// tweak adjusts the operator's options before each start.
+	tweak func(*operator.Options)
 }
 
 // newEnv creates a namespace, a repository holding manifest (with NS
@@ -47,7 +49,13 @@ type env struct {
 // namespace by its Role.
 func newEnv(t *testing.T, manifest string) *env {
 	t.Helper()
-	e := &env{t: t, ns: testcluster.Namespace(t), repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
+	return newEnvWith(t, manifest, nil)
+}
+
+// newEnvWith is newEnv with the operator's options adjusted by tweak.
+func newEnvWith(t *testing.T, manifest string, tweak func(*operator.Options)) *env {
+	t.Helper()
+	e := &env{t: t, tweak: tweak, ns: testcluster.Namespace(t), repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
 	cfg, _ := testcluster.ServiceAccountClient(t, e.ns, "envop", operator.RequiredRules())
 	cfg.Wrap(e.writes.wrap)
 	e.cfg = cfg
@@ -85,6 +93,9 @@ func (e *env) start() {
 		PollInterval: time.Hour, ResyncInterval: time.Hour, Listener: ln,
 		AuthTokenFile: tokens, WebhookSecretFile: secret,
 		Log: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if e.tweak != nil {
+		e.tweak(&opts)
 	}
 	go func() { done <- operator.Run(ctx, opts) }()
 	e.stop = func() {

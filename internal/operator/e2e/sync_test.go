@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/hmac"
+	"io"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/testcluster"
 )
 
@@ -195,5 +197,38 @@ func TestHPAScalingNotReverted(t *testing.T) {
 	}
 	if *dep.Spec.Replicas != 5 {
 		t.Fatalf("replicas = %d after a deploy, want the HPA's 5", *dep.Spec.Replicas)
+	}
+}
+
+func TestCommitAppliedByPolling(t *testing.T) {
+	e := newEnvWith(t, basic, func(o *operator.Options) { o.PollInterval = time.Second })
+	e.commit(strings.Replace(basic, `"1.0.0"`, `"1.3.0"`, 1))
+	start := time.Now()
+	e.eventually(30*time.Second, "web at 1.3.0", func() (bool, string) {
+		s := e.service("web")
+		return s.Version == "1.3.0" && s.Status == "green", s.Version
+	})
+	t.Logf("commit to green by polling every 1s: %s", time.Since(start))
+}
+
+func TestMetricsAndProbes(t *testing.T) {
+	e := newEnv(t, basic)
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s = %d", path, resp.StatusCode)
+		}
+		if path == "/metrics" {
+			for _, m := range []string{"envop_syncs_total", "envop_objects_applied_total", "envop_last_synced_revision_info", "envop_services"} {
+				if !strings.Contains(string(body), m) {
+					t.Errorf("metrics lack %s", m)
+				}
+			}
+		}
 	}
 }
