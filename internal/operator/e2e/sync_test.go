@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"crypto/hmac"
-	"io"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
