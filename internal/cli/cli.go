@@ -81,6 +81,12 @@ func newRoot(streams Streams) *cobra.Command {
 		newValidateCmd(streams),
 		newRenderCmd(streams),
 		newServeCmd(streams),
+		newDeployCmd(streams),
+		newStatusCmd(streams),
+		newLogsCmd(streams),
+		newRollbackCmd(streams),
+		newPromoteCmd(streams),
+		newAuditCmd(streams),
 	)
 	return root
 }
