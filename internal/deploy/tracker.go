@@ -93,17 +93,12 @@ func (t *Tracker) Accept(ctx context.Context, d state.Deploy, rec *audit.Record)
 // Evaluate decides every running deploy against current health and
 // persists those that ended.
 func (t *Tracker) Evaluate(ctx context.Context) {
-	for _, svc := range t.store.All() {
-		for _, d := range svc.History {
-			if d.Done() {
-				continue
-			}
-			out := Decide(d, t.health.Workload(d.Workload))
-			if out.Status == state.StatusDeploying {
-				continue
-			}
-			t.end(ctx, d, out)
+	for _, d := range t.store.Running() {
+		out := Decide(d, t.health.Workload(d.Workload))
+		if out.Status == state.StatusDeploying {
+			continue
 		}
+		t.end(ctx, d, out)
 	}
 }
 
@@ -115,15 +110,7 @@ func (t *Tracker) Fail(ctx context.Context, d state.Deploy, reason, message stri
 
 // Running returns the deploys not yet ended.
 func (t *Tracker) Running() []state.Deploy {
-	var out []state.Deploy
-	for _, svc := range t.store.All() {
-		for _, d := range svc.History {
-			if !d.Done() {
-				out = append(out, d)
-			}
-		}
-	}
-	return out
+	return t.store.Running()
 }
 
 func (t *Tracker) end(ctx context.Context, d state.Deploy, out Outcome) {

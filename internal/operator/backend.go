@@ -33,19 +33,22 @@ var _ api.Backend = (*backend)(nil)
 func (b *backend) Status() status.Environment {
 	sync := b.p.Controller.Status()
 	env, _, _ := b.p.Controller.Environment()
-	states := map[string]*state.Service{}
-	for _, s := range b.p.Store.All() {
-		states[s.Name] = s
-	}
 	view := status.Sync{Status: sync.Status, Error: sync.Error}
 	if !sync.At.IsZero() {
 		at := sync.At
 		view.At = &at
 	}
-	return status.Build(status.Input{
+	in := status.Input{
 		Environment: b.p.Env, Namespace: b.p.Namespace, Revision: sync.Revision, Sync: view,
-		Env: env, States: states, Workloads: b.p.Monitor.Workloads(),
+		Env: env, Workloads: b.p.Monitor.Workloads(),
+	}
+	var out status.Environment
+	// Build copies what it keeps, so it may read the store in place.
+	b.p.Store.Read(func(states map[string]*state.Service) {
+		in.States = states
+		out = status.Build(in)
 	})
+	return out
 }
 
 // Pods lists the service's pods from the watch caches, with the last lines
@@ -111,10 +114,14 @@ func (b *backend) WaitDeploy(ctx context.Context, id string) (state.Deploy, bool
 // Audit merges the environment's records with every service's.
 func (b *backend) Audit(service string, limit int) []audit.Record {
 	sets := [][]audit.Record{b.audit.Records()}
-	for _, s := range b.p.Store.All() {
-		sets = append(sets, s.Audit)
-	}
-	return audit.Query(sets, service, limit)
+	var out []audit.Record
+	b.p.Store.Read(func(states map[string]*state.Service) {
+		for _, s := range states {
+			sets = append(sets, s.Audit)
+		}
+		out = audit.Query(sets, service, limit)
+	})
+	return out
 }
 
 func (b *backend) Webhook(ctx context.Context, actor string) {

@@ -91,6 +91,34 @@ func (s *Store) All() []*Service {
 	return out
 }
 
+// Read calls fn with the stored services, under the store's lock, without
+// copying them: fn must neither keep nor modify anything it is given. It
+// serves hot paths (GET /status) that would otherwise copy every history.
+func (s *Store) Read(fn func(services map[string]*Service)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	view := make(map[string]*Service, len(s.services))
+	for name, e := range s.services {
+		view[name] = e.svc
+	}
+	fn(view)
+}
+
+// Running returns the deploys that have not ended yet.
+func (s *Store) Running() []Deploy {
+	var out []Deploy
+	s.Read(func(services map[string]*Service) {
+		for _, svc := range services {
+			for _, d := range svc.History {
+				if !d.Done() {
+					out = append(out, d)
+				}
+			}
+		}
+	})
+	return out
+}
+
 // FindDeploy returns a deploy by id from any service.
 func (s *Store) FindDeploy(id string) (Deploy, bool) {
 	s.mu.Lock()
