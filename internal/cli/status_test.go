@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/envop/envop/internal/client"
+)
+
+// barrier returns a function that blocks until n callers arrived, or
+// fails the test after a while: it proves calls run at the same time.
+func barrier(t *testing.T, n int) func() {
+	var wg sync.WaitGroup
+	wg.Add(n)
+	all := make(chan struct{})
+	go func() { wg.Wait(); close(all) }()
+	return func() {
+		wg.Done()
+		select {
+		case <-all:
+		case <-time.After(5 * time.Second):
+			t.Error("the environments were not queried in parallel")
+		}
+	}
+}
+
+func twoEnvironments(t *testing.T) (cfg string, staging, production *fakeAPI) {
+	gate := barrier(t, 2)
+	staging = newFakeAPI(t, "staging", func(f *fakeAPI) { f.statusGate = gate })
+	production = newFakeAPI(t, "production", func(f *fakeAPI) {
+		f.statusGate = gate
+		f.env.Status = "red"
+		f.env.Services[1] = client.Service{Name: "web", Version: "1.2.4", Status: "red", Reason: "CrashLoopBackOff",
+			Replicas: client.Replicas{Desired: 3, Updated: 1, Ready: 2, Available: 2}}
+	})
+	cfg = writeConfig(t, `environments:
+  staging: {endpoint: `+staging.URL()+`, token: `+testToken+`}
+  production: {endpoint: `+production.URL()+`, token: `+testToken+`}
+`)
+	return cfg, staging, production
+}
+
+func TestStatusTableInParallel(t *testing.T) {
+	cfg, _, _ := twoEnvironments(t)
+	code, out, errOut := run(t, "status", "--env", "all", "--config", cfg)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	want := [][]string{
+		{"ENVIRONMENT", "SERVICE", "VERSION", "STATUS", "REASON", "REPLICAS", "UPDATED"},
+		{"staging", "api", "2.0.0", "green", "-", "2/2", "2"},
+		{"staging", "web", "1.2.3", "green", "-", "3/3", "3"},
+		{"production", "api", "2.0.0", "green", "-", "2/2", "2"},
+		{"production", "web", "1.2.4", "red", "CrashLoopBackOff", "2/3", "1"},
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("table:\n%s", out)
+	}
+	for i, w := range want {
+		if got := strings.Fields(lines[i]); strings.Join(got, " ") != strings.Join(w, " ") {
+			t.Errorf("row %d = %q, want %q", i, got, w)
+		}
+	}
+}
+
+func TestStatusService(t *testing.T) {
+	cfg, _, _ := twoEnvironments(t)
+	code, out, _ := run(t, "status", "web", "--env", "staging,production", "--config", cfg, "-o", "json")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	var results []statusResult
+	if err := json.Unmarshal([]byte(out), &results); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if len(results) != 2 || results[0].Environment != "staging" || results[1].Status.Services[0].Reason != "CrashLoopBackOff" ||
+		len(results[0].Status.Services) != 1 {
+		t.Errorf("results = %+v", results)
+	}
+}
+
+func TestStatusYAML(t *testing.T) {
+	cfg, _, _ := twoEnvironments(t)
+	code, out, _ := run(t, "status", "--env", "all", "--config", cfg, "-o", "yaml")
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	var results []statusResult
+	if err := yaml.Unmarshal([]byte(out), &results); err != nil || len(results) != 2 || results[1].Status.Status != "red" {
+		t.Errorf("results = %+v, %v\n%s", results, err, out)
+	}
+}
+
+func TestStatusPartialFailure(t *testing.T) {
+	api := newFakeAPI(t, "staging")
+	cfg := writeConfig(t, `environments:
+  staging: {endpoint: `+api.URL()+`, token: `+testToken+`}
+  production: {endpoint: `+closedEndpoint(t)+`, token: `+testToken+`}
+  dev: {endpoint: `+api.URL()+`, token: wrong}
+`)
+	code, out, errOut := run(t, "status", "--env", "all", "--config", cfg)
+	if code != ExitUnreachable {
+		t.Errorf("exit %d, want 3", code)
+	}
+	if !strings.Contains(out, "staging") || !strings.Contains(errOut, "production: endpoint") || !strings.Contains(errOut, "dev: GET /status: 401") {
+		t.Errorf("stdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+	noToken(t, out, errOut)
+
+	if code, _, errOut := run(t, append([]string{"status", "nope"}, direct(api)...)...); code != ExitUsage || !strings.Contains(errOut, `unknown service "nope"`) {
+		t.Errorf("unknown service: exit %d: %s", code, errOut)
+	}
+}
+
+func TestLogs(t *testing.T) {
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) { f.pods = crashingPods })
+	code, out, errOut := run(t, append([]string{"logs", "web", "--lines", "20"}, direct(api)...)...)
+	if code != ExitOK || !strings.Contains(out, "pod web-5d8f-old: Running, ready") || !strings.Contains(out, "| panic: config key") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	if code, _, _ := run(t, append([]string{"logs", "web", "--lines", "0"}, direct(api)...)...); code != ExitUsage {
+		t.Errorf("--lines 0: exit %d", code)
+	}
+	code, out, _ = run(t, append([]string{"logs", "web", "-o", "json"}, direct(api)...)...)
+	var results []logsResult
+	if err := json.Unmarshal([]byte(out), &results); code != ExitOK || err != nil || len(results[0].Pods) != 2 {
+		t.Errorf("json: exit %d, %v\n%s", code, err, out)
+	}
+	missing := newFakeAPI(t, "staging", func(f *fakeAPI) { f.fail = 404 })
+	if code, _, _ := run(t, append([]string{"logs", "nope"}, direct(missing)...)...); code != ExitUsage {
+		t.Errorf("404: exit %d", code)
+	}
+}
+
+func TestAudit(t *testing.T) {
+	at := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) {
+		f.audit = []client.AuditRecord{{Time: at, Actor: "ci", Action: "deploy", Service: "web", Version: "1.2.4", Result: "accepted"}}
+	})
+	code, out, errOut := run(t, append([]string{"audit", "--service", "web", "--limit", "5"}, direct(api)...)...)
+	if code != ExitOK || !strings.Contains(out, "2026-05-04T03:02:01Z") || !strings.Contains(out, "accepted") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !api.called("GET /audit") {
+		t.Error("no GET /audit")
+	}
+	if code, _, _ := run(t, append([]string{"audit", "--limit", "0"}, direct(api)...)...); code != ExitUsage {
+		t.Errorf("--limit 0: exit %d", code)
+	}
+	down := newFakeAPI(t, "staging", func(f *fakeAPI) { f.fail = 500 })
+	if code, _, _ := run(t, append([]string{"audit"}, direct(down)...)...); code != ExitUnreachable {
+		t.Errorf("500: exit %d", code)
+	}
+}
