@@ -117,6 +117,9 @@ func (o *Options) validate() error {
 	if o.File == "" {
 		o.File = "environments.bitesize"
 	}
+	if o.Listen == "" {
+		o.Listen = ":8080"
+	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 30 * time.Second
 	}
