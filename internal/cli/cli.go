@@ -87,6 +87,7 @@ func newRoot(streams Streams) *cobra.Command {
 		newRollbackCmd(streams),
 		newPromoteCmd(streams),
 		newAuditCmd(streams),
+		newInstallCmd(streams),
 	)
 	return root
 }

@@ -1,0 +1,52 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/envop/envop/internal/install"
+	"github.com/envop/envop/internal/operator"
+)
+
+func newInstallCmd(streams Streams) *cobra.Command {
+	var (
+		o      install.Options
+		output string
+	)
+	cmd := &cobra.Command{
+		Use:   "install --namespace NS",
+		Short: "Print the least-privilege manifests that run the operator in a namespace",
+		Long: `Install prints a ServiceAccount, a Role with exactly the namespaced rights the operator uses,
+their RoleBinding, a hardened Deployment and its Service, ready for kubectl apply -f -.
+The Secrets they read (API tokens, git credentials) are named in the header; create them yourself.`,
+		Example: `  envop install --namespace shop-dev --environment dev \
+    --git-repo https://git.example.com/shop/environments.git | kubectl apply -f -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.Rules = operator.RequiredRules()
+			data, err := install.Render(o, output)
+			if err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			if output == install.FormatJSON {
+				// JSON has no comments: the header goes where people read it.
+				fmt.Fprint(streams.Err, install.Header(o))
+			}
+			if _, err := streams.Out.Write(data); err != nil {
+				return exitf(ExitFailed, "write manifests: %v", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.Namespace, "namespace", "n", "", "namespace to run the operator in (required)")
+	f.StringVar(&o.Environment, "environment", "", "environment in the file (ENVIRONMENT_NAME)")
+	f.StringVar(&o.GitRepo, "git-repo", "", "repository holding environments.bitesize (GIT_REMOTE_REPOSITORY)")
+	f.StringVar(&o.GitBranch, "git-branch", "", "branch to follow, default the remote's HEAD (GIT_BRANCH)")
+	f.StringVar(&o.Image, "image", install.DefaultImage(), "operator image")
+	f.StringVar(&o.AuthTokenSecret, "auth-token-secret", install.DefaultAuthTokenSecret,
+		`Secret holding the API tokens (key "tokens"); "" mounts none, for OIDC-only setups`)
+	f.StringVarP(&output, "output", "o", install.FormatYAML, "output format: yaml or json")
+	return cmd
+}
