@@ -88,6 +88,7 @@ func newRoot(streams Streams) *cobra.Command {
 		newPromoteCmd(streams),
 		newAuditCmd(streams),
 		newInstallCmd(streams),
+		newDiffCmd(streams),
 	)
 	return root
 }
