@@ -104,6 +104,13 @@ func statusOf(ctx context.Context, t target, service string) statusResult {
 }
 
 func writeStatusTable(w io.Writer, results []statusResult) {
+	answered := false
+	for _, r := range results {
+		answered = answered || r.Status != nil
+	}
+	if !answered {
+		return
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tSERVICE\tVERSION\tSTATUS\tREASON\tREPLICAS\tUPDATED")
 	for _, r := range results {

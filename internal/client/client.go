@@ -189,7 +189,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if ctx.Err() != nil {
 			return fmt.Errorf("%s %s: %w", method, path, context.Cause(ctx))
 		}
-		return &UnreachableError{Endpoint: c.endpoint, Err: transportCause(err)}
+		return &UnreachableError{Endpoint: c.endpoint, Err: fmt.Errorf("%s %s: %w", method, path, transportCause(err))}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -248,9 +248,9 @@ func transportCause(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		if ue.Timeout() {
-			return fmt.Errorf("%s: timed out: %w", ue.Op, ue.Err)
+			return fmt.Errorf("timed out: %w", ue.Err)
 		}
-		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
+		return ue.Err
 	}
 	return err
 }
