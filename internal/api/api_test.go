@@ -419,7 +419,7 @@ func TestPods(t *testing.T) {
 		}
 	}
 	// A service without pods has an empty list, not null.
-	if rec := e.do("GET", "/status/web/pods", viewToken, ""); !strings.Contains(rec.Body.String(), `"pods": []`) {
+	if rec := e.do("GET", "/status/web/pods", viewToken, ""); !strings.Contains(rec.Body.String(), `"pods":[]`) {
 		t.Errorf("no pods: %s", rec.Body)
 	}
 }

@@ -18,8 +18,12 @@ import (
 	"github.com/envop/envop/internal/status"
 )
 
-// maxLogBytes bounds what one pod's log tail may add to a response.
-const maxLogBytes = 256 << 10
+// Bounds on GET /status/{service}/pods: a pod's log tail, and the pods
+// shown (a service scaled to hundreds would otherwise make a huge answer).
+const (
+	maxLogBytes = 256 << 10
+	maxPods     = 20
+)
 
 // backend is what the HTTP API sees of the running operator.
 type backend struct {
@@ -60,6 +64,9 @@ func (b *backend) Pods(ctx context.Context, service string, lines int64) ([]api.
 			continue
 		}
 		for _, p := range w.Pods {
+			if len(out) >= maxPods {
+				return out, nil
+			}
 			pod := api.Pod{Name: p.Name, Phase: p.Phase, Ready: p.Ready, Restarts: p.Restarts,
 				Reason: p.Reason, Message: p.Message, StartedAt: p.StartedAt}
 			pod.Logs, pod.LogsError = b.logs(ctx, p, lines)

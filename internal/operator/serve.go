@@ -92,7 +92,9 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !p.Controller.Ready() {
-			http.Error(w, "not ready: no revision applied yet", http.StatusServiceUnavailable)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"error":"not ready: no revision applied yet","code":503}` + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))

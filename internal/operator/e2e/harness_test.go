@@ -203,10 +203,14 @@ func (e *env) eventually(timeout time.Duration, what string, cond func() (bool, 
 type writeCounter struct {
 	mu     sync.Mutex
 	writes []string
+	all    int
 }
 
 func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 	return roundTripper(func(r *http.Request) (*http.Response, error) {
+		w.mu.Lock()
+		w.all++
+		w.mu.Unlock()
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 		default:
@@ -216,6 +220,13 @@ func (w *writeCounter) wrap(rt http.RoundTripper) http.RoundTripper {
 		}
 		return rt.RoundTrip(r)
 	})
+}
+
+// requests counts every request, reads and watches included.
+func (w *writeCounter) requests() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.all
 }
 
 func (w *writeCounter) count() int {
