@@ -127,7 +127,10 @@ func TestAgainstTheAPI(t *testing.T) {
 		"deploy unknown":   {func() error { _, err := c.Deploy(ctx, client.DeployRequest{Name: "nope", Version: "1"}); return err }, 404},
 		"promote conflict": {func() error { _, err := c.Promote(ctx, "web"); return err }, 409},
 		"bad token":        {func() error { _, err := stranger.Status(ctx); return err }, 401},
-		"view role":        {func() error { _, err := viewer.Deploy(ctx, client.DeployRequest{Name: "web", Version: "1"}); return err }, 403},
+		"view role": {func() error {
+			_, err := viewer.Deploy(ctx, client.DeployRequest{Name: "web", Version: "1"})
+			return err
+		}, 403},
 	} {
 		err := tc.call()
 		var apiErr *client.APIError
