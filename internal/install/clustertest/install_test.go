@@ -21,7 +21,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/testcluster"
@@ -64,7 +63,7 @@ func TestInstalledOperatorSyncsAndDeploys(t *testing.T) {
 	}
 	// A pod of the Deployment's template stands for the operator's own pod,
 	// so that reading it and recording Events on it use the Role too.
-	pod := operatorPod(t, ns, find(t, objs, "Deployment").Object)
+	pod := operatorPod(t, ns, find(t, objs, "Deployment"))
 	t.Setenv("POD_NAME", pod)
 
 	cfg, _ := testcluster.TokenClient(t, ns, "envop")
@@ -95,17 +94,9 @@ func TestInstalledOperatorSyncsAndDeploys(t *testing.T) {
 
 // operatorPod creates a pod from the Deployment's template (kwok fakes its
 // running) and returns its name.
-func operatorPod(t *testing.T, ns string, deployment map[string]any) string {
+func operatorPod(t *testing.T, ns string, deployment *unstructured.Unstructured) string {
 	t.Helper()
-	tmpl, _, err := unstructured.NestedMap(deployment, "spec", "template")
-	if err != nil {
-		t.Fatal(err)
-	}
-	pod := &corev1.Pod{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(tmpl, pod); err != nil {
-		t.Fatal(err)
-	}
-	pod.Name = "envop-under-test"
+	pod := podOf(t, deployment)
 	if _, err := testcluster.Get(t).Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create the operator's pod: %v", err)
 	}
