@@ -3,6 +3,8 @@ package render
 import (
 	"errors"
 	"fmt"
+	goruntime "runtime"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,13 +43,59 @@ func Render(env *manifest.Environment, project string, opts Options) (*Result, e
 		return nil, err
 	}
 	r.access()
-	for i := range env.Services {
-		if err := r.service(&env.Services[i]); err != nil {
-			return nil, fmt.Errorf("render service %q: %w", env.Services[i].Name, err)
-		}
+	if err := r.services(); err != nil {
+		return nil, err
 	}
 	Sort(r.objs)
 	return &Result{Objects: r.objs, Skipped: r.skipped}, nil
+}
+
+// services renders every service, in parallel: each service only reads the
+// shared inputs and writes its own part, and the parts are merged in the
+// file's order so the result is the same as rendering one by one.
+func (r *renderer) services() error {
+	svcs := r.env.Services
+	parts := make([]*renderer, len(svcs))
+	errs := make([]error, len(svcs))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
+	for i := range svcs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			parts[i] = r.fork()
+			errs[i] = parts[i].service(&svcs[i])
+		}()
+	}
+	wg.Wait()
+	for i, part := range parts {
+		if errs[i] != nil {
+			return fmt.Errorf("render service %q: %w", svcs[i].Name, errs[i])
+		}
+		r.merge(part)
+	}
+	return nil
+}
+
+// fork returns a renderer sharing r's read-only inputs with empty output.
+func (r *renderer) fork() *renderer {
+	return &renderer{env: r.env, project: r.project, namespace: r.namespace, opts: r.opts,
+		names: map[string]bool{}, gistHash: r.gistHash}
+}
+
+// merge appends part's output, dropping objects already rendered (a claim
+// two services share keeps its first rendering).
+func (r *renderer) merge(part *renderer) {
+	for _, u := range part.objs {
+		key := u.GetKind() + "/" + u.GetName()
+		if r.names[key] {
+			continue
+		}
+		r.names[key] = true
+		r.objs = append(r.objs, u)
+	}
+	r.skipped = append(r.skipped, part.skipped...)
 }
 
 func withDefaults(o Options) Options {
