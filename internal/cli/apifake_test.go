@@ -30,6 +30,8 @@ type fakeAPI struct {
 	outcome string
 	// pending is how many polls answer "deploying" before the outcome.
 	pending int
+	// flaky is how many polls answer 503 first, as a restarting operator.
+	flaky int
 	env     client.Environment
 	pods    []client.Pod
 	audit   []client.AuditRecord
@@ -117,9 +119,17 @@ func (f *fakeAPI) deploy(w http.ResponseWriter, r *http.Request) {
 func (f *fakeAPI) getDeploy(w http.ResponseWriter, r *http.Request) {
 	d := client.Deploy{ID: r.PathValue("id"), Service: "web", Version: "1.2.4", Status: f.outcome}
 	f.mu.Lock()
-	pending := f.pending > 0
-	f.pending--
+	flaky, pending := f.flaky > 0, f.pending > 0
+	if flaky {
+		f.flaky--
+	} else {
+		f.pending--
+	}
 	f.mu.Unlock()
+	if flaky {
+		writeTestJSON(w, http.StatusServiceUnavailable, map[string]any{"error": "not ready", "code": 503})
+		return
+	}
 	if pending {
 		time.Sleep(300 * time.Millisecond)
 		d.Status = client.StatusDeploying

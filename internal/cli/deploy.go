@@ -201,13 +201,18 @@ func (r *deployRun) waitFor(ctx context.Context, t target, d client.Deploy) (cli
 	p := r.startProgress(ctx, t, d)
 	defer p.stop()
 	transient := 0
+	var lastErr error // of the last poll, when it failed
 	for !d.Done() {
 		remaining := time.Until(deadline)
+		if remaining <= 0 && lastErr != nil {
+			return d, false, lastErr // the operator went away: say so, not "timed out"
+		}
 		if remaining <= 0 {
 			return d, true, nil
 		}
 		asked := time.Now()
 		cur, err := t.Client.GetDeploy(ctx, d.ID, min(r.wait.slice, remaining))
+		lastErr = err
 		switch {
 		case err == nil:
 			d, transient = cur, 0

@@ -206,3 +206,16 @@ func TestRollbackAndPromote(t *testing.T) {
 		t.Errorf("promote refused: exit %d: %s", code, errOut)
 	}
 }
+
+func TestDeployWaitToleratesARestartingOperator(t *testing.T) {
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) { f.flaky = 1 })
+	code, out, errOut := run(t, append([]string{"deploy", "web", "1.2.4", "--wait"}, direct(api)...)...)
+	if code != ExitOK {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
+	}
+	down := newFakeAPI(t, "staging", func(f *fakeAPI) { f.flaky = 1000 })
+	code, _, errOut = run(t, append([]string{"deploy", "web", "1.2.4", "--wait", "--timeout", "1s"}, direct(down)...)...)
+	if code != ExitUnreachable || !strings.Contains(errOut, "503") {
+		t.Errorf("an operator down for good: exit %d: %s", code, errOut)
+	}
+}
