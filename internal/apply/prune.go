@@ -35,7 +35,7 @@ func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructure
 		return &ChangeSet{}, err
 	}
 	if len(desired) == 0 && len(live) > 0 && !a.opts.AllowEmpty {
-		return &ChangeSet{}, fmt.Errorf("prune: %w while %d managed objects exist in namespace %s: refusing to delete them all (a manifest that suddenly lists no services is more likely a mistake); set Options.AllowEmpty to allow it",
+		return &ChangeSet{}, fmt.Errorf("prune: %w while %d managed objects exist in namespace %s: refusing to delete them all (a manifest that suddenly lists no services is more likely a mistake); run the operator with --allow-empty to allow it",
 			ErrEmptyDesired, len(live), a.opts.Namespace)
 	}
 	keep := map[objectKey]bool{}

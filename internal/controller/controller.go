@@ -54,6 +54,8 @@ type Config struct {
 	File string
 	// Render carries the settings from flags (registry, project, ...).
 	Render render.Options
+	// AllowEmpty lets a revision listing no services remove them all.
+	AllowEmpty bool
 }
 
 // SyncStatus is the state of the last sync.

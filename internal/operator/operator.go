@@ -182,6 +182,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	tracker.OnEnd = func(d state.Deploy) { m.Deploys.WithLabelValues(d.Status).Inc() }
 	ctrl := controller.New(controller.Config{
 		Namespace: opts.Namespace, Environment: opts.Environment, File: opts.File, Render: opts.Render,
+		AllowEmpty: opts.AllowEmpty,
 	}, controller.Deps{
 		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m,
 		Events: newEvents(client, opts.Namespace, log), Log: log,

@@ -232,3 +232,16 @@ func TestMetricsAndProbes(t *testing.T) {
 		}
 	}
 }
+
+func TestEmptyCommitRemovesNothing(t *testing.T) {
+	e := newEnv(t, basic)
+	e.commit("project: shop\nenvironments:\n  - name: e2e\n    namespace: NS\n    services: []\n")
+	e.webhook()
+	e.eventually(30*time.Second, "refusal reported", func() (bool, string) {
+		s := e.status()
+		return s.Sync.Status == "error" && strings.Contains(s.Sync.Error, "--allow-empty"), s.Sync.Error
+	})
+	if _, err := testcluster.Get(t).Client.AppsV1().Deployments(e.ns).Get(t.Context(), "web", metav1.GetOptions{}); err != nil {
+		t.Fatalf("web removed by an empty commit: %v", err)
+	}
+}
