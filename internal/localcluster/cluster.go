@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -371,4 +372,33 @@ func Attach(dir string) (*Cluster, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// RestartAPIServer stops the kube-apiserver by its pid and starts it again
+// with the same arguments, returning once it answers /readyz: a control-plane
+// outage for the trials of an operator riding it out.
+func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+	i := slices.IndexFunc(c.procs, func(p *process) bool { return p.name == apiserverName })
+	if i < 0 {
+		return fmt.Errorf("restart %s: not started by this process", apiserverName)
+	}
+	old := c.procs[i]
+	if err := stopPid(old.cmd.Process.Pid, 5*time.Second); err != nil {
+		return fmt.Errorf("restart %s: %w", apiserverName, err)
+	}
+	detach := old.cmd.SysProcAttr.Setsid
+	if !detach {
+		_ = old.cmd.Wait() // reap it; a detached one is reaped by its own goroutine
+	}
+	old.log.Close()
+	cfg := Config{Dir: c.Dir, BinDir: filepath.Dir(old.cmd.Path), Detach: detach}
+	p, err := startProcess(cfg.Dir, cfg.BinDir, apiserverName, detach, old.cmd.Args[1:]...)
+	if err != nil {
+		return fmt.Errorf("restart %s: %w", apiserverName, err)
+	}
+	c.procs[i] = p
+	return c.waitFor(ctx, cfg, apiserverName, 90*time.Second, func(ctx context.Context) error {
+		_, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
+		return err
+	})
 }
