@@ -32,9 +32,9 @@ type fakeAPI struct {
 	pending int
 	// flaky is how many polls answer 503 first, as a restarting operator.
 	flaky int
-	env     client.Environment
-	pods    []client.Pod
-	audit   []client.AuditRecord
+	env   client.Environment
+	pods  []client.Pod
+	audit []client.AuditRecord
 	// statusGate, when set, is waited on before GET /status answers.
 	statusGate func()
 
