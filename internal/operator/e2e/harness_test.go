@@ -55,7 +55,13 @@ func newEnv(t *testing.T, manifest string) *env {
 // newEnvWith is newEnv with the operator's options adjusted by tweak.
 func newEnvWith(t *testing.T, manifest string, tweak func(*operator.Options)) *env {
 	t.Helper()
-	e := &env{t: t, tweak: tweak, ns: testcluster.Namespace(t), repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
+	return newEnvIn(t, testcluster.Namespace(t), manifest, tweak)
+}
+
+// newEnvIn is newEnvWith in an existing namespace.
+func newEnvIn(t *testing.T, ns, manifest string, tweak func(*operator.Options)) *env {
+	t.Helper()
+	e := &env{t: t, tweak: tweak, ns: ns, repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
 	cfg, _ := testcluster.ServiceAccountClient(t, e.ns, "envop", operator.RequiredRules())
 	cfg.Wrap(e.writes.wrap)
 	e.cfg = cfg

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"crypto/hmac"
+	"fmt"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -244,4 +246,28 @@ func TestEmptyCommitRemovesNothing(t *testing.T) {
 	if _, err := testcluster.Get(t).Client.AppsV1().Deployments(e.ns).Get(t.Context(), "web", metav1.GetOptions{}); err != nil {
 		t.Fatalf("web removed by an empty commit: %v", err)
 	}
+}
+
+func TestEventsOnOwnPod(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := testcluster.Namespace(t)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "envop-0"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "envop", Image: "envop:test"}}}}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("POD_NAME", "envop-0")
+	e := newEnvIn(t, ns, basic, nil)
+	e.eventually(30*time.Second, "Synced event", func() (bool, string) {
+		evs, err := c.Client.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=envop-0"})
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, ev := range evs.Items {
+			if ev.Reason == "Synced" {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%d events", len(evs.Items))
+	})
 }
