@@ -70,6 +70,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.oidcGroups, "oidc-allowed-groups", env("OIDC_ALLOWED_GROUPS", ""), "OIDC groups allowed, comma-separated [OIDC_ALLOWED_GROUPS]")
 	fs.StringVar(&f.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [LOG_LEVEL]")
 	fs.BoolVar(&o.PruneClaims, "prune-claims", false, "let pruning delete PersistentVolumeClaims the file no longer lists")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "share a Lease with other replicas: one works, the others wait")
 	fs.BoolVar(&o.AllowEmpty, "allow-empty", false, "let a revision listing no services prune every managed object")
 	fs.StringVar(&o.Git.CAFile, "git-ca-file", env("GIT_CA_FILE", ""), "extra CA bundle for an https repository [GIT_CA_FILE]")
 	fs.BoolVar(&o.Git.InsecureSkipTLSVerify, "git-insecure-skip-tls-verify", false, "do not verify the https repository's certificate")

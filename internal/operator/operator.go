@@ -57,6 +57,8 @@ type Options struct {
 	OIDCAllowedGroups []string
 	// WebhookSecretFile holds the secret webhook calls are signed with.
 	WebhookSecretFile string
+	// LeaderElect makes replicas share a Lease: one works, the others wait.
+	LeaderElect bool
 
 	Log *slog.Logger
 }
@@ -92,12 +94,18 @@ func Run(ctx context.Context, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
-	parts, err := assemble(ctx, opts, cfg, client)
-	if err != nil {
-		return err
+	run := func(ctx context.Context) error {
+		parts, err := assemble(ctx, opts, cfg, client)
+		if err != nil {
+			return err
+		}
+		log.Info("operator started", "namespace", opts.Namespace, "environment", opts.Environment, "listen", opts.Listen)
+		return serve(ctx, opts, parts)
 	}
-	log.Info("operator started", "namespace", opts.Namespace, "environment", opts.Environment, "listen", opts.Listen)
-	return serve(ctx, opts, parts)
+	if opts.LeaderElect {
+		return whileLeading(ctx, client, opts, run)
+	}
+	return run(ctx)
 }
 
 func (o *Options) validate() error {

@@ -10,13 +10,15 @@ import (
 )
 
 // ownRules are what the operator needs beyond applying and watching: its
-// state ConfigMaps, Events, its own Pod (to attach Events to) and pod logs
-// (for the API's pod view).
+// state ConfigMaps, Events, its own Pod (to attach Events to), pod logs
+// (for the API's pod view) and the leader-election Lease.
 var ownRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "update"}},
 	{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"create", "patch"}},
 	{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get"}},
 	{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
+	// The Lease of --leader-elect.
+	{APIGroups: []string{"coordination.k8s.io"}, Resources: []string{"leases"}, Verbs: []string{"get", "create", "update"}},
 }
 
 // RequiredRules are every namespaced rule the operator needs, merged by API
