@@ -30,6 +30,7 @@ var allowList = []string{
 	"horizontalpodautoscalers.autoscaling [] [] [create delete list patch watch]",
 	"ingresses.networking.k8s.io [] [] [create delete list patch]",
 	"jobs.batch [] [] [create delete list patch watch]",
+	"leases.coordination.k8s.io [] [] [create get update]",
 	"persistentvolumeclaims [] [] [create delete list patch]",
 	"pods [] [] [get list watch]",
 	"pods/log [] [] [get]",
