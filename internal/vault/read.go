@@ -112,8 +112,16 @@ func (s *Source) describe(err error) error {
 		}
 		return fmt.Errorf("vault answered %d: %s", re.StatusCode, why)
 	}
-	return fmt.Errorf("read from vault: %w", err)
+	return &unreachableError{err: err}
 }
+
+// unreachableError is a read that got no answer from Vault: down, timed
+// out, or its certificate refused. The other paths of the same call are
+// not tried, so an outage costs one timeout per sync, not one per path.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return "vault unreachable: " + e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
 
 // parse checks the entry's fields: PEM, a certificate, and a key matching it.
 func parse(data map[string]any) (pair, error) {

@@ -59,9 +59,15 @@ func (s *Source) Secrets(ctx context.Context, objs []*unstructured.Unstructured)
 		return nil, errors.Join(errs...)
 	}
 	var out []*unstructured.Unstructured
+	var down *unreachableError
 	for _, r := range reqs {
+		if down != nil {
+			errs = append(errs, r.fail(down))
+			continue
+		}
 		p, err := s.read(ctx, r.path)
 		if err != nil {
+			errors.As(err, &down)
 			errs = append(errs, r.fail(err))
 			continue
 		}

@@ -4,10 +4,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -360,5 +363,42 @@ func TestOptionsFromEnv(t *testing.T) {
 	env["VAULT_SKIP_VERIFY"] = "maybe"
 	if _, err := OptionsFromEnv(func(k string) string { return env[k] }); err == nil {
 		t.Error("VAULT_SKIP_VERIFY=maybe accepted")
+	}
+}
+
+// A Vault that does not answer costs one timeout per call, not one per path.
+func TestUnreachableVaultIsTriedOncePerCall(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		<-r.Context().Done()
+	}))
+	t.Cleanup(hang.Close)
+	src, err := New(Options{Address: hang.URL, Token: vaultToken, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := []*unstructured.Unstructured{
+		ingress("a", "a-tls", "certs/a"), ingress("b", "b-tls", "certs/b"), ingress("c", "c-tls", "certs/c"),
+	}
+	got, err := src.Secrets(t.Context(), objs)
+	if len(got) != 0 || err == nil {
+		t.Fatalf("got %d secrets, err %v", len(got), err)
+	}
+	if n := len(Unavailable(err)); n != 3 {
+		t.Errorf("%d Secrets kept from pruning, want 3", n)
+	}
+	for _, name := range []string{"team-a/a", "team-a/b", "team-a/c", "unreachable"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not say %q", err, name)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests != 1 {
+		t.Errorf("vault was asked %d times, want 1", requests)
 	}
 }
