@@ -43,7 +43,7 @@ func (t *trial) coldOperator(ctx context.Context) error {
 		return err
 	}
 	t.res.OperatorSync = seconds(m.sum("envop_sync_duration_seconds_sum", labelIs("result", "success")))
-	t.res.ObjectsApplied = m.sum("envop_objects_applied_total", nil)
+	t.res.ObjectsApplied = m.sum("envop_objects_applied_total", labelIs("action", "created"))
 	if err := t.waitGreen(ctx, op, 10*time.Minute); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/url"
 	"time"
 )
@@ -56,6 +57,11 @@ func (t *trial) pollingCommits(ctx context.Context) error {
 func (t *trial) commitLatency(ctx context.Context, service, major string, webhook bool) (commitResult, error) {
 	var applied, green []time.Duration
 	for k := range t.cfg.commits {
+		if !webhook {
+			// A commit made right after a poll found the last one would
+			// always wait a whole interval: commit at a random phase.
+			sleep(ctx, rand.N(t.cfg.pollInterval))
+		}
 		version := fmt.Sprintf("%s.%d.%d", major, t.n, k+1)
 		t.versions[service] = version
 		rev, err := t.repo.commit(t.manifest(), "deploy "+service+" "+version)

@@ -77,7 +77,8 @@ Every run uses two fresh namespaces, removed at its end, and a fresh git reposit
   an idle window of the same length just before, per call.
 - **Commit → applied.** %d commits per run, each a new version of one service. Webhook: commit, then
   a signed `+"`POST /webhook`"+`; polling: a second operator on the same namespace with
-  `+"`--poll-interval %s`"+` (jittered ±15%%), no webhook. "Applied" is the new revision reported,
+  `+"`--poll-interval %s`"+` (jittered ±15%%), no webhook, each commit after a random pause shorter than
+  the interval so that commits do not fall in step with the polls. "Applied" is the new revision reported,
   "green" the service at the new version and green in `+"`/status/{service}`"+`. Means per run.
 - **Peak RSS.** `+"`VmHWM`"+` of the first operator in `+"`/proc/PID/status`"+` after all its phases (cold
   apply, no-op, deploys, the `+"`/status`"+` load, webhook commits).

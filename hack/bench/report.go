@@ -20,6 +20,8 @@ func measures(cfg config) []measure {
 		{"Cold apply: operator, process start → first sync applied", "", "s", func(r *runResult) float64 { return r.OperatorCold.Seconds() }},
 		{"Cold apply: `kubectl apply --server-side` of the same objects", "", "s", func(r *runResult) float64 { return r.KubectlCold.Seconds() }},
 		{"Cold apply: operator ÷ kubectl", "≤ 0.5", "x", ratio},
+		{"Cold apply: objects the operator created", fmt.Sprint(4 * cfg.services), "n", func(r *runResult) float64 { return r.ObjectsApplied }},
+		{"Cold apply: objects kubectl applied", fmt.Sprint(4 * cfg.services), "n", func(r *runResult) float64 { return float64(r.KubectlObjects) }},
 		{"Cold apply: the operator's first sync alone", "", "s", func(r *runResult) float64 { return r.OperatorSync.Seconds() }},
 		{"Cold apply: operator, process start → every service green", "", "s", func(r *runResult) float64 { return r.OperatorGreen.Seconds() }},
 		{"No-op resync: writes to Deployments, Services, Ingresses, HPAs", "0", "n", func(r *runResult) float64 { return r.Noop.Writes.Objects }},

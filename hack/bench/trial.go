@@ -16,9 +16,9 @@ type runResult struct {
 	OperatorCold   time.Duration // process start → first sync applied (/readyz)
 	OperatorSync   time.Duration // that sync alone (envop_sync_duration_seconds)
 	OperatorGreen  time.Duration // process start → every service green in /status
-	ObjectsApplied float64       // envop_objects_applied_total after the first sync
+	ObjectsApplied float64       // objects the first sync created (envop_objects_applied_total)
 	KubectlCold    time.Duration // kubectl apply --server-side of the rendered objects
-	KubectlObjects int
+	KubectlObjects int           // objects in the rendered file
 	Noop           noopResult
 	Deploys        deployResult
 	Status         statusResult
