@@ -18,6 +18,7 @@ import (
 
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
+	"github.com/envop/envop/internal/vault/vaulttest"
 )
 
 const (
@@ -25,9 +26,9 @@ const (
 	ns         = "team-a"
 )
 
-func newSource(t *testing.T, kv *kvServer, tweak func(*Options)) *Source {
+func newSource(t *testing.T, kv *vaulttest.KV, tweak func(*Options)) *Source {
 	t.Helper()
-	opts := Options{Address: kv.URL, Token: vaultToken, CAFile: kv.caFile, Log: slog.New(slog.DiscardHandler)}
+	opts := Options{Address: kv.URL, Token: vaultToken, CAFile: kv.CAFile, Log: slog.New(slog.DiscardHandler)}
 	if tweak != nil {
 		tweak(&opts)
 	}
@@ -63,9 +64,9 @@ func secretData(t *testing.T, s *unstructured.Unstructured, key string) string {
 }
 
 func TestSecretsCopiesTheEntry(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
-	api := newPair(t, "api.example.test")
-	kv.put("certs/api", api.entry())
+	kv := vaulttest.NewKV(t, vaultToken)
+	api := vaulttest.NewPair(t, "api.example.test")
+	kv.Put("certs/api", api.Entry())
 	src := newSource(t, kv, nil)
 
 	ing := ingress("api", "api-tls", "certs/api")
@@ -89,7 +90,7 @@ func TestSecretsCopiesTheEntry(t *testing.T) {
 			t.Errorf("label %s = %q, want the Ingress's %q", k, s.GetLabels()[k], v)
 		}
 	}
-	if secretData(t, s, "tls.crt") != api.cert || secretData(t, s, "tls.key") != api.key {
+	if secretData(t, s, "tls.crt") != api.Cert || secretData(t, s, "tls.key") != api.Key {
 		t.Error("tls.crt/tls.key are not the entry's certificate/private_key")
 	}
 	if a := s.GetAnnotations(); a[render.AnnotationVaultPath] != "certs/api" || a[AnnotationVaultVersion] != "1" {
@@ -100,8 +101,8 @@ func TestSecretsCopiesTheEntry(t *testing.T) {
 // Blue/green renders three Ingresses sharing one path: one resync reads it
 // once, and the next resync within the cache window not at all.
 func TestSecretsFromRenderedIngressesReadEachPathOnce(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
-	kv.put("certs/shop", newPair(t, "shop.example.test").entry())
+	kv := vaulttest.NewKV(t, vaultToken)
+	kv.Put("certs/shop", vaulttest.NewPair(t, "shop.example.test").Entry())
 	src := newSource(t, kv, nil)
 	const file = `project: p
 environments:
@@ -140,14 +141,14 @@ environments:
 			t.Errorf("secrets = %v", names)
 		}
 	}
-	if n := kv.readsOf("certs/shop"); n != 1 {
+	if n := kv.Reads("certs/shop"); n != 1 {
 		t.Errorf("vault read %d times, want 1", n)
 	}
 }
 
 func TestSecretsWrongTokenNamesIngressNotToken(t *testing.T) {
-	kv := newKVServer(t, "another-token")
-	kv.put("certs/api", newPair(t, "api.example.test").entry())
+	kv := vaulttest.NewKV(t, "another-token")
+	kv.Put("certs/api", vaulttest.NewPair(t, "api.example.test").Entry())
 	src := newSource(t, kv, nil)
 	got, err := src.Secrets(t.Context(), []*unstructured.Unstructured{ingress("api", "api-tls", "certs/api")})
 	if err == nil || len(got) != 0 {
@@ -171,8 +172,8 @@ func TestSecretsWrongTokenNamesIngressNotToken(t *testing.T) {
 // A missing entry fails its Ingress only; the others get their Secrets,
 // and the failed one is kept out of pruning.
 func TestSecretsMissingPathFailsOnlyItsIngress(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
-	kv.put("certs/api", newPair(t, "api.example.test").entry())
+	kv := vaulttest.NewKV(t, vaultToken)
+	kv.Put("certs/api", vaulttest.NewPair(t, "api.example.test").Entry())
 	src := newSource(t, kv, nil)
 	got, err := src.Secrets(t.Context(), []*unstructured.Unstructured{
 		ingress("api", "api-tls", "certs/api"), ingress("web", "web-tls", "certs/nothing-here"),
@@ -190,23 +191,23 @@ func TestSecretsMissingPathFailsOnlyItsIngress(t *testing.T) {
 }
 
 func TestSecretsRefusesBadEntries(t *testing.T) {
-	a, b := newPair(t, "a.example.test"), newPair(t, "b.example.test")
+	a, b := vaulttest.NewPair(t, "a.example.test"), vaulttest.NewPair(t, "b.example.test")
 	cases := []struct {
 		name  string
 		entry map[string]any
 		want  string
 	}{
-		{"missing key", map[string]any{"certificate": a.cert}, `no field "private_key"`},
-		{"missing certificate", map[string]any{"private_key": a.key}, `no field "certificate"`},
-		{"not a string", map[string]any{"certificate": a.cert, "private_key": 42}, `field "private_key" is a`},
-		{"not PEM", map[string]any{"certificate": "hello", "private_key": a.key}, "not a PEM certificate"},
-		{"key is a certificate", map[string]any{"certificate": a.cert, "private_key": a.cert}, "not a PEM private key"},
-		{"key of another certificate", map[string]any{"certificate": a.cert, "private_key": b.key}, "do not form a pair"},
+		{"missing key", map[string]any{"certificate": a.Cert}, `no field "private_key"`},
+		{"missing certificate", map[string]any{"private_key": a.Key}, `no field "certificate"`},
+		{"not a string", map[string]any{"certificate": a.Cert, "private_key": 42}, `field "private_key" is a`},
+		{"not PEM", map[string]any{"certificate": "hello", "private_key": a.Key}, "not a PEM certificate"},
+		{"key is a certificate", map[string]any{"certificate": a.Cert, "private_key": a.Cert}, "not a PEM private key"},
+		{"key of another certificate", map[string]any{"certificate": a.Cert, "private_key": b.Key}, "do not form a pair"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			kv := newKVServer(t, vaultToken)
-			kv.put("certs/x", tc.entry)
+			kv := vaulttest.NewKV(t, vaultToken)
+			kv.Put("certs/x", tc.entry)
 			got, err := newSource(t, kv, nil).Secrets(t.Context(), []*unstructured.Unstructured{ingress("x", "x-tls", "certs/x")})
 			if err == nil || len(got) != 0 {
 				t.Fatalf("got %d secrets, err %v; want an error", len(got), err)
@@ -214,7 +215,7 @@ func TestSecretsRefusesBadEntries(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "team-a/x") {
 				t.Errorf("error %q does not say %q and name the ingress", err, tc.want)
 			}
-			for _, secret := range []string{a.key, b.key} {
+			for _, secret := range []string{a.Key, b.Key} {
 				body := strings.Split(secret, "\n")[1]
 				if strings.Contains(err.Error(), body) || strings.Contains(err.Error(), "BEGIN") {
 					t.Errorf("error %q contains key material", err)
@@ -226,21 +227,21 @@ func TestSecretsRefusesBadEntries(t *testing.T) {
 
 // The Secret follows Vault's copy once the cache window has passed.
 func TestSecretsFollowVaultUpdates(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
-	old, renewed := newPair(t, "api.example.test"), newPair(t, "api.example.test")
-	kv.put("certs/api", old.entry())
+	kv := vaulttest.NewKV(t, vaultToken)
+	old, renewed := vaulttest.NewPair(t, "api.example.test"), vaulttest.NewPair(t, "api.example.test")
+	kv.Put("certs/api", old.Entry())
 	src := newSource(t, kv, func(o *Options) { o.CacheTTL = 20 * time.Millisecond })
 	objs := []*unstructured.Unstructured{ingress("api", "api-tls", "certs/api")}
 	first, err := src.Secrets(t.Context(), objs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv.put("certs/api", renewed.entry())
+	kv.Put("certs/api", renewed.Entry())
 	cached, err := src.Secrets(t.Context(), objs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if secretData(t, first[0], "tls.crt") != old.cert || secretData(t, cached[0], "tls.crt") != old.cert {
+	if secretData(t, first[0], "tls.crt") != old.Cert || secretData(t, cached[0], "tls.crt") != old.Cert {
 		t.Error("within the cache window the certificate changed")
 	}
 	time.Sleep(30 * time.Millisecond)
@@ -248,7 +249,7 @@ func TestSecretsFollowVaultUpdates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if secretData(t, next[0], "tls.crt") != renewed.cert || secretData(t, next[0], "tls.key") != renewed.key {
+	if secretData(t, next[0], "tls.crt") != renewed.Cert || secretData(t, next[0], "tls.key") != renewed.Key {
 		t.Error("after the cache window the Secret still holds the old certificate")
 	}
 	if v := next[0].GetAnnotations()[AnnotationVaultVersion]; v != "2" {
@@ -259,8 +260,8 @@ func TestSecretsFollowVaultUpdates(t *testing.T) {
 // A token file is read again before each read of Vault, so a rotated token
 // is used without a restart.
 func TestTokenFileIsReadAgain(t *testing.T) {
-	kv := newKVServer(t, "first-token")
-	kv.put("certs/api", newPair(t, "api.example.test").entry())
+	kv := vaulttest.NewKV(t, "first-token")
+	kv.Put("certs/api", vaulttest.NewPair(t, "api.example.test").Entry())
 	file := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(file, []byte("first-token\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -270,7 +271,7 @@ func TestTokenFileIsReadAgain(t *testing.T) {
 	if _, err := src.Secrets(t.Context(), objs); err != nil {
 		t.Fatal(err)
 	}
-	kv.setToken("second-token")
+	kv.SetToken("second-token")
 	if err := os.WriteFile(file, []byte("second-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -280,20 +281,20 @@ func TestTokenFileIsReadAgain(t *testing.T) {
 }
 
 func TestVerifiesVaultCertificate(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
-	kv.put("certs/api", newPair(t, "api.example.test").entry())
+	kv := vaulttest.NewKV(t, vaultToken)
+	kv.Put("certs/api", vaulttest.NewPair(t, "api.example.test").Entry())
 	src := newSource(t, kv, func(o *Options) { o.CAFile = "" })
 	_, err := src.Secrets(t.Context(), []*unstructured.Unstructured{ingress("api", "api-tls", "certs/api")})
 	if err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Fatalf("err = %v; want a certificate verification error", err)
 	}
-	if n := kv.readsOf("certs/api"); n != 0 {
+	if n := kv.Reads("certs/api"); n != 0 {
 		t.Errorf("the entry was served %d times over an unverified connection", n)
 	}
 }
 
 func TestSecretsRefusesPathsOutsideTheMount(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
+	kv := vaulttest.NewKV(t, vaultToken)
 	src := newSource(t, kv, nil)
 	for _, p := range []string{"../../sys/seal-status", "certs/../other", "certs//api", "certs/api?version=1", "a b"} {
 		_, err := src.Secrets(t.Context(), []*unstructured.Unstructured{ingress("api", "api-tls", p)})
@@ -301,15 +302,15 @@ func TestSecretsRefusesPathsOutsideTheMount(t *testing.T) {
 			t.Errorf("path %q: err = %v; want refused", p, err)
 		}
 	}
-	if len(kv.tokens) != 0 {
-		t.Errorf("%d requests reached Vault", len(kv.tokens))
+	if kv.Requests() != 0 {
+		t.Errorf("%d requests reached Vault", kv.Requests())
 	}
 }
 
 func TestSecretsSameSecretTwoPaths(t *testing.T) {
-	kv := newKVServer(t, vaultToken)
-	kv.put("certs/a", newPair(t, "a.example.test").entry())
-	kv.put("certs/b", newPair(t, "b.example.test").entry())
+	kv := vaulttest.NewKV(t, vaultToken)
+	kv.Put("certs/a", vaulttest.NewPair(t, "a.example.test").Entry())
+	kv.Put("certs/b", vaulttest.NewPair(t, "b.example.test").Entry())
 	got, err := newSource(t, kv, nil).Secrets(t.Context(), []*unstructured.Unstructured{
 		ingress("a", "shared-tls", "certs/a"), ingress("b", "shared-tls", "certs/b"),
 	})

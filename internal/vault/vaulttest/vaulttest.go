@@ -1,4 +1,6 @@
-package vault
+// Package vaulttest serves a stand-in for Vault's KV v2 read API and makes
+// certificates, for the tests of the Vault TLS source. It is not Vault.
+package vaulttest
 
 import (
 	"crypto/ecdsa"
@@ -21,21 +23,22 @@ import (
 	"time"
 )
 
-// kvServer is a stand-in for Vault's KV v2 read API: GET
+// KV is a stand-in for Vault's KV v2 read API: GET
 // /v1/<mount>/data/<path> with the X-Vault-Token header, answered the way
 // Vault answers (403 with "permission denied", 404 with no errors, or the
 // entry's data and version metadata). It is not Vault: only what the
 // client's KVv2.Get sends and reads is implemented.
-type kvServer struct {
+type KV struct {
 	*httptest.Server
+	// CAFile is a PEM file holding the server's certificate, for VAULT_CACERT.
+	CAFile string
 	mount  string
-	caFile string
 
-	mu      sync.Mutex
-	token   string
-	entries map[string]kvEntry
-	reads   map[string]int
-	tokens  []string // every token sent, to check none leaks
+	mu       sync.Mutex
+	token    string
+	entries  map[string]kvEntry
+	reads    map[string]int
+	requests int
 }
 
 type kvEntry struct {
@@ -43,28 +46,29 @@ type kvEntry struct {
 	version int
 }
 
-func newKVServer(t *testing.T, token string) *kvServer {
+// NewKV serves a KV v2 mount named "secret" over TLS that accepts only token.
+func NewKV(t testing.TB, token string) *KV {
 	t.Helper()
-	kv := &kvServer{mount: "secret", token: token, entries: map[string]kvEntry{}, reads: map[string]int{}}
+	kv := &KV{mount: "secret", token: token, entries: map[string]kvEntry{}, reads: map[string]int{}}
 	kv.Server = httptest.NewUnstartedServer(http.HandlerFunc(kv.serve))
 	// A client that refuses the certificate is a test case, not noise.
 	kv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	kv.StartTLS()
 	t.Cleanup(kv.Close)
-	kv.caFile = filepath.Join(t.TempDir(), "vault-ca.pem")
+	kv.CAFile = filepath.Join(t.TempDir(), "vault-ca.pem")
 	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: kv.Certificate().Raw})
-	if err := os.WriteFile(kv.caFile, ca, 0o600); err != nil {
+	if err := os.WriteFile(kv.CAFile, ca, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return kv
 }
 
-func (kv *kvServer) serve(w http.ResponseWriter, r *http.Request) {
+func (kv *KV) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
 	tok := r.Header.Get("X-Vault-Token")
-	kv.tokens = append(kv.tokens, tok)
+	kv.requests++
 	prefix := "/v1/" + kv.mount + "/data/"
 	if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, prefix) {
 		w.WriteHeader(http.StatusNotFound)
@@ -94,33 +98,44 @@ func (kv *kvServer) serve(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// put writes an entry as a new version.
-func (kv *kvServer) put(path string, data map[string]any) {
+// Put writes an entry as a new version.
+func (kv *KV) Put(path string, data map[string]any) {
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
 	kv.entries[path] = kvEntry{data: data, version: kv.entries[path].version + 1}
 }
 
-func (kv *kvServer) setToken(tok string) {
+// Requests is how many requests reached the server.
+func (kv *KV) Requests() int {
+	kv.mu.Lock()
+	defer kv.mu.Unlock()
+	return kv.requests
+}
+
+// SetToken changes the token accepted.
+func (kv *KV) SetToken(tok string) {
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
 	kv.token = tok
 }
 
-func (kv *kvServer) readsOf(path string) int {
+// Reads is how many times the entry at path was served.
+func (kv *KV) Reads(path string) int {
 	kv.mu.Lock()
 	defer kv.mu.Unlock()
 	return kv.reads[path]
 }
 
-// tlsPair is a generated certificate and key in PEM.
-type tlsPair struct{ cert, key string }
+// Pair is a generated self-signed certificate for a host and its key, in PEM.
+type Pair struct{ Cert, Key string }
 
-func (p tlsPair) entry() map[string]any {
-	return map[string]any{"certificate": p.cert, "private_key": p.key}
+// Entry is the KV data holding p the way the operator reads it.
+func (p Pair) Entry() map[string]any {
+	return map[string]any{"certificate": p.Cert, "private_key": p.Key}
 }
 
-func newPair(t *testing.T, host string) tlsPair {
+// NewPair generates a P-256 certificate for host, valid for 90 days.
+func NewPair(t testing.TB, host string) Pair {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -139,8 +154,8 @@ func newPair(t *testing.T, host string) tlsPair {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tlsPair{
-		cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
-		key:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})),
+	return Pair{
+		Cert: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})),
+		Key:  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})),
 	}
 }
