@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ type deployCall struct {
 	err      string // set when the answer was lost to the kill
 	landed   bool   // accepted, or recorded in the audit without an answer
 	killedIn time.Duration
+	killedAt time.Time
 }
 
 // TestTrialKillOperator SIGKILLs the operator at random moments of a
@@ -43,18 +45,26 @@ func TestTrialKillOperator(t *testing.T) {
 		}
 		c := &deployCall{version: fmt.Sprintf("2.0.%d", i)}
 		calls[i] = c
-		// Half the kills land while the call is in flight, half during the
-		// rollout it starts.
-		if rng.IntN(2) == 0 {
-			c.killedIn = time.Duration(rng.IntN(40)) * time.Millisecond
-			duringCall++
-		} else {
-			c.killedIn = 100*time.Millisecond + time.Duration(rng.IntN(2400))*time.Millisecond
+		// A third of the kills land while the server handles the call (just
+		// after the request is written), the rest while the rollout it
+		// starts runs or after it ended.
+		inCall := rng.IntN(3) == 0
+		switch {
+		case inCall:
+			c.killedIn = time.Duration(rng.IntN(3000)) * time.Microsecond
+		case rng.IntN(2) == 0:
+			c.killedIn = 5*time.Millisecond + time.Duration(rng.IntN(300))*time.Millisecond
+		default:
+			c.killedIn = 300*time.Millisecond + time.Duration(rng.IntN(1500))*time.Millisecond
 		}
+		wrote := make(chan struct{})
+		ctx := httptrace.WithClientTrace(t.Context(), &httptrace.ClientTrace{
+			WroteRequest: func(httptrace.WroteRequestInfo) { close(wrote) },
+		})
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			code, data, err := op.call("POST", "/deploy", map[string]string{"name": "web", "version": c.version})
+			code, data, err := op.callCtx(ctx, "POST", "/deploy", map[string]string{"name": "web", "version": c.version})
 			var d deployView
 			switch {
 			case err != nil:
@@ -67,21 +77,32 @@ func TestTrialKillOperator(t *testing.T) {
 				c.id, c.landed = d.ID, true
 			}
 		}()
+		if inCall {
+			select {
+			case <-wrote:
+			case <-done:
+			}
+		}
 		time.Sleep(c.killedIn)
 		op.kill()
+		c.killedAt = time.Now()
 		<-done
+		if c.id == "" {
+			duringCall++
+		}
 		if c.id == "" && !strings.Contains(c.err, "connection") && !strings.Contains(c.err, "EOF") {
 			t.Errorf("deploy %s: not a lost answer but %s", c.version, c.err)
 		}
 	}
 	op.start()
 	verifyKilledDeploys(t, rep, op, calls)
-	rep.add("%d deploys, %d kills (%d while the call was in flight), %d restarts", n, n, duringCall, op.starts-1)
+	rep.add("%d deploys, %d kills (%d cut the answer of the call), %d restarts", n, n, duringCall, op.starts-1)
 }
 
 func verifyKilledDeploys(t *testing.T, rep *entry, op *proc, calls []*deployCall) {
 	records := op.deployRecords("web")
-	accepted, lost, landedLost, ended := 0, 0, 0, map[string]int{}
+	accepted, lost, landedLost, afterRestart := 0, 0, 0, 0
+	ended := map[string]int{}
 	var last *deployCall
 	for _, c := range calls {
 		if c.id == "" {
@@ -103,7 +124,10 @@ func verifyKilledDeploys(t *testing.T, rep *entry, op *proc, calls []*deployCall
 			t.Errorf("deploy %s (%s): %d audit records, want 1", c.id, c.version, n)
 		}
 		d := op.wait(c.id, 2*time.Minute)
-		ended[d.Status+" "+d.Reason]++
+		ended[strings.TrimSpace(d.Status+" "+d.Reason)]++
+		if d.FinishedAt != nil && d.FinishedAt.After(c.killedAt) {
+			afterRestart++ // it was still running when the operator died
+		}
 		switch {
 		case d.Status == "succeeded":
 		case d.Status == "failed" && d.Reason == "Superseded":
@@ -141,6 +165,7 @@ func verifyKilledDeploys(t *testing.T, rep *entry, op *proc, calls []*deployCall
 		t.Errorf("Deployment web runs %s, want version %s", img, last.version)
 	}
 	rep.add("%d accepted (202), %d answers lost to the kill (%d of them recorded, none twice)", accepted, lost, landedLost)
-	rep.add("outcomes after restart: %v", ended)
+	rep.add("every landed deploy ended: %d succeeded, %d failed Superseded; %d of them were still running at the kill and ended after the restart",
+		ended["succeeded"], ended["failed Superseded"], afterRestart)
 	rep.add("audit: %d deploy records for %d landed calls; cluster at %s, the last landed version", len(records), accepted+landedLost, last.version)
 }

@@ -2,6 +2,7 @@ package trials
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -146,7 +147,6 @@ func (p *proc) stop() {
 	}
 }
 
-
 func (p *proc) logTail(n int) string {
 	data, _ := os.ReadFile(p.logPath)
 	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
@@ -159,12 +159,16 @@ func (p *proc) logTail(n int) string {
 // call sends a JSON request with the deploy token; it returns the status
 // code and body, or the transport error.
 func (p *proc) call(method, path string, body any) (int, []byte, error) {
+	return p.callCtx(context.Background(), method, path, body)
+}
+
+func (p *proc) callCtx(ctx context.Context, method, path string, body any) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		data, _ := json.Marshal(body)
 		rd = bytes.NewReader(data)
 	}
-	req, err := http.NewRequest(method, "http://"+p.addr+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+p.addr+path, rd)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -213,7 +217,8 @@ func (p *proc) must(method, path string, body any, want int, out any) {
 // Views of the API's answers.
 type deployView struct {
 	ID, Service, Version, Status, Reason, Message string
-	StartedAt                                     time.Time `json:"started_at"`
+	StartedAt                                     time.Time  `json:"started_at"`
+	FinishedAt                                    *time.Time `json:"finished_at"`
 }
 
 type serviceView struct {
