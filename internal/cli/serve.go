@@ -35,6 +35,9 @@ func newServeCmd(streams Streams) *cobra.Command {
 			if err := f.complete(cmd.Flags(), streams); err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}
+			if err := f.opts.Validate(); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
 			if err := operator.Run(cmd.Context(), f.opts); err != nil {
 				return &ExitError{Code: ExitFailed, Err: err}
 			}

@@ -260,7 +260,7 @@ func TestImageBinary(t *testing.T) {
 		t.Errorf("envop version: exit %d, %q (want version %s commit %s)", code, stdout, ver, commit)
 	}
 	_, stderr, code := runBinary(t, imageEnv, out, "serve")
-	if code == 0 || !strings.Contains(stderr, "missing --namespace (NAMESPACE), --environment (ENVIRONMENT_NAME), --git-repo (GIT_REMOTE_REPOSITORY)") {
+	if code != 2 || !strings.Contains(stderr, "missing --namespace (NAMESPACE), --environment (ENVIRONMENT_NAME), --git-repo (GIT_REMOTE_REPOSITORY)") {
 		t.Errorf("envop serve without settings: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -79,7 +79,7 @@ type Parts struct {
 
 // Run starts the operator and blocks until ctx ends or a part fails to start.
 func Run(ctx context.Context, opts Options) error {
-	if err := opts.validate(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return err
 	}
 	log := opts.Log
@@ -108,7 +108,8 @@ func Run(ctx context.Context, opts Options) error {
 	return run(ctx)
 }
 
-func (o *Options) validate() error {
+// Validate checks the options and fills defaults; Run calls it too.
+func (o *Options) Validate() error {
 	var missing []string
 	if o.Namespace == "" {
 		missing = append(missing, "--namespace (NAMESPACE)")
