@@ -28,29 +28,49 @@ func (t *trial) cold(ctx context.Context) error {
 // coldOperator starts the operator and measures until its first sync is
 // applied, then until every service is green.
 func (t *trial) coldOperator(ctx context.Context) error {
-	start := time.Now()
-	op, err := t.startOperator("operator", time.Hour)
+	before, err := t.apiserverSamples(ctx)
 	if err != nil {
 		return err
 	}
-	t.op = op
-	if err := op.waitReady(ctx, 10*time.Minute); err != nil {
+	start := time.Now()
+	if t.op, err = t.startOperator("operator", time.Hour); err != nil {
+		return err
+	}
+	if err := t.op.waitReady(ctx, 10*time.Minute); err != nil {
 		return err
 	}
 	t.res.OperatorCold = time.Since(start)
-	m, err := op.metrics(ctx)
+	if err := t.coldFacts(ctx, before); err != nil {
+		return err
+	}
+	if err := t.waitGreen(ctx, t.op, 10*time.Minute); err != nil {
+		return err
+	}
+	t.res.OperatorGreen = time.Since(start)
+	logf("run %d: operator: first sync after %s (sync %s, CPU %s, %.0f requests), all green after %s", t.n,
+		t.res.OperatorCold.Round(time.Millisecond), t.res.OperatorSync.Round(time.Millisecond),
+		t.res.OperatorCPU, t.res.OperatorCalls, t.res.OperatorGreen.Round(time.Millisecond))
+	return t.settle(ctx, t.opNS, t.cfg.services)
+}
+
+// coldFacts records, right after the first sync, what it cost: its own
+// duration, objects, CPU time and API server requests.
+func (t *trial) coldFacts(ctx context.Context, before samples) error {
+	after, err := t.apiserverSamples(ctx)
+	if err != nil {
+		return err
+	}
+	t.res.OperatorCalls = operatorRequests(after) - operatorRequests(before)
+	if t.res.OperatorCPU, err = t.op.cpuTime(); err != nil {
+		return err
+	}
+	m, err := t.op.metrics(ctx)
 	if err != nil {
 		return err
 	}
 	t.res.OperatorSync = seconds(m.sum("envop_sync_duration_seconds_sum", labelIs("result", "success")))
 	t.res.ObjectsApplied = m.sum("envop_objects_applied_total", labelIs("action", "created"))
-	if err := t.waitGreen(ctx, op, 10*time.Minute); err != nil {
-		return err
-	}
-	t.res.OperatorGreen = time.Since(start)
-	logf("run %d: operator: first sync after %s (sync %s), all green after %s", t.n,
-		t.res.OperatorCold.Round(time.Millisecond), t.res.OperatorSync.Round(time.Millisecond), t.res.OperatorGreen.Round(time.Millisecond))
-	return t.settle(ctx, t.opNS, t.cfg.services)
+	return nil
 }
 
 // waitGreen waits until /status lists every service and says green.
@@ -86,6 +106,7 @@ func (t *trial) coldKubectl(ctx context.Context) error {
 		return fmt.Errorf("kubectl apply: %w: %s", err, lastLines(out.String(), 10))
 	}
 	t.res.KubectlCold = time.Since(start)
+	t.res.KubectlCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	logf("run %d: kubectl: %d objects applied in %s", t.n, count, t.res.KubectlCold.Round(time.Millisecond))
 	return t.settle(ctx, t.kcNS, t.cfg.services)
 }

@@ -58,7 +58,9 @@ Every run uses two fresh namespaces, removed at its end, and a fresh git reposit
   the output of `+"`envop render`"+` for the same environment bound to the other namespace, with the
   admin kubeconfig and an empty discovery cache, timed as a process (rendering not included).
   The pods of the first apply settle before the second starts; odd runs start with the operator,
-  even runs with kubectl.
+  even runs with kubectl. CPU time is the operator's `+"`utime + stime`"+` (`+"`/proc/PID/stat`"+`) when
+  `+"`/readyz`"+` first answers 200, and kubectl's from its exit status; the operator's requests are
+  counted as for the no-op resync below.
 - **No-op resync.** The same file committed again, the webhook called, until the operator reports
   the new revision (`+"`envop_last_synced_revision_info`"+`). Writes are the difference of the API
   server's own `+"`apiserver_request_total`"+` (read from its `+"`/metrics`"+` with the admin client) over the

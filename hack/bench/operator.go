@@ -109,6 +109,24 @@ func (p *operatorProc) memory() (peak, current int64, err error) {
 	return peak, current, nil
 }
 
+// cpuTime is the user and system CPU time the operator has used so far.
+func (p *operatorProc) cpuTime() (time.Duration, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the operator's CPU time: %w", err)
+	}
+	// Fields follow the command name in parentheses; utime and stime are
+	// the 14th and 15th, in clock ticks of 1/100 s on Linux.
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("read the operator's CPU time: short /proc stat")
+	}
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -30,6 +30,7 @@ func (s statusResult) perCall() float64 {
 // the operator's requests to the API server meanwhile, from the API
 // server's flow-control metrics.
 func (t *trial) statusLoad(ctx context.Context) error {
+	sleep(ctx, settleTime) // the last deploy's records
 	idle, err := t.operatorRequestsDuring(ctx, func() { sleep(ctx, t.cfg.statusFor) })
 	if err != nil {
 		return err

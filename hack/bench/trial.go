@@ -16,8 +16,11 @@ type runResult struct {
 	OperatorCold   time.Duration // process start → first sync applied (/readyz)
 	OperatorSync   time.Duration // that sync alone (envop_sync_duration_seconds)
 	OperatorGreen  time.Duration // process start → every service green in /status
+	OperatorCPU    time.Duration // CPU time the operator used until then
+	OperatorCalls  float64       // API server requests it sent until then
 	ObjectsApplied float64       // objects the first sync created (envop_objects_applied_total)
 	KubectlCold    time.Duration // kubectl apply --server-side of the rendered objects
+	KubectlCPU     time.Duration // CPU time kubectl used
 	KubectlObjects int           // objects in the rendered file
 	Noop           noopResult
 	Deploys        deployResult
