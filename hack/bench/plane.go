@@ -123,8 +123,8 @@ func (b *bench) deleteNamespaces(ctx context.Context, names ...string) {
 }
 
 // poll checks cond every interval until it holds, it fails, or timeout.
-func poll(ctx context.Context, timeout, every time.Duration, what string, cond func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func poll(parent context.Context, timeout, every time.Duration, what string, cond func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	for {
 		ok, err := cond(ctx)
@@ -137,6 +137,9 @@ func poll(ctx context.Context, timeout, every time.Duration, what string, cond f
 		}
 		select {
 		case <-ctx.Done():
+			if parent.Err() != nil {
+				return parent.Err()
+			}
 			if err == nil {
 				err = ctx.Err()
 			}

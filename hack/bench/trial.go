@@ -52,8 +52,10 @@ func (b *bench) runOnce(ctx context.Context, n int) (*runResult, error) {
 		versions: map[string]string{}, res: &runResult{}}
 	defer func() {
 		t.op.stop()
-		logf("run %d: removing its namespaces", n)
-		b.deleteNamespaces(context.WithoutCancel(ctx), t.opNS, t.kcNS)
+		if ctx.Err() == nil { // interrupted: the plane goes away with them
+			logf("run %d: removing its namespaces", n)
+			b.deleteNamespaces(ctx, t.opNS, t.kcNS)
+		}
 	}()
 	steps := []struct {
 		what string
