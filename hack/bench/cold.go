@@ -47,6 +47,9 @@ func (t *trial) coldOperator(ctx context.Context) error {
 		return err
 	}
 	t.res.OperatorGreen = time.Since(start)
+	if err := t.waitDeploysEnded(ctx); err != nil {
+		return err
+	}
 	logf("run %d: operator: first sync after %s (sync %s, CPU %s, %.0f requests), all green after %s", t.n,
 		t.res.OperatorCold.Round(time.Millisecond), t.res.OperatorSync.Round(time.Millisecond),
 		t.res.OperatorCPU, t.res.OperatorCalls, t.res.OperatorGreen.Round(time.Millisecond))
@@ -84,6 +87,19 @@ func (t *trial) waitGreen(ctx context.Context, op *operatorProc, timeout time.Du
 			return false, fmt.Errorf("status %s, %d services", s.Status, len(s.Services))
 		}
 		return true, nil
+	})
+}
+
+// waitDeploysEnded waits until the operator recorded the outcome of the
+// first sync's deploy of every service, so that no later window counts
+// those writes.
+func (t *trial) waitDeploysEnded(ctx context.Context) error {
+	return poll(ctx, 5*time.Minute, 100*time.Millisecond, "first deploys recorded", func(ctx context.Context) (bool, error) {
+		m, err := t.op.metrics(ctx)
+		if err != nil {
+			return false, err
+		}
+		return m.sum("envop_deploys_total", nil) >= float64(t.cfg.services), nil
 	})
 }
 

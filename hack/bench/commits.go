@@ -64,17 +64,8 @@ func (t *trial) commitLatency(ctx context.Context, service, major string, webhoo
 		}
 		version := fmt.Sprintf("%s.%d.%d", major, t.n, k+1)
 		t.versions[service] = version
-		rev, err := t.repo.commit(t.manifest(), "deploy "+service+" "+version)
+		start, err := t.applyCommit(ctx, "deploy "+service+" "+version, webhook)
 		if err != nil {
-			return commitResult{}, err
-		}
-		start := time.Now()
-		if webhook {
-			if err := t.op.webhook(ctx); err != nil {
-				return commitResult{}, err
-			}
-		}
-		if err := t.op.waitRevision(ctx, rev, 5*time.Minute); err != nil {
 			return commitResult{}, err
 		}
 		applied = append(applied, time.Since(start))

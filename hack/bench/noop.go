@@ -28,15 +28,8 @@ func (t *trial) noop(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rev, err := t.repo.commit(t.manifest(), "the same content again")
+	start, err := t.applyCommit(ctx, "the same content again", true)
 	if err != nil {
-		return err
-	}
-	start := time.Now()
-	if err := t.op.webhook(ctx); err != nil {
-		return err
-	}
-	if err := t.op.waitRevision(ctx, rev, 5*time.Minute); err != nil {
 		return err
 	}
 	t.res.Noop.Duration = time.Since(start)
@@ -55,6 +48,22 @@ func (t *trial) noop(ctx context.Context) error {
 	logf("run %d: no-op resync in %s: %.0f object writes %s, %.0f ConfigMap writes, %.0f operator requests",
 		t.n, t.res.Noop.Duration.Round(time.Millisecond), w.Objects, w.ObjectDetail, w.ConfigMaps, w.Operator)
 	return nil
+}
+
+// applyCommit commits the manifest, calls the webhook if asked, and waits
+// until the operator applied the commit. It returns the time of the commit.
+func (t *trial) applyCommit(ctx context.Context, message string, webhook bool) (time.Time, error) {
+	rev, err := t.repo.commit(t.manifest(), message)
+	if err != nil {
+		return time.Time{}, err
+	}
+	start := time.Now()
+	if webhook {
+		if err := t.op.webhook(ctx); err != nil {
+			return start, err
+		}
+	}
+	return start, t.op.waitRevision(ctx, rev, 5*time.Minute)
 }
 
 // syncSeconds is the time the operator spent in successful syncs so far.
