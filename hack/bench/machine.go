@@ -45,8 +45,26 @@ func describe(ctx context.Context, b *bench) (*environment, error) {
 	if err := json.Unmarshal(out, &info); err != nil {
 		return nil, fmt.Errorf("envop version: %w", err)
 	}
-	env.Envop = fmt.Sprintf("%s (commit %s, built with %s)", orDash(info.Version), orDash(info.Commit), info.GoVersion)
+	if info.Commit == "" {
+		info.Commit = workingTree(ctx)
+	}
+	env.Envop = fmt.Sprintf("%s (commit %s, built with %s)", orDash(info.Version), info.Commit, info.GoVersion)
 	return env, nil
+}
+
+// workingTree names the checkout's commit, for a binary built without
+// version information (-buildvcs=false, no -ldflags).
+func workingTree(ctx context.Context) string {
+	head, err := exec.CommandContext(ctx, "git", "rev-parse", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	rev := "of the checkout: " + strings.TrimSpace(string(head))
+	changed, err := exec.CommandContext(ctx, "git", "status", "--porcelain", "--untracked-files=no").Output()
+	if err == nil && len(changed) > 0 {
+		rev += fmt.Sprintf(", %d files modified", strings.Count(string(changed), "\n"))
+	}
+	return rev
 }
 
 // procField returns the first value of key in a /proc file of "key: value" lines.
