@@ -13,7 +13,8 @@ CLUSTER_DIR := .cluster
 CONTROLPLANE_BIN = $(shell bash hack/controlplane/build.sh --print-dir)
 # Where hack/dex/build.sh puts (or finds) the Dex binary of the OIDC tests.
 DEX_BIN = $(shell bash hack/dex/build.sh --print-dir)
-GO_TEST_FLAGS ?= -race -timeout 30m
+# Test artifacts (the status page's screenshot) are kept in .artifacts/.
+GO_TEST_FLAGS ?= -race -timeout 30m -artifacts -outputdir $(CURDIR)/.artifacts
 
 .PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo clean
 
@@ -32,6 +33,7 @@ dex:
 
 ## test: vet, formatting and every test, the cluster tests included.
 test: controlplane dex vet fmt-check
+	mkdir -p .artifacts
 	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' ENVOP_DEX_BIN='$(DEX_BIN)' go test $(GO_TEST_FLAGS) ./...
 
 vet:

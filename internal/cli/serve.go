@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/envop/envop/internal/operator"
+	"github.com/envop/envop/internal/vault"
 )
 
 // serveFlags are the flags of `envop serve`; each string flag also reads
@@ -100,6 +101,9 @@ func (f *serveFlags) complete(_ *pflag.FlagSet, streams Streams) error {
 	o.Git.KnownHosts = []byte(os.Getenv("GIT_KNOWN_HOSTS"))
 	o.Git.PrivateKeyPassphrase = os.Getenv("GIT_PRIVATE_KEY_PASSPHRASE")
 	o.Git.Logger = o.Log
+	if o.Vault, err = vault.OptionsFromEnv(os.Getenv); err != nil {
+		return err
+	}
 	o.Render.PullSecrets = splitList(f.pullSecrets)
 	o.OIDCAllowedGroups = splitList(f.oidcGroups)
 	o.Render.StorageClasses = map[string]string{}

@@ -17,6 +17,7 @@ import (
 	"github.com/envop/envop/internal/metrics"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/vault"
 )
 
 // Sync statuses.
@@ -75,6 +76,9 @@ type Deps struct {
 	Tracker *deploy.Tracker
 	Health  deploy.Health
 	Metrics *metrics.Metrics
+	// Vault reads TLS certificates for Ingresses that ask for them; nil
+	// reports those Ingresses as not configured.
+	Vault *vault.Source
 	// Events and Audit may be nil.
 	Events Events
 	Audit  func(context.Context, audit.Record)
@@ -88,6 +92,7 @@ type Controller struct {
 	store   *state.Store
 	tracker *deploy.Tracker
 	health  deploy.Health
+	vault   *vault.Source
 	metrics *metrics.Metrics
 	events  Events
 	audit   func(context.Context, audit.Record)
@@ -124,7 +129,7 @@ func New(cfg Config, d Deps) *Controller {
 		d.Audit = func(context.Context, audit.Record) {}
 	}
 	return &Controller{
-		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health,
+		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health, vault: d.Vault,
 		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log,
 		status: SyncStatus{Status: SyncPending},
 		kick:   make(chan struct{}, 1),

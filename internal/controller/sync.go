@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/vault"
 )
 
 // Sync results, as metrics label them.
@@ -124,13 +126,17 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) er
 		return err
 	}
 	c.setLastGood(d)
-	cs := c.applier.Apply(ctx, res.Objects)
-	pruned, pruneErr := c.applier.Prune(ctx, res.Objects)
+	// TLS Secrets from Vault join the applied set; one that cannot be read
+	// now is kept from pruning (Unavailable), never applied empty.
+	secrets, tlsErr := c.vault.Secrets(ctx, res.Objects)
+	objs := append(slices.Clone(res.Objects), secrets...)
+	cs := c.applier.Apply(ctx, objs)
+	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
 	c.failUnapplied(ctx, cs)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
-	return errors.Join(cs.Err(), pruneErr)
+	return errors.Join(cs.Err(), pruneErr, tlsErr)
 }
 
 func (c *Controller) render(d *desired, p *plan) (*render.Result, error) {

@@ -23,6 +23,7 @@ import (
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/source"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/vault"
 )
 
 // Options are the settings of `envop serve`.
@@ -59,6 +60,8 @@ type Options struct {
 	WebhookSecretFile string
 	// LeaderElect makes replicas share a Lease: one works, the others wait.
 	LeaderElect bool
+	// Vault, when configured, is where `tls: {vault: PATH}` certificates come from.
+	Vault vault.Options
 
 	Log *slog.Logger
 }
@@ -186,6 +189,13 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	if err := auditStore.Load(ctx); err != nil {
 		return Parts{}, fmt.Errorf("load audit records: %w", err)
 	}
+	var vaultSource *vault.Source
+	if opts.Vault.Configured() {
+		opts.Vault.Log = log
+		if vaultSource, err = vault.New(opts.Vault); err != nil {
+			return Parts{}, fmt.Errorf("vault: %w", err)
+		}
+	}
 	hv := healthView{monitor}
 	tracker := deploy.NewTracker(store, hv, log)
 	tracker.OnEnd = func(d state.Deploy) { m.Deploys.WithLabelValues(d.Status).Inc() }
@@ -193,7 +203,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 		Namespace: opts.Namespace, Environment: opts.Environment, File: opts.File, Render: opts.Render,
 		AllowEmpty: opts.AllowEmpty,
 	}, controller.Deps{
-		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m,
+		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m, Vault: vaultSource,
 		Events: newEvents(client, opts.Namespace, log), Log: log,
 		Audit: func(ctx context.Context, r audit.Record) {
 			if err := auditStore.Add(ctx, r); err != nil {

@@ -71,6 +71,7 @@ func (s *Source) cached(path string) (pair, bool) {
 
 // fetch reads path from Vault and validates it. Callers hold fetchMu.
 func (s *Source) fetch(ctx context.Context, path string) (pair, error) {
+	path = s.relative(path)
 	if err := checkPath(path); err != nil {
 		return pair{}, err
 	}
@@ -170,6 +171,18 @@ func field(data map[string]any, name string) ([]byte, error) {
 		return nil, fmt.Errorf("field %q is larger than %d bytes", name, maxField)
 	}
 	return []byte(str), nil
+}
+
+// relative accepts a path as `vault kv get` takes it (MOUNT/path) or as
+// the HTTP API names it (MOUNT/data/path), as well as relative to the mount.
+func (s *Source) relative(path string) string {
+	mount := strings.Trim(s.opts.Mount, "/")
+	for _, prefix := range []string{mount + "/data/", mount + "/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			return rest
+		}
+	}
+	return path
 }
 
 // checkPath refuses paths that could leave the mount or the KV API:

@@ -403,3 +403,17 @@ func TestUnreachableVaultIsTriedOncePerCall(t *testing.T) {
 		t.Errorf("vault was asked %d times, want 1", requests)
 	}
 }
+
+// A path may name the mount as `vault kv get` does, or as the HTTP API does.
+func TestSecretsPathWithMount(t *testing.T) {
+	kv := vaulttest.NewKV(t, vaultToken)
+	pair := vaulttest.NewPair(t, "api.example.test")
+	kv.Put("certs/api", pair.Entry())
+	src := newSource(t, kv, func(o *Options) { o.CacheTTL = -1 })
+	for _, path := range []string{"certs/api", "secret/certs/api", "secret/data/certs/api"} {
+		got, err := src.Secrets(t.Context(), []*unstructured.Unstructured{ingress("api", "api-tls", path)})
+		if err != nil || len(got) != 1 || secretData(t, got[0], "tls.crt") != pair.Cert {
+			t.Errorf("path %q: %v, %d secrets", path, err, len(got))
+		}
+	}
+}
