@@ -67,6 +67,9 @@ func (t *trial) coldFacts(ctx context.Context, before samples) error {
 	if t.res.OperatorCPU, err = t.op.cpuTime(); err != nil {
 		return err
 	}
+	if t.res.PeakRSSCold, _, err = t.op.memory(); err != nil {
+		return err
+	}
 	m, err := t.op.metrics(ctx)
 	if err != nil {
 		return err

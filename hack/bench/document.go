@@ -82,8 +82,8 @@ Every run uses two fresh namespaces, removed at its end, and a fresh git reposit
   `+"`--poll-interval %s`"+` (jittered ±15%%), no webhook, each commit after a random pause shorter than
   the interval so that commits do not fall in step with the polls. "Applied" is the new revision reported,
   "green" the service at the new version and green in `+"`/status/{service}`"+`. Means per run.
-- **Peak RSS.** `+"`VmHWM`"+` of the first operator in `+"`/proc/PID/status`"+` after all its phases (cold
-  apply, no-op, deploys, the `+"`/status`"+` load, webhook commits).
+- **Peak RSS.** `+"`VmHWM`"+` of the first operator in `+"`/proc/PID/status`"+` when `+"`/readyz`"+` first answers,
+  and after all its phases (cold apply, no-op, deploys, the `+"`/status`"+` load, webhook commits).
 
 Fake nodes (kwok) make pods Ready at once, so rollouts measure the control plane and the
 operator, not images or kubelets.

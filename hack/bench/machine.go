@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,7 +30,7 @@ type environment struct {
 func describe(ctx context.Context, b *bench) (*environment, error) {
 	env := &environment{
 		Date: time.Now().UTC(), CPUs: runtime.NumCPU(), Go: runtime.Version(),
-		CPUModel: procField("/proc/cpuinfo", "model name"), Memory: procField("/proc/meminfo", "MemTotal"),
+		CPUModel: procField("/proc/cpuinfo", "model name"), Memory: memTotal(),
 		LoadStart: loadAverage(), Command: command(b.args),
 	}
 	v, err := b.cluster.Client.Discovery().ServerVersion()
@@ -82,6 +83,15 @@ func procField(path, key string) string {
 		}
 	}
 	return "unknown"
+}
+
+// memTotal is the machine's memory in GiB.
+func memTotal() string {
+	kb, err := strconv.ParseFloat(strings.TrimSuffix(procField("/proc/meminfo", "MemTotal"), " kB"), 64)
+	if err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%.1f GiB", kb/(1<<20))
 }
 
 // loadAverage is the 1, 5 and 15 minute load of the machine: the bench

@@ -27,6 +27,7 @@ type runResult struct {
 	Status         statusResult
 	Webhook        commitResult
 	Polling        commitResult
+	PeakRSSCold    int64 // VmHWM of the operator when its first sync is applied
 	PeakRSS        int64 // VmHWM of the operator at the end of its phases
 	RSS            int64 // VmRSS at the same moment
 }
