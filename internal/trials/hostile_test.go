@@ -70,8 +70,15 @@ func TestTrialHostileHTTP(t *testing.T) {
 	}
 	rssBefore, goBefore, fdsBefore := vmKiB(t, op.pid(), "VmRSS"), metric(op, "go_goroutines"), metric(op, "process_open_fds")
 
-	slow := make(chan string, 1)
+	slow := make(chan string, 2)
 	go func() { slow <- slowClients(op.addr, pick(3, 10), pick(20, 50)) }()
+	go func() {
+		if long { // a minute: the server's ReadTimeout
+			slow <- slowBodies(op.addr, 3)
+		} else {
+			slow <- ""
+		}
+	}()
 
 	o := &outcome{byCode: map[int]int{}}
 	start := time.Now()
@@ -81,7 +88,7 @@ func TestTrialHostileHTTP(t *testing.T) {
 	flood(op.addr, o, authed, func(i int) probe { return authedProbe(rng, i) })
 	flood(op.addr, o, n-authed, func(i int) probe { return unauthedProbe(rng, i) })
 	took := time.Since(start)
-	slowResult := <-slow
+	slowResult := <-slow + "\x00" + <-slow
 	rssAfter, hwm := vmKiB(t, op.pid(), "VmRSS"), vmKiB(t, op.pid(), "VmHWM")
 	goAfter, fdsAfter := metric(op, "go_goroutines"), metric(op, "process_open_fds")
 
@@ -102,11 +109,17 @@ func TestTrialHostileHTTP(t *testing.T) {
 	if grown := rssAfter - rssBefore; grown > 100<<10 {
 		t.Errorf("RSS grew by %d MiB (from %d to %d MiB), want at most 100 MiB", grown>>10, rssBefore>>10, rssAfter>>10)
 	}
-	if strings.HasPrefix(slowResult, "FAIL") {
-		t.Error(slowResult)
+	for _, line := range strings.Split(slowResult, "\x00") {
+		if strings.HasPrefix(line, "FAIL") {
+			t.Error(line)
+		}
 	}
 	rep.add("%d requests in %s (%d authenticated, %d not): %s", n, took.Round(time.Millisecond), authed, n-authed, o.summary())
-	rep.add("%s", slowResult)
+	for _, line := range strings.Split(slowResult, "\x00") {
+		if line != "" {
+			rep.add("%s", line)
+		}
+	}
 	rep.add("RSS %.1f MiB before, %.1f MiB after, peak %.1f MiB; goroutines %s → %s; open fds %s → %s",
 		float64(rssBefore)/1024, float64(rssAfter)/1024, float64(hwm)/1024, goBefore, goAfter, fdsBefore, fdsAfter)
 }
@@ -410,6 +423,57 @@ func slowClients(addr string, conns, idle int) string {
 	msg := fmt.Sprintf("%d slowloris (a header byte every 300ms) and %d idle connections: %d cut off by the server, the last after %s (ReadHeaderTimeout 10s)",
 		conns, idle, cut, longest.Round(100*time.Millisecond))
 	if cut != conns+idle {
+		return "FAIL: " + msg
+	}
+	return msg
+}
+
+// slowBodies sends complete headers, then a body a byte a second: the
+// server's ReadTimeout (1m) must end them.
+func slowBodies(addr string, conns int) string {
+	const limit = 75 * time.Second
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var longest time.Duration
+	cut := 0
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			start := time.Now()
+			closed := false
+			if _, err := conn.Write(request("POST", "/webhook", []string{jsonType, "X-Hub-Signature-256: sha256=" + strings.Repeat("ab", 32), "Content-Length: 100000"}, nil)); err != nil {
+				closed = true
+			}
+			for !closed && time.Since(start) < 2*limit {
+				// A write succeeds into the socket buffer after the server
+				// closed; the read sees the close (or its answer) first.
+				_ = conn.SetReadDeadline(time.Now().Add(time.Second))
+				if _, err := conn.Read(make([]byte, 512)); err != nil && !isTimeout(err) || err == nil {
+					closed = true
+					break
+				}
+				if _, err := conn.Write([]byte("{")); err != nil {
+					closed = true
+				}
+			}
+			took := time.Since(start)
+			mu.Lock()
+			defer mu.Unlock()
+			if closed && took <= limit {
+				cut++
+			}
+			longest = max(longest, took)
+		}()
+	}
+	wg.Wait()
+	msg := fmt.Sprintf("%d slow bodies (a byte a second): %d ended by the server, the last after %s (ReadTimeout 1m)", conns, cut, longest.Round(time.Second))
+	if cut != conns {
 		return "FAIL: " + msg
 	}
 	return msg

@@ -115,8 +115,13 @@ func renderReport(code int) string {
 	return b.String()
 }
 
+// gitCommit names the code under trial; ENVOP_TRIALS_COMMIT names it when
+// the trials run from an export without git metadata.
 func gitCommit() string {
-	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if c := os.Getenv("ENVOP_TRIALS_COMMIT"); c != "" {
+		return c
+	}
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
 	if err != nil {
 		return "unknown"
 	}
