@@ -16,7 +16,7 @@ DEX_BIN = $(shell bash hack/dex/build.sh --print-dir)
 # Test artifacts (the status page's screenshot) are kept in .artifacts/.
 GO_TEST_FLAGS ?= -race -timeout 30m -artifacts -outputdir $(CURDIR)/.artifacts
 
-.PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo clean
+.PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo bench clean
 
 all: build
 
@@ -54,6 +54,12 @@ cluster-down:
 ## demo: a local cluster, the operator and the sample environment; Ctrl-C stops it all.
 demo: controlplane build
 	go run ./hack/demo --bin '$(CONTROLPLANE_BIN)' --envop bin/envop
+
+BENCH_SERVICES ?= 200
+BENCH_RUNS ?= 3
+## bench: the operator against kubectl on a local plane; writes docs/benchmarks.md.
+bench: controlplane build
+	go run ./hack/bench --bin '$(CONTROLPLANE_BIN)' --envop bin/envop --services $(BENCH_SERVICES) --runs $(BENCH_RUNS)
 
 clean: cluster-down
 	rm -rf bin

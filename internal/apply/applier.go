@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/metadata"
 	"k8s.io/client-go/rest"
 
 	"github.com/envop/envop/internal/render"
@@ -20,8 +21,12 @@ import (
 // what it applied, so it is meant to live as long as the operator; it is
 // safe for concurrent use, though Apply calls are meant to run one at a time.
 type Applier struct {
-	opts   Options
-	dyn    dynamic.Interface
+	opts Options
+	dyn  dynamic.Interface
+	// meta lists live objects as metadata only: labels, annotations and
+	// managed fields are all the skip check and pruning read, and whole
+	// objects would cost far more memory on every resync.
+	meta   metadata.Interface
 	mapper *mapper
 
 	mu      sync.Mutex
@@ -62,7 +67,11 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: discovery client: %w", err)
 	}
-	return &Applier{opts: opts, dyn: dyn, mapper: newMapper(dc), applied: map[objectKey]record{}}, nil
+	md, err := metadata.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("apply: metadata client: %w", err)
+	}
+	return &Applier{opts: opts, dyn: dyn, meta: md, mapper: newMapper(dc), applied: map[objectKey]record{}}, nil
 }
 
 // Apply server-side applies objs, stage by stage (configuration, claims and

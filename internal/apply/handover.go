@@ -22,8 +22,16 @@ func (a *Applier) handOverReplicas(ctx context.Context, ri dynamic.ResourceInter
 	if _, found, _ := unstructured.NestedFieldNoCopy(desired.Object, "spec", "replicas"); found {
 		return nil
 	}
-	replicas, found, err := unstructured.NestedInt64(live.Object, "spec", "replicas")
-	if err != nil || !found || !a.ownsReplicas(live) {
+	if !a.ownsReplicas(live) {
+		return nil
+	}
+	// Listed objects carry metadata only: read the replica count itself.
+	full, err := ri.Get(ctx, desired.GetName(), metav1.GetOptions{})
+	if err != nil {
+		return fmt.Errorf("read replicas: %w", err)
+	}
+	replicas, found, err := unstructured.NestedInt64(full.Object, "spec", "replicas")
+	if err != nil || !found {
 		return nil
 	}
 	patch := &unstructured.Unstructured{Object: map[string]any{

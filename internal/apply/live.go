@@ -2,11 +2,13 @@ package apply
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
@@ -70,15 +72,33 @@ func (a *Applier) list(ctx context.Context, gvk schema.GroupVersionKind) ([]unst
 	opts := metav1.ListOptions{LabelSelector: a.selector(), Limit: listPage}
 	var items []unstructured.Unstructured
 	for {
-		l, err := a.resource(mapping).Namespace(a.opts.Namespace).List(ctx, opts)
+		l, err := a.meta.Resource(mapping.Resource).Namespace(a.opts.Namespace).List(ctx, opts)
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, l.Items...)
+		for i := range l.Items {
+			u, err := metadataObject(gvk, &l.Items[i])
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, u)
+		}
 		if opts.Continue = l.GetContinue(); opts.Continue == "" {
 			return items, nil
 		}
 	}
+}
+
+// metadataObject turns a listed object's metadata into an Unstructured
+// holding its kind and metadata, and no spec.
+func metadataObject(gvk schema.GroupVersionKind, m *metav1.PartialObjectMetadata) (unstructured.Unstructured, error) {
+	meta, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&m.ObjectMeta)
+	if err != nil {
+		return unstructured.Unstructured{}, fmt.Errorf("convert metadata of %s: %w", m.Name, err)
+	}
+	u := unstructured.Unstructured{Object: map[string]any{"metadata": meta}}
+	u.SetGroupVersionKind(gvk)
+	return u, nil
 }
 
 // get returns the live object of key, or nil when it is not one of ours

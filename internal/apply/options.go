@@ -10,8 +10,8 @@ import (
 // Defaults of Options.
 const (
 	DefaultFieldManager = "envop"
-	DefaultQPS          = 100
-	DefaultBurst        = 200
+	DefaultQPS          = 300
+	DefaultBurst        = 600
 	DefaultWorkers      = 8
 )
 
@@ -35,7 +35,7 @@ type Options struct {
 	// AllowEmpty lets pruning delete every managed object when the desired
 	// set is empty.
 	AllowEmpty bool
-	// QPS and Burst are the client's rate limits (default 100 and 200):
+	// QPS and Burst are the client's rate limits (default 300 and 600):
 	// client-go's own default of 5 per second would throttle a large
 	// environment.
 	QPS   float32

@@ -12,7 +12,7 @@ func TestOptionDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.FieldManager != "envop" || o.QPS != 100 || o.Burst != 200 || o.Workers != 8 || o.Logger == nil {
+	if o.FieldManager != "envop" || o.QPS != DefaultQPS || o.Burst != DefaultBurst || o.Workers != 8 || o.Logger == nil {
 		t.Errorf("defaults: %+v", o)
 	}
 	for _, bad := range []Options{{Environment: "dev"}, {Namespace: "ns"}} {

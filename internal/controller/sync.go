@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/envop/envop/internal/apply"
@@ -151,17 +152,59 @@ func (c *Controller) render(d *desired, p *plan) (*render.Result, error) {
 // persist writes what git changed: the versions it gives and, for each
 // workload whose version it changed, a deploy record.
 func (c *Controller) persist(ctx context.Context, d *desired, p *plan) error {
-	for name, svc := range p.services {
-		if _, err := c.store.Update(ctx, name, func(s *state.Service) error {
-			s.GitVersions = svc.GitVersions
-			s.Active = svc.Active
-			return nil
-		}); err != nil {
-			return fmt.Errorf("record git versions: %w", err)
+	deploys := map[string][]state.Deploy{}
+	for _, g := range p.gitDeploys {
+		deploys[g.Service] = append(deploys[g.Service], g)
+	}
+	names := make([]string, 0, len(p.services))
+	for name := range p.services {
+		names = append(names, name)
+	}
+	for name := range deploys {
+		if _, ok := p.services[name]; !ok {
+			names = append(names, name)
 		}
 	}
-	for _, g := range p.gitDeploys {
-		if _, err := c.tracker.Accept(ctx, g, nil); err != nil {
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, persistWorkers)
+	for i, name := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = c.persistService(ctx, p.services[name], name, deploys[name])
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// persistWorkers bounds the state writes of one sync in flight at once.
+const persistWorkers = 8
+
+// persistService writes one service's git versions and the deploys git
+// started, the first deploy carrying the versions in the same write.
+func (c *Controller) persistService(ctx context.Context, planned *state.Service, name string, deploys []state.Deploy) error {
+	var mutate func(*state.Service)
+	if planned != nil {
+		mutate = func(s *state.Service) {
+			s.GitVersions = planned.GitVersions
+			s.Active = planned.Active
+		}
+	}
+	if len(deploys) == 0 {
+		_, err := c.store.Update(ctx, name, func(s *state.Service) error { mutate(s); return nil })
+		if err != nil {
+			return fmt.Errorf("record git versions of %q: %w", name, err)
+		}
+		return nil
+	}
+	for i, g := range deploys {
+		if i > 0 {
+			mutate = nil
+		}
+		if _, err := c.tracker.AcceptWith(ctx, g, nil, mutate); err != nil {
 			return fmt.Errorf("record deploy from git: %w", err)
 		}
 	}

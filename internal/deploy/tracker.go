@@ -48,6 +48,12 @@ func NewID() string {
 // deploy is returned once the record is written, together with rec (when
 // given) in the service's audit: one write holds both.
 func (t *Tracker) Accept(ctx context.Context, d state.Deploy, rec *audit.Record) (state.Deploy, error) {
+	return t.AcceptWith(ctx, d, rec, nil)
+}
+
+// AcceptWith is Accept with more changes to the service's state (mutate,
+// when set) carried by the same write.
+func (t *Tracker) AcceptWith(ctx context.Context, d state.Deploy, rec *audit.Record, mutate func(*state.Service)) (state.Deploy, error) {
 	if d.ID == "" {
 		d.ID = NewID()
 	}
@@ -56,6 +62,9 @@ func (t *Tracker) Accept(ctx context.Context, d state.Deploy, rec *audit.Record)
 	var superseded []state.Deploy
 	var logged audit.Record
 	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
+		if mutate != nil {
+			mutate(svc)
+		}
 		superseded = superseded[:0]
 		for _, old := range svc.History {
 			if old.Workload == d.Workload && !old.Done() {

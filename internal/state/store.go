@@ -30,8 +30,10 @@ type Store struct {
 	namespace   string
 	environment string
 
+	// mu guards services and locks; a service's lock serializes its updates.
 	mu       sync.Mutex
 	services map[string]*entry
+	locks    map[string]*sync.Mutex
 }
 
 type entry struct {
@@ -134,9 +136,12 @@ func (s *Store) FindDeploy(id string) (Deploy, bool) {
 // Update applies fn to a copy of the service's state and writes it; fn is
 // retried on a write conflict with the state read again. It returns the
 // state written. Nothing is written when fn leaves the state unchanged.
+// Updates of one service are serialized; different services' run in
+// parallel (the store-wide lock is never held across a request).
 func (s *Store) Update(ctx context.Context, name string, fn func(*Service) error) (*Service, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	lock := s.serviceLock(name)
+	lock.Lock()
+	defer lock.Unlock()
 	for try := 0; ; try++ {
 		cur := s.current(name)
 		next := cur.svc.Clone()
@@ -148,7 +153,7 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Service) error
 		}
 		rv, err := s.write(ctx, next, cur.resourceVersion)
 		if err == nil {
-			s.services[name] = &entry{svc: next, resourceVersion: rv}
+			s.set(name, &entry{svc: next, resourceVersion: rv})
 			return next.Clone(), nil
 		}
 		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) || try >= maxUpdateTries {
@@ -160,8 +165,34 @@ func (s *Store) Update(ctx context.Context, name string, fn func(*Service) error
 	}
 }
 
+func (s *Store) serviceLock(name string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locks == nil {
+		s.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := s.locks[name]
+	if !ok {
+		l = &sync.Mutex{}
+		s.locks[name] = l
+	}
+	return l
+}
+
+func (s *Store) set(name string, e *entry) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e == nil {
+		delete(s.services, name)
+		return
+	}
+	s.services[name] = e
+}
+
 // current returns the cached entry, or an empty one for a new service.
 func (s *Store) current(name string) *entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if e, ok := s.services[name]; ok {
 		return e
 	}
@@ -171,7 +202,7 @@ func (s *Store) current(name string) *entry {
 func (s *Store) reread(ctx context.Context, name string) error {
 	cm, err := s.client.CoreV1().ConfigMaps(s.namespace).Get(ctx, ConfigMapPrefix+name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
-		delete(s.services, name)
+		s.set(name, nil)
 		return nil
 	}
 	if err != nil {
@@ -181,7 +212,7 @@ func (s *Store) reread(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	s.services[name] = &entry{svc: svc, resourceVersion: cm.ResourceVersion}
+	s.set(name, &entry{svc: svc, resourceVersion: cm.ResourceVersion})
 	return nil
 }
 
