@@ -85,7 +85,7 @@ func restartDuringSync(t *testing.T, rep *entry, resync string, strict bool) {
 		}
 		return s.Revision == rev, "revision " + s.Revision
 	})
-	rep.add("%d services, --resync-interval %s; %d Deployments updated when the API server was stopped", n, resync, updated)
+	rep.add("%d services, --resync-interval %s; %d of %d Deployments at the new version when the API server was stopped", n, resync, updated, n)
 	rep.add("API server down and back in %s; all services green at the new version %s later",
 		outage.Round(100*time.Millisecond), took.Round(100*time.Millisecond))
 	// The sync status should say the revision is applied once it is.
@@ -98,7 +98,7 @@ func restartDuringSync(t *testing.T, rep *entry, resync string, strict bool) {
 			return
 		}
 		if err == nil {
-			last = s.Sync.Status + ": " + truncate(strings.SplitN(s.Sync.Error, "\n", 2)[0], 160)
+			last = s.Sync.Status + ": " + shortError(s.Sync.Error)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
@@ -127,3 +127,15 @@ func countAt(ctx context.Context, t *testing.T, ns, version string) int {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// shortError keeps what an API error says without the request URL:
+// "apply Deployment svc-036: ... connect: connection refused".
+func shortError(msg string) string {
+	msg = strings.SplitN(msg, "\n", 2)[0]
+	if i := strings.Index(msg, ": "); i > 0 {
+		if j := strings.LastIndex(msg, ": "); j > i {
+			return msg[:i] + ": …" + msg[j:]
+		}
+	}
+	return truncate(msg, 120)
+}

@@ -3,8 +3,10 @@ package trials
 import (
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTrialManifestFuzz reports the manifest fuzzing run. The short form is
@@ -32,7 +34,13 @@ func TestTrialManifestFuzz(t *testing.T) {
 		t.Fatalf("no progress line in the fuzz log:\n%s", tail(out, 30))
 	}
 	m := last[len(last)-1]
-	rep.add("%s executions in %s (%s/s), %s new interesting inputs (corpus %s), no crash", m[2], m[1], m[3], m[4], m[5])
+	execs, _ := strconv.Atoi(m[2])
+	elapsed, err := time.ParseDuration(m[1])
+	if err != nil || elapsed <= 0 {
+		t.Fatalf("elapsed %q in the fuzz log: %v", m[1], err)
+	}
+	rep.add("%d executions in %s (%.0f/s on average), %s new interesting inputs (corpus %s), no crash",
+		execs, m[1], float64(execs)/elapsed.Seconds(), m[4], m[5])
 }
 
 func tail(s string, n int) string {

@@ -95,8 +95,8 @@ func TestTrialKillOperator(t *testing.T) {
 		}
 	}
 	op.start()
+	rep.add("%d deploys, %d SIGKILLs (%d cut the answer of the call), %d restarts", n, n, duringCall, op.starts-1)
 	verifyKilledDeploys(t, rep, op, calls)
-	rep.add("%d deploys, %d kills (%d cut the answer of the call), %d restarts", n, n, duringCall, op.starts-1)
 }
 
 func verifyKilledDeploys(t *testing.T, rep *entry, op *proc, calls []*deployCall) {
@@ -165,7 +165,7 @@ func verifyKilledDeploys(t *testing.T, rep *entry, op *proc, calls []*deployCall
 		t.Errorf("Deployment web runs %s, want version %s", img, last.version)
 	}
 	rep.add("%d accepted (202), %d answers lost to the kill (%d of them recorded, none twice)", accepted, lost, landedLost)
-	rep.add("every landed deploy ended: %d succeeded, %d failed Superseded; %d of them were still running at the kill and ended after the restart",
+	rep.add("every landed deploy ended: %d succeeded, %d failed Superseded; %d were still running at their kill and ended after the restart",
 		ended["succeeded"], ended["failed Superseded"], afterRestart)
 	rep.add("audit: %d deploy records for %d landed calls; cluster at %s, the last landed version", len(records), accepted+landedLost, last.version)
 }
