@@ -16,7 +16,7 @@ DEX_BIN = $(shell bash hack/dex/build.sh --print-dir)
 # Test artifacts (the status page's screenshot) are kept in .artifacts/.
 GO_TEST_FLAGS ?= -race -timeout 30m -artifacts -outputdir $(CURDIR)/.artifacts
 
-.PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo bench clean
+.PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo bench trials clean
 
 all: build
 
@@ -60,6 +60,12 @@ BENCH_RUNS ?= 3
 ## bench: the operator against kubectl on a local plane; writes docs/benchmarks.md.
 bench: controlplane build
 	go run ./hack/bench --bin '$(CONTROLPLANE_BIN)' --envop bin/envop --services $(BENCH_SERVICES) --runs $(BENCH_RUNS)
+
+FUZZ_LOG := $(or $(TMPDIR),/tmp)/envop-trials-fuzz.log
+## trials: reliability trials, long form (~15 min); results in docs/reliability.md.
+trials: controlplane
+	set -o pipefail; go test -run '^$$' -fuzz=FuzzLoad -fuzztime=10m ./internal/manifest/ 2>&1 | tee $(FUZZ_LOG)
+	ENVOP_TRIALS=long ENVOP_FUZZ_LOG=$(FUZZ_LOG) ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' go test -count=1 -run Trial -timeout 60m -v ./internal/trials/
 
 clean: cluster-down
 	rm -rf bin

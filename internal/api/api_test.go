@@ -522,3 +522,12 @@ func TestOpenAPIServed(t *testing.T) {
 		t.Fatalf("GET /openapi.json: %d %.200s", rec.Code, rec.Body)
 	}
 }
+
+func TestMalformedQueryIs400(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/audit?service=we%zz", "/audit?limit=%zz", "/deploys/x?wait=%zz"} {
+		if rec := e.do("GET", path, viewToken, ""); rec.Code != 400 {
+			t.Errorf("GET %s = %d, want 400", path, rec.Code)
+		}
+	}
+}

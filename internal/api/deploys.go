@@ -134,7 +134,11 @@ func (s *server) getDeploy(w http.ResponseWriter, r *http.Request) error {
 
 // waitParam reads ?wait=DURATION (a Go duration, or seconds), capped.
 func waitParam(r *http.Request) (time.Duration, error) {
-	raw := r.URL.Query().Get("wait")
+	q, err := query(r)
+	if err != nil {
+		return 0, err
+	}
+	raw := q.Get("wait")
 	if raw == "" {
 		return 0, nil
 	}

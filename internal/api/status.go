@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -58,7 +59,11 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	records := s.Backend.Audit(r.URL.Query().Get("service"), limit)
+	q, err := query(r)
+	if err != nil {
+		return err
+	}
+	records := s.Backend.Audit(q.Get("service"), limit)
 	if records == nil {
 		records = []audit.Record{}
 	}
@@ -69,7 +74,11 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 
 // intParam reads an integer query parameter, clamped to [lo, hi].
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
-	raw := r.URL.Query().Get(name)
+	q, err := query(r)
+	if err != nil {
+		return 0, err
+	}
+	raw := q.Get(name)
 	if raw == "" {
 		return def, nil
 	}
@@ -82,4 +91,14 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 
 func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(r.Context(), d)
+}
+
+// query parses the query string; one that cannot be decoded is a 400, never
+// silently a query without the filter it meant to carry.
+func query(r *http.Request) (url.Values, error) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "malformed query string: %v", err)
+	}
+	return q, nil
 }

@@ -104,11 +104,13 @@ type Controller struct {
 	lastMu sync.RWMutex
 	last   *desired
 
-	statusMu sync.RWMutex
-	status   SyncStatus
-	skipped  []render.Skipped
+	statusMu     sync.RWMutex
+	status       SyncStatus
+	fetchFailing bool
+	skipped      []render.Skipped
 
-	kick chan struct{}
+	kick  chan struct{}
+	retry chan struct{}
 }
 
 // desired is a loaded, valid revision of the environment.
@@ -133,6 +135,7 @@ func New(cfg Config, d Deps) *Controller {
 		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log,
 		status: SyncStatus{Status: SyncPending},
 		kick:   make(chan struct{}, 1),
+		retry:  make(chan struct{}, 1),
 	}
 }
 
@@ -176,16 +179,34 @@ func (c *Controller) setLastGood(d *desired) {
 func (c *Controller) Run(ctx context.Context, resync time.Duration) {
 	tick := time.NewTicker(resync)
 	defer tick.Stop()
+	var backoff time.Duration
+	var retry <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-c.retry:
+			// A sync or resync failed for a reason a retry may fix: try
+			// again after a backoff that doubles up to a minute.
+			backoff = min(max(2*backoff, time.Second), time.Minute)
+			retry = time.After(backoff)
+			continue
 		case <-c.kick:
 		case <-tick.C:
+		case <-retry:
 		}
-		if err := c.Resync(ctx); err != nil && !errors.Is(err, ErrNotReady) {
-			c.log.Error("resync failed", "error", err)
+		retry = nil
+		if err := c.Resync(ctx); err == nil {
+			backoff = 0
 		}
+	}
+}
+
+// retryLater asks Run for a resync after a backoff; it never blocks.
+func (c *Controller) retryLater() {
+	select {
+	case c.retry <- struct{}{}:
+	default:
 	}
 }
 

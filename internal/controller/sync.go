@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/audit"
@@ -52,6 +55,10 @@ func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
 	}
 	c.finishSync(snap.Revision, start, err)
 	c.auditSync(ctx, snap, err)
+	var invalid *InvalidError
+	if err != nil && !errors.As(err, &invalid) {
+		c.retryLater()
+	}
 	return err
 }
 
@@ -71,6 +78,7 @@ func (c *Controller) auditSync(ctx context.Context, snap Snapshot, err error) {
 // FetchFailed records that the repository could not be read.
 func (c *Controller) FetchFailed(err error) {
 	c.statusMu.Lock()
+	c.fetchFailing = true
 	c.status.Status, c.status.Error, c.status.At = SyncError, "fetch: "+err.Error(), time.Now().UTC()
 	c.statusMu.Unlock()
 	c.metrics.ObserveSync(resultFailed, 0)
@@ -85,7 +93,32 @@ func (c *Controller) Resync(ctx context.Context) error {
 	if d == nil {
 		return ErrNotReady
 	}
-	return c.reconcile(ctx, d, false)
+	err := c.reconcile(ctx, d, false)
+	c.finishResync(d.revision, err)
+	return err
+}
+
+// finishResync records a resync's outcome in status, unless a newer
+// revision failed to load or the repository cannot be read: those errors
+// stand until a sync clears them.
+func (c *Controller) finishResync(rev string, err error) {
+	c.statusMu.Lock()
+	current := !c.fetchFailing && (c.status.Attempted == "" || c.status.Attempted == rev)
+	if current {
+		c.status.At = time.Now().UTC()
+		c.status.Status, c.status.Error = SyncSynced, ""
+		if err != nil {
+			c.status.Status, c.status.Error = SyncError, err.Error()
+		}
+	}
+	c.statusMu.Unlock()
+	var invalid *InvalidError
+	if err != nil {
+		c.log.Error("resync failed", "revision", rev, "error", err)
+		if !errors.As(err, &invalid) {
+			c.retryLater()
+		}
+	}
 }
 
 // load reads and validates the manifest of a snapshot.
@@ -211,15 +244,31 @@ func (c *Controller) persistService(ctx context.Context, planned *state.Service,
 	return nil
 }
 
-// failUnapplied ends the running deploys whose workload failed to apply.
+// failUnapplied ends the running deploys whose workload the API server
+// refused. A failure that a retry may fix (the API server unreachable,
+// overloaded or timing out) leaves the deploy running: the retry decides.
 func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet) {
 	for _, d := range c.tracker.Running() {
 		for _, ch := range cs.Failed() {
+			if !refused(ch.Err) {
+				continue
+			}
 			if ch.Name == d.Workload || strings.HasPrefix(ch.Name, d.Workload+"-") && ch.Kind == "Job" {
 				c.tracker.Fail(ctx, d, deploy.ReasonApplyFailed, ch.Err.Error())
 			}
 		}
 	}
+}
+
+// refused says whether the API server answered and turned the object down
+// for what it is; anything else (no answer, 5xx, 429, timeouts) is transient.
+func refused(err error) bool {
+	var status apierrors.APIStatus
+	if !errors.As(err, &status) {
+		return false
+	}
+	code := status.Status().Code
+	return code >= 400 && code < 500 && code != http.StatusTooManyRequests && code != http.StatusRequestTimeout
 }
 
 func (c *Controller) recordChanges(sets ...*apply.ChangeSet) {
@@ -250,6 +299,7 @@ func (c *Controller) finishSync(rev string, start time.Time, err error) {
 	took := time.Since(start)
 	c.statusMu.Lock()
 	c.status.At = time.Now().UTC()
+	c.fetchFailing = false
 	var invalid *InvalidError
 	switch {
 	case err == nil:

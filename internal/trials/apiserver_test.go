@@ -2,7 +2,6 @@ package trials
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,14 +17,11 @@ import (
 // server is back. Not parallel: Go runs it while the parallel trials wait,
 // so none of them sees the outage.
 //
-// The operator runs with --resync-interval 15s: a sync cut off by the
-// outage is only retried by the periodic resync (known bug B2 in
-// docs/reliability.md), and /status keeps the outage's sync error even
-// after the resync repaired everything. ENVOP_TRIALS_BUGS=1 makes the
-// stale sync error fail the trial.
+// A sync cut off by the outage is retried with backoff (bug B2 in
+// docs/reliability.md, fixed), and /status clears the outage's error.
 func TestTrialAPIServerRestart(t *testing.T) {
 	rep := record(t, "restart the API server in the middle of a sync")
-	restartDuringSync(t, rep, "15s", os.Getenv("ENVOP_TRIALS_BUGS") != "")
+	restartDuringSync(t, rep, "15s", true)
 }
 
 // TestBugSyncNotRetriedAfterAPIServerRestart is B2 with the default
@@ -33,7 +29,6 @@ func TestTrialAPIServerRestart(t *testing.T) {
 // and whatever the cut-off sync did not apply stays unapplied, until the
 // next commit or resync.
 func TestBugSyncNotRetriedAfterAPIServerRestart(t *testing.T) {
-	knownBug(t)
 	restartDuringSync(t, &entry{}, "10m", true)
 }
 

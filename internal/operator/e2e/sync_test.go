@@ -88,6 +88,7 @@ func TestCommitsAppliedOnWebhookAndPruned(t *testing.T) {
 
 func TestBrokenCommitKeepsRunningState(t *testing.T) {
 	e := newEnv(t, basic)
+	e.eventually(60*time.Second, "web green", func() (bool, string) { s := e.service("web"); return s.Status == "green", s.Status })
 	good := e.status().Revision
 	e.commit(strings.Replace(basic, "replicas: 2", "replcas: 2", 1))
 	e.webhook()
