@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/klog/v2"
 
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/vault"
@@ -39,6 +40,9 @@ func newServeCmd(streams Streams) *cobra.Command {
 			if err := f.opts.Validate(); err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}
+			// client-go logs through klog: into our JSON log. Set once, before
+			// anything runs (klog's logger is process-wide and unguarded).
+			klog.SetSlogLogger(f.opts.Log)
 			if err := operator.Run(cmd.Context(), f.opts); err != nil {
 				return &ExitError{Code: ExitFailed, Err: err}
 			}

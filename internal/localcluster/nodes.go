@@ -34,14 +34,15 @@ type Node struct {
 	Capacity corev1.ResourceList
 }
 
-// DefaultNodes are two general nodes sized like common cloud machines and
-// one tainted GPU node with four devices.
+// DefaultNodes are two general nodes sized like large cloud machines and
+// one tainted GPU node with four devices. Tests run many environments at
+// once, and SPEC's default limits (2Gi, so a 2Gi memory request) add up.
 func DefaultNodes() []Node {
 	general := func() corev1.ResourceList {
 		return corev1.ResourceList{
-			corev1.ResourceCPU:    resource.MustParse("16"),
-			corev1.ResourceMemory: resource.MustParse("64Gi"),
-			corev1.ResourcePods:   resource.MustParse("110"),
+			corev1.ResourceCPU:    resource.MustParse("64"),
+			corev1.ResourceMemory: resource.MustParse("256Gi"),
+			corev1.ResourcePods:   resource.MustParse("250"),
 		}
 	}
 	gpu := general()

@@ -13,7 +13,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/klog/v2"
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/audit"
@@ -87,8 +86,6 @@ func Run(ctx context.Context, opts Options) error {
 		return err
 	}
 	log := opts.Log
-	// client-go logs through klog: send it to our JSON log.
-	klog.SetSlogLogger(log)
 	cfg := opts.RestConfig
 	if cfg == nil {
 		var err error
