@@ -80,8 +80,8 @@ Environment Operator is running the sample environment %q in namespace %q.
 
   Status page:   http://%[3]s/#token=%[4]s
   Status (API):  curl -s -H 'Authorization: Bearer %[4]s' http://%[3]s/status
-  Deploy:        curl -s -X POST -H 'Authorization: Bearer %[4]s' -d '{"name":"web","version":"1.1.0"}' http://%[3]s/deploy
-  Failing one:   curl -s -X POST -H 'Authorization: Bearer %[4]s' -d '{"name":"web","version":"1.2.0-crashloop"}' http://%[3]s/deploy
+  Deploy:        curl -s -X POST -H 'Authorization: Bearer %[4]s' -H 'Content-Type: application/json' -d '{"name":"web","version":"1.1.0"}' http://%[3]s/deploy
+  Failing one:   curl -s -X POST -H 'Authorization: Bearer %[4]s' -H 'Content-Type: application/json' -d '{"name":"web","version":"1.2.0-crashloop"}' http://%[3]s/deploy
   Metrics:       curl -s http://%[3]s/metrics | grep ^envop_
   Cluster:       kubectl --kubeconfig %[5]s -n %[2]s get deploy,pods,svc,ingress,hpa
   Operator log:  %[6]s

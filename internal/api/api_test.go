@@ -220,10 +220,20 @@ func TestTooLarge(t *testing.T) {
 
 func TestUnsupportedMediaType(t *testing.T) {
 	e := newEnv(t)
-	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "application/jsonx", "application/json-patch+json", "bad/;;"} {
+	for _, ct := range []string{"text/plain", "multipart/form-data; boundary=x", "application/jsonx", "application/json-patch+json", "bad/;;"} {
 		r := req("POST", "/deploy", deployToken, `{"name": "api", "version": "1.0"}`)
 		r.Header.Set("Content-Type", ct)
 		wantError(t, e.serve(r), http.StatusUnsupportedMediaType)
+	}
+}
+
+// curl -d '{...}' sends the form type with a JSON body: CI scripts do.
+func TestCurlDefaultContentTypeAccepted(t *testing.T) {
+	e := newEnv(t)
+	r := req("POST", "/deploy", deployToken, `{"name": "api", "version": "1.0"}`)
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if rec := e.serve(r); rec.Code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
 }
 

@@ -49,11 +49,13 @@ func viewOf(d state.Deploy) deployView {
 }
 
 // decode reads a bounded JSON body into v, refusing other content types,
-// unknown fields and trailing data.
+// unknown fields and trailing data. The form type is accepted too: it is
+// what `curl -d '{...}'` sends, as CI scripts do, and the body must still
+// be JSON.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
+		if err != nil || mt != "application/json" && mt != "application/x-www-form-urlencoded" {
 			return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
 		}
 	}
