@@ -75,6 +75,7 @@ func New(opts Options) http.Handler {
 
 type server struct {
 	Options
+	cache statusCache
 }
 
 // route is one operation of the API. path is the OpenAPI path template,

@@ -7,10 +7,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/status"
 )
 
 func TestDeployAccepted(t *testing.T) {
@@ -539,5 +542,42 @@ func TestMalformedQueryIs400(t *testing.T) {
 		if rec := e.do("GET", path, viewToken, ""); rec.Code != 400 {
 			t.Errorf("GET %s = %d, want 400", path, rec.Code)
 		}
+	}
+}
+
+// versionedBackend counts Status calls and says when the status changed.
+type versionedBackend struct {
+	Backend
+	version atomic.Uint64
+	builds  atomic.Int32
+	env     status.Environment
+}
+
+func (b *versionedBackend) StatusVersion() uint64 { return b.version.Load() }
+
+func (b *versionedBackend) Status() status.Environment {
+	b.builds.Add(1)
+	return b.env
+}
+
+func TestStatusReusedUntilChanged(t *testing.T) {
+	vb := &versionedBackend{env: status.Environment{Environment: "one", Services: []status.Service{}}}
+	e := newEnv(t, func(_ *auth.Options, o *Options) { vb.Backend = o.Backend; o.Backend = vb })
+	get := func() string {
+		rec := e.do("GET", "/status", viewToken, "")
+		if rec.Code != 200 {
+			t.Fatalf("status %d", rec.Code)
+		}
+		return rec.Body.String()
+	}
+	get()
+	get()
+	if n := vb.builds.Load(); n != 1 {
+		t.Fatalf("%d builds for two calls at one version, want 1", n)
+	}
+	vb.env.Environment = "two"
+	vb.version.Add(1)
+	if body := get(); !strings.Contains(body, `"two"`) || vb.builds.Load() != 2 {
+		t.Fatalf("after a change: %s (%d builds)", body, vb.builds.Load())
 	}
 }

@@ -2,18 +2,59 @@ package api
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/status"
 )
 
+// versioned is a Backend that can say when its status changed; the
+// encoded answer is then reused until it does.
+type versioned interface {
+	StatusVersion() uint64
+}
+
+// statusCache holds the last encoded GET /status and the version it was
+// built at (read before building, so a change during the build is seen by
+// the next request).
+type statusCache struct {
+	mu      sync.Mutex
+	valid   bool
+	version uint64
+	body    []byte
+}
+
 func (s *server) status(w http.ResponseWriter, _ *http.Request) error {
-	writeJSON(w, http.StatusOK, s.Backend.Status())
-	return nil
+	v, ok := s.Backend.(versioned)
+	if !ok {
+		writeJSON(w, http.StatusOK, s.Backend.Status())
+		return nil
+	}
+	ver := v.StatusVersion()
+	s.cache.mu.Lock()
+	body, hit := s.cache.body, s.cache.valid && s.cache.version == ver
+	s.cache.mu.Unlock()
+	if !hit {
+		data, err := json.Marshal(s.Backend.Status())
+		if err != nil {
+			return fmt.Errorf("encode status: %w", err)
+		}
+		body = append(data, '\n')
+		s.cache.mu.Lock()
+		s.cache.valid, s.cache.version, s.cache.body = true, ver, body
+		s.cache.mu.Unlock()
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	_, err := w.Write(body)
+	return err
 }
 
 func (s *server) findService(name string) (status.Service, error) {

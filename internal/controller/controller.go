@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -104,6 +105,8 @@ type Controller struct {
 	lastMu sync.RWMutex
 	last   *desired
 
+	// generation changes with status and the last good revision.
+	generation   atomic.Uint64
 	statusMu     sync.RWMutex
 	status       SyncStatus
 	fetchFailing bool
@@ -172,7 +175,11 @@ func (c *Controller) setLastGood(d *desired) {
 	c.lastMu.Lock()
 	c.last = d
 	c.lastMu.Unlock()
+	c.generation.Add(1)
 }
+
+// Generation changes whenever Status or Environment may answer differently.
+func (c *Controller) Generation() uint64 { return c.generation.Load() }
 
 // Run re-applies the last good revision whenever a deploy asks for it, and
 // every resync period to correct drift, until ctx ends.

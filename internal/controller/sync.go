@@ -81,6 +81,7 @@ func (c *Controller) FetchFailed(err error) {
 	c.fetchFailing = true
 	c.status.Status, c.status.Error, c.status.At = SyncError, "fetch: "+err.Error(), time.Now().UTC()
 	c.statusMu.Unlock()
+	c.generation.Add(1)
 	c.metrics.ObserveSync(resultFailed, 0)
 }
 
@@ -112,6 +113,7 @@ func (c *Controller) finishResync(rev string, err error) {
 		}
 	}
 	c.statusMu.Unlock()
+	c.generation.Add(1)
 	var invalid *InvalidError
 	if err != nil {
 		c.log.Error("resync failed", "revision", rev, "error", err)
@@ -286,12 +288,14 @@ func (c *Controller) setAttempt(rev string) {
 	c.statusMu.Lock()
 	c.status.Attempted = rev
 	c.statusMu.Unlock()
+	c.generation.Add(1)
 }
 
 func (c *Controller) setSkipped(s []render.Skipped) {
 	c.statusMu.Lock()
 	c.skipped = s
 	c.statusMu.Unlock()
+	c.generation.Add(1)
 }
 
 // finishSync records the outcome of a sync in status, metrics, events and logs.
@@ -311,6 +315,7 @@ func (c *Controller) finishSync(rev string, start time.Time, err error) {
 		c.status.Status, c.status.Error, c.status.Revision = SyncError, err.Error(), rev
 	}
 	c.statusMu.Unlock()
+	c.generation.Add(1)
 	result := resultSuccess
 	switch {
 	case errors.As(err, &invalid):

@@ -47,6 +47,9 @@ type Monitor struct {
 	started, synced                        atomic.Bool
 	changed                                *notifier
 	results                                results
+	// generation counts changes; a reader that saw one value knows nothing
+	// changed while it stays the same.
+	generation atomic.Uint64
 }
 
 // watched is one informer and what its objects mean to the results.
@@ -232,8 +235,12 @@ func (m *Monitor) onChange(keys func(metav1.Object) []string, objs ...any) {
 		m.results.invalidate(keys(o))
 	}
 	m.results.mu.Unlock()
+	m.generation.Add(1)
 	m.changed.notify()
 }
+
+// Generation changes whenever a watched object does.
+func (m *Monitor) Generation() uint64 { return m.generation.Load() }
 
 // results caches the evaluated workloads sorted by name, with each one's
 // position; dirty names (or all) are recomputed on the next read. Workloads

@@ -34,6 +34,12 @@ type backend struct {
 
 var _ api.Backend = (*backend)(nil)
 
+// StatusVersion changes whenever Status may answer differently: the API
+// serves the encoded answer again as long as it stays the same.
+func (b *backend) StatusVersion() uint64 {
+	return b.p.Controller.Generation() + b.p.Store.Generation() + b.p.Monitor.Generation()
+}
+
 func (b *backend) Status() status.Environment {
 	sync := b.p.Controller.Status()
 	env, _, _ := b.p.Controller.Environment()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -34,6 +35,8 @@ type Store struct {
 	mu       sync.Mutex
 	services map[string]*entry
 	locks    map[string]*sync.Mutex
+	// generation changes with every change to the stored state.
+	generation atomic.Uint64
 }
 
 type entry struct {
@@ -67,6 +70,7 @@ func (s *Store) Load(ctx context.Context) error {
 	s.mu.Lock()
 	s.services = services
 	s.mu.Unlock()
+	s.generation.Add(1)
 	return nil
 }
 
@@ -179,9 +183,13 @@ func (s *Store) serviceLock(name string) *sync.Mutex {
 	return l
 }
 
+// Generation changes whenever the stored state does.
+func (s *Store) Generation() uint64 { return s.generation.Load() }
+
 func (s *Store) set(name string, e *entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	defer s.generation.Add(1)
 	if e == nil {
 		delete(s.services, name)
 		return
