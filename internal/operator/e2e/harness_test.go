@@ -61,8 +61,15 @@ func newEnvWith(t *testing.T, manifest string, tweak func(*operator.Options)) *e
 // newEnvIn is newEnvWith in an existing namespace.
 func newEnvIn(t *testing.T, ns, manifest string, tweak func(*operator.Options)) *env {
 	t.Helper()
+	cfg, _ := testcluster.ServiceAccountClient(t, ns, "envop", operator.RequiredRules())
+	return newEnvConfig(t, ns, cfg, manifest, tweak)
+}
+
+// newEnvConfig starts an operator acting with cfg in namespace ns.
+func newEnvConfig(t *testing.T, ns string, cfg *rest.Config, manifest string, tweak func(*operator.Options)) *env {
+	t.Helper()
 	e := &env{t: t, tweak: tweak, ns: ns, repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
-	cfg, _ := testcluster.ServiceAccountClient(t, e.ns, "envop", operator.RequiredRules())
+	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(e.writes.wrap)
 	e.cfg = cfg
 	if _, err := git.PlainInit(e.repo, false); err != nil {
