@@ -45,7 +45,7 @@ func startFake(t testing.TB, objs ...runtime.Object) (*Monitor, *fake.Clientset)
 	t.Helper()
 	client := fake.NewClientset(objs...)
 	m := NewMonitor(client, "shop", "dev", nil)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	t.Cleanup(cancel)
 	if err := m.Start(ctx); err != nil {
 		t.Fatalf("start: %v", err)

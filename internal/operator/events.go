@@ -21,13 +21,13 @@ type kubeEvents struct {
 	ref      *corev1.ObjectReference
 }
 
-func newEvents(client kubernetes.Interface, namespace string, log *slog.Logger) *kubeEvents {
+func newEvents(ctx context.Context, client kubernetes.Interface, namespace string, log *slog.Logger) *kubeEvents {
 	pod := os.Getenv("POD_NAME")
 	if pod == "" {
 		log.Info("events disabled", "reason", "POD_NAME not set")
 		return nil
 	}
-	p, err := client.CoreV1().Pods(namespace).Get(context.Background(), pod, metav1.GetOptions{})
+	p, err := client.CoreV1().Pods(namespace).Get(ctx, pod, metav1.GetOptions{})
 	if err != nil {
 		log.Warn("events disabled", "reason", "cannot read own pod", "pod", pod, "error", err)
 		return nil

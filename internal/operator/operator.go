@@ -204,7 +204,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 		AllowEmpty: opts.AllowEmpty,
 	}, controller.Deps{
 		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m, Vault: vaultSource,
-		Events: newEvents(client, opts.Namespace, log), Log: log,
+		Events: newEvents(ctx, client, opts.Namespace, log), Log: log,
 		Audit: func(ctx context.Context, r audit.Record) {
 			if err := auditStore.Add(ctx, r); err != nil {
 				log.Error("audit write failed", "error", err)

@@ -28,9 +28,7 @@ func gitEnv(t *testing.T) []string {
 // runGit runs git in dir and returns its trimmed output.
 func runGit(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not installed")
-	}
+	requireGit(t)
 	cmd := exec.Command("git", append([]string{"-c", "init.defaultBranch=main", "-c", "protocol.file.allow=always"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = gitEnv(t)
@@ -113,3 +111,15 @@ func newTestLogger() (*slog.Logger, *logBuf) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// requireGit fails the test without the git binary: the file:// transport,
+// the https test server (git http-backend) and the ssh test server
+// (git upload-pack) need it, and dev and CI machines have it.
+func requireGit(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal("the git binary is required (apt-get install git):", err)
+	}
+	return bin
+}

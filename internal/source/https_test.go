@@ -10,7 +10,6 @@ import (
 	"net/http/cgi"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,10 +25,7 @@ const (
 // (git http-backend through CGI) behind TLS and basic auth.
 func gitHTTPServer(t *testing.T, root string) (*httptest.Server, string) {
 	t.Helper()
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git binary not installed")
-	}
+	gitBin := requireGit(t)
 	backend := &cgi.Handler{
 		Path: gitBin,
 		Args: []string{"http-backend"},

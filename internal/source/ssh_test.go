@@ -29,9 +29,7 @@ type sshServer struct {
 
 func newSSHServer(t *testing.T, root string, authorized ssh.PublicKey) *sshServer {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git binary not installed")
-	}
+	requireGit(t)
 	s := &sshServer{root: root, hostKey: newSigner(t)}
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {

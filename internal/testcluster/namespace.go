@@ -27,13 +27,14 @@ func Namespace(t testing.TB) string {
 	t.Helper()
 	c := Get(t)
 	name := namespaceName(t.Name())
-	ctx := context.Background()
+	ctx := t.Context()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := c.Client.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create namespace %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		_ = c.Client.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{})
+		// t.Context() is already cancelled when cleanups run.
+		_ = c.Client.CoreV1().Namespaces().Delete(context.WithoutCancel(ctx), name, metav1.DeleteOptions{})
 	})
 	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		_, err := c.Client.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
@@ -62,7 +63,7 @@ func namespaceName(test string) string {
 func ServiceAccountClient(t testing.TB, ns, name string, rules []rbacv1.PolicyRule) (*rest.Config, kubernetes.Interface) {
 	t.Helper()
 	c := Get(t)
-	ctx := context.Background()
+	ctx := t.Context()
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if _, err := c.Client.CoreV1().ServiceAccounts(ns).Create(ctx, sa, metav1.CreateOptions{}); err != nil {
 		t.Fatalf("create service account: %v", err)
@@ -87,7 +88,7 @@ func TokenClient(t testing.TB, ns, name string) (*rest.Config, kubernetes.Interf
 	t.Helper()
 	c := Get(t)
 	expiry := int64(3600)
-	tr, err := c.Client.CoreV1().ServiceAccounts(ns).CreateToken(context.Background(), name,
+	tr, err := c.Client.CoreV1().ServiceAccounts(ns).CreateToken(t.Context(), name,
 		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: &expiry}},
 		metav1.CreateOptions{})
 	if err != nil {

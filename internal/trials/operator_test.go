@@ -159,7 +159,7 @@ func (p *proc) logTail(n int) string {
 // call sends a JSON request with the deploy token; it returns the status
 // code and body, or the transport error.
 func (p *proc) call(method, path string, body any) (int, []byte, error) {
-	return p.callCtx(context.Background(), method, path, body)
+	return p.callCtx(p.t.Context(), method, path, body)
 }
 
 func (p *proc) callCtx(ctx context.Context, method, path string, body any) (int, []byte, error) {

@@ -164,7 +164,7 @@ func startOperator(t *testing.T, opts operator.Options) *running {
 	r := &running{t: t, url: "http://" + ln.Addr().String(), logs: &syncBuffer{}}
 	opts.Listener = ln
 	opts.Log = slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- operator.Run(ctx, opts) }()
 	t.Cleanup(func() {

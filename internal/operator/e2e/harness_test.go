@@ -99,7 +99,7 @@ func (e *env) start() {
 		t.Fatal(err)
 	}
 	e.url = "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	opts := operator.Options{
 		RestConfig: e.cfg, Namespace: e.ns, Environment: "e2e", GitRepo: e.repo,

@@ -20,7 +20,7 @@ func TestLeaderElection(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := "http://" + ln.Addr().String()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
