@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,6 +24,7 @@ import (
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/state"
 	"github.com/envop/envop/internal/status"
+	"github.com/envop/envop/internal/testlog"
 )
 
 // Tokens of the test token file; long enough not to draw a warning.
@@ -239,31 +239,13 @@ func (f *fakeBackend) Webhook(_ context.Context, actor string) {
 	f.webhooks = append(f.webhooks, actor)
 }
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testEnv is the API over a fake backend and a real Authenticator whose
 // every log line, and the API's, lands in logs.
 type testEnv struct {
 	t       *testing.T
 	h       http.Handler
 	be      *fakeBackend
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	secrets []string // must never appear in logs
 }
 
@@ -285,7 +267,7 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	if err := os.WriteFile(tokenFile, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, be: newFakeBackend(t), logs: &syncBuffer{},
+	e := &testEnv{t: t, be: newFakeBackend(t), logs: &testlog.Buffer{},
 		secrets: []string{viewToken, deployToken, adminToken, badToken, hookSecret}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	aopts := auth.Options{TokenFile: tokenFile, Log: log}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testlog"
 )
 
 func TestBearerToken(t *testing.T) {
@@ -146,7 +148,7 @@ func TestClientKey(t *testing.T) {
 
 func TestTokenNeverInErrorsOrLogs(t *testing.T) {
 	clock := newFakeClock()
-	log, logs := testLogger()
+	log, logs := testlog.New()
 	path := writeFile(t, t.TempDir(), "tokens", tokA+" ci admin\n")
 	a, err := New(t.Context(), Options{
 		TokenFile: path, Log: log, Now: clock.Now,

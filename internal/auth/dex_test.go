@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,10 +21,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testlog"
 
 	"golang.org/x/crypto/bcrypt"
 )
@@ -66,24 +66,7 @@ func dexBinary(t *testing.T) string {
 type dex struct {
 	issuer string
 	client *http.Client
-	log    *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	log    *testlog.Buffer
 }
 
 type dexUser struct {
@@ -158,7 +141,7 @@ func tryStartDex(t *testing.T, bin string, users []dexUser, clients []dexClient)
 		return nil, err
 	}
 
-	log := &lockedBuffer{}
+	log := &testlog.Buffer{}
 	cmd := exec.Command(bin, "serve", configFile)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
@@ -307,7 +290,7 @@ func TestDex(t *testing.T) {
 	d := startDex(t, []dexUser{alice, bob, carol}, []dexClient{envop, other})
 
 	clock := newFakeClock()
-	log, logs := testLogger()
+	log, logs := testlog.New()
 	rules := []AccessRule{{Group: "release", Role: RoleAdmin}, {User: "bob@example.com", Role: RoleAdmin}}
 	a, err := New(t.Context(), Options{
 		OIDCIssuerURL:     d.issuer,

@@ -10,11 +10,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testlog"
 )
 
-func newOIDCAuth(t *testing.T, iss *testIssuer, clock *fakeClock, mod func(*Options)) (*Authenticator, *logBuffer) {
+func newOIDCAuth(t *testing.T, iss *testIssuer, clock *fakeClock, mod func(*Options)) (*Authenticator, *testlog.Buffer) {
 	t.Helper()
-	log, buf := testLogger()
+	log, buf := testlog.New()
 	o := Options{
 		OIDCIssuerURL: iss.URL(),
 		OIDCClientID:  "envop",

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testlog"
 )
 
 const (
@@ -15,9 +17,9 @@ const (
 	tokC = "tok-charlie-0123456789abcd"
 )
 
-func newTokenAuth(t *testing.T, content string, clock *fakeClock) (*Authenticator, string, *logBuffer) {
+func newTokenAuth(t *testing.T, content string, clock *fakeClock) (*Authenticator, string, *testlog.Buffer) {
 	t.Helper()
-	log, buf := testLogger()
+	log, buf := testlog.New()
 	path := writeFile(t, t.TempDir(), "tokens", content)
 	a, err := New(t.Context(), Options{TokenFile: path, Log: log, Now: clock.Now})
 	if err != nil {
@@ -74,7 +76,7 @@ func TestTokenFileErrorsNameLinesNotTokens(t *testing.T) {
 		secrets[0] + " again",                  // 5: duplicate of line 1
 		"s3cret-five-0123456789 bob superuser", // 6: unknown role
 	}, "\n")
-	log, buf := testLogger()
+	log, buf := testlog.New()
 	path := writeFile(t, t.TempDir(), "tokens", content)
 	_, err := New(t.Context(), Options{TokenFile: path, Log: log})
 	if err == nil {

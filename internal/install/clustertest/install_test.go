@@ -1,7 +1,6 @@
 package clustertest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/testcluster"
+	"github.com/envop/envop/internal/testlog"
 )
 
 const apiToken = "install-test-deploy-token"
@@ -152,7 +151,7 @@ func gitRepo(t *testing.T, content string) string {
 type running struct {
 	t    *testing.T
 	url  string
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 func startOperator(t *testing.T, opts operator.Options) *running {
@@ -161,7 +160,7 @@ func startOperator(t *testing.T, opts operator.Options) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &running{t: t, url: "http://" + ln.Addr().String(), logs: &syncBuffer{}}
+	r := &running{t: t, url: "http://" + ln.Addr().String(), logs: &testlog.Buffer{}}
 	opts.Listener = ln
 	opts.Log = slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -237,22 +236,4 @@ func (r *running) eventually(timeout time.Duration, what string, cond func() (bo
 		time.Sleep(200 * time.Millisecond)
 	}
 	r.t.Fatalf("%s: not after %s (last: %s)\noperator log:\n%s", what, timeout, last, r.logs.String())
-}
-
-// syncBuffer collects the operator's log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/testcluster"
+	"github.com/envop/envop/internal/testlog"
 )
 
 func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
@@ -37,7 +38,7 @@ type env struct {
 	cfg     *rest.Config
 	writes  *writeCounter
 	stop    func()
-	logs    *syncBuffer
+	logs    *testlog.Buffer
 	secret  string
 	started int
 	// tweak adjusts the operator's options before each start.
@@ -68,7 +69,7 @@ func newEnvIn(t *testing.T, ns, manifest string, tweak func(*operator.Options)) 
 // newEnvConfig starts an operator acting with cfg in namespace ns.
 func newEnvConfig(t *testing.T, ns string, cfg *rest.Config, manifest string, tweak func(*operator.Options)) *env {
 	t.Helper()
-	e := &env{t: t, tweak: tweak, ns: ns, repo: t.TempDir(), writes: &writeCounter{}, logs: &syncBuffer{}, secret: "hook-secret"}
+	e := &env{t: t, tweak: tweak, ns: ns, repo: t.TempDir(), writes: &writeCounter{}, logs: &testlog.Buffer{}, secret: "hook-secret"}
 	cfg = rest.CopyConfig(cfg)
 	cfg.Wrap(e.writes.wrap)
 	e.cfg = cfg
@@ -209,7 +210,7 @@ func (e *env) eventually(timeout time.Duration, what string, cond func() (bool, 
 		last = why
 		time.Sleep(150 * time.Millisecond)
 	}
-	e.t.Fatalf("%s: not after %s (last: %s)\noperator log tail:\n%s", what, timeout, last, e.logs.tail(30))
+	e.t.Fatalf("%s: not after %s (last: %s)\noperator log tail:\n%s", what, timeout, last, e.logs.Tail(30))
 }
 
 // writeCounter counts the operator's write requests to the API server.
@@ -257,32 +258,6 @@ func (w *writeCounter) since(n int) []string {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-// syncBuffer collects the operator's log lines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) tail(n int) string {
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
 
 // Views of the API's answers.
 type deployView struct {
