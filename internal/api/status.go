@@ -20,45 +20,68 @@ type versioned interface {
 	StatusVersion() uint64
 }
 
-// statusCache holds the last encoded GET /status and the version it was
+// statusCache holds the last status view, encoded, and the version it was
 // built at (read before building, so a change during the build is seen by
 // the next request).
 type statusCache struct {
 	mu      sync.Mutex
 	valid   bool
 	version uint64
+	view    status.Environment
 	body    []byte
 }
 
-func (s *server) status(w http.ResponseWriter, _ *http.Request) error {
+// current returns the status view and its JSON encoding, built again only
+// when a versioned backend says something changed.
+func (s *server) current() (status.Environment, []byte, error) {
 	v, ok := s.Backend.(versioned)
 	if !ok {
-		writeJSON(w, http.StatusOK, s.Backend.Status())
-		return nil
+		return encoded(s.Backend.Status())
 	}
 	ver := v.StatusVersion()
 	s.cache.mu.Lock()
-	body, hit := s.cache.body, s.cache.valid && s.cache.version == ver
-	s.cache.mu.Unlock()
-	if !hit {
-		data, err := json.Marshal(s.Backend.Status())
-		if err != nil {
-			return fmt.Errorf("encode status: %w", err)
-		}
-		body = append(data, '\n')
-		s.cache.mu.Lock()
-		s.cache.valid, s.cache.version, s.cache.body = true, ver, body
+	if s.cache.valid && s.cache.version == ver {
+		view, body := s.cache.view, s.cache.body
 		s.cache.mu.Unlock()
+		return view, body, nil
+	}
+	s.cache.mu.Unlock()
+	view, body, err := encoded(s.Backend.Status())
+	if err != nil {
+		return view, nil, err
+	}
+	s.cache.mu.Lock()
+	s.cache.valid, s.cache.version, s.cache.view, s.cache.body = true, ver, view, body
+	s.cache.mu.Unlock()
+	return view, body, nil
+}
+
+func encoded(view status.Environment) (status.Environment, []byte, error) {
+	data, err := json.Marshal(view)
+	if err != nil {
+		return view, nil, fmt.Errorf("encode status: %w", err)
+	}
+	return view, append(data, '\n'), nil
+}
+
+func (s *server) status(w http.ResponseWriter, _ *http.Request) error {
+	_, body, err := s.current()
+	if err != nil {
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	_, err := w.Write(body)
+	_, err = w.Write(body)
 	return err
 }
 
 func (s *server) findService(name string) (status.Service, error) {
-	for _, svc := range s.Backend.Status().Services {
+	view, _, err := s.current()
+	if err != nil {
+		return status.Service{}, err
+	}
+	for _, svc := range view.Services {
 		if svc.Name == name {
 			return svc, nil
 		}
