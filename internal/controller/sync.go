@@ -140,7 +140,7 @@ func (c *Controller) load(snap Snapshot) (*desired, error) {
 	if env.Namespace != "" && env.Namespace != c.cfg.Namespace {
 		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q is bound to namespace %q, but the operator runs in %q", env.Name, env.Namespace, c.cfg.Namespace)}
 	}
-	if len(env.Services) == 0 && !c.cfg.AllowEmpty && len(c.store.All()) > 0 {
+	if len(env.Services) == 0 && !c.cfg.AllowEmpty && c.store.Len() > 0 {
 		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q suddenly lists no services: refusing to remove them all (run the operator with --allow-empty to allow it)", env.Name)}
 	}
 	files, err := manifest.ReadGistFiles(snap.Files, env)

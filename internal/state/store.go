@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -85,16 +84,11 @@ func (s *Store) Get(name string) (*Service, bool) {
 	return e.svc.Clone(), true
 }
 
-// All returns copies of every service's state, sorted by name.
-func (s *Store) All() []*Service {
+// Len is the number of services with state.
+func (s *Store) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*Service, 0, len(s.services))
-	for _, e := range s.services {
-		out = append(out, e.svc.Clone())
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return len(s.services)
 }
 
 // Read calls fn with the stored services, under the store's lock, without
