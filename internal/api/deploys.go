@@ -21,8 +21,8 @@ type deployRequest struct {
 	Application string `json:"application"`
 }
 
-// deployView is a deploy as the API shows it.
-type deployView struct {
+// Deploy is a deploy as the API shows it (and the client reads it).
+type Deploy struct {
 	ID         string     `json:"id"`
 	Service    string     `json:"service"`
 	Workload   string     `json:"workload"`
@@ -36,8 +36,11 @@ type deployView struct {
 	FinishedAt *time.Time `json:"finished_at"`
 }
 
-func viewOf(d state.Deploy) deployView {
-	v := deployView{
+// Done reports whether the deploy reached a terminal status.
+func (d Deploy) Done() bool { return d.Status == state.StatusSucceeded || d.Status == state.StatusFailed }
+
+func viewOf(d state.Deploy) Deploy {
+	v := Deploy{
 		ID: d.ID, Service: d.Service, Workload: d.Workload, Version: d.Version, Status: d.Status,
 		Reason: d.Reason, Message: d.Message, Actor: d.Actor, Source: d.Source, StartedAt: d.StartedAt,
 	}

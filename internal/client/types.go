@@ -1,18 +1,17 @@
 package client
 
 import (
-	"time"
-
 	"github.com/envop/envop/internal/api"
 	"github.com/envop/envop/internal/audit"
+	"github.com/envop/envop/internal/state"
 	"github.com/envop/envop/internal/status"
 )
 
 // Deploy statuses.
 const (
-	StatusDeploying = "deploying"
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
+	StatusDeploying = state.StatusDeploying
+	StatusSucceeded = state.StatusSucceeded
+	StatusFailed    = state.StatusFailed
 )
 
 // DeployRequest is the body of POST /deploy and POST /rollback.
@@ -22,27 +21,10 @@ type DeployRequest struct {
 	Application string `json:"application,omitempty"`
 }
 
-// Deploy is one deploy as GET /deploys/{id} shows it.
-type Deploy struct {
-	ID         string     `json:"id"`
-	Service    string     `json:"service"`
-	Workload   string     `json:"workload,omitempty"`
-	Version    string     `json:"version"`
-	Status     string     `json:"status"`
-	Reason     string     `json:"reason"`
-	Message    string     `json:"message"`
-	Actor      string     `json:"actor"`
-	Source     string     `json:"source,omitempty"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-}
-
-// Done reports whether the deploy reached a terminal status.
-func (d Deploy) Done() bool { return d.Status == StatusSucceeded || d.Status == StatusFailed }
-
-// The views of GET /status, GET /status/{service}/pods and GET /audit are
-// the server's own types, so client and server cannot drift apart.
+// The views of deploys, GET /status, GET /status/{service}/pods and GET
+// /audit are the server's own types, so client and server cannot drift.
 type (
+	Deploy      = api.Deploy
 	Replicas    = status.Replicas
 	Service     = status.Service
 	Sync        = status.Sync
