@@ -73,17 +73,7 @@ Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster 
 	f.StringVar(&fl.namespace, "namespace", "", "namespace when the environment names none")
 	f.BoolVar(&fl.pruneClaims, "prune-claims", false, "the operator prunes PersistentVolumeClaims (serve --prune-claims)")
 	f.BoolVar(&fl.noState, "ignore-state", false, "ignore versions deployed through the API: compare the file's versions")
-	f.StringVar(&fl.registry, "registry", "", "image registry prefix, as the operator's DOCKER_REGISTRY")
-	f.StringVar(&fl.project, "project", "", "image project prefix, as the operator's PROJECT")
-	f.StringSliceVar(&fl.pullSecrets, "pull-secrets", nil, "image pull secrets, comma-separated")
-	f.StringVar(&fl.ingressClass, "ingress-class", "", "default ingress class")
-	f.StringArrayVar(&fl.storageClasses, "storage-class", nil, "volume TYPE=STORAGECLASS (repeatable)")
-	f.StringArrayVar(&fl.versions, "version", nil, "WORKLOAD=VERSION override (repeatable; wins over the state)")
-	f.StringArrayVar(&fl.active, "active", nil, "SERVICE=blue|green active colour override (repeatable)")
-	f.StringVar(&fl.cpuLimit, "default-cpu-limit", "1000m", "CPU limit for services that set none")
-	f.StringVar(&fl.memLimit, "default-memory-limit", "2048Mi", "memory limit for services that set none")
-	f.StringVar(&fl.cpuRequest, "default-cpu-request", "100m", "CPU request for services that set none")
-	f.StringVar(&fl.memRequest, "default-memory-request", "", "memory request for services that set none")
+	fl.bindSettings(f)
 	return cmd
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/envop/envop/internal/manifest"
@@ -38,9 +39,16 @@ Gist files are read relative to the manifest's folder. Invalid files are refused
 	f.StringVarP(&fl.file, "file", "f", "", "manifest file (environments.bitesize)")
 	f.StringVar(&fl.env, "env", "", "environment to render (required)")
 	f.StringVarP(&fl.output, "output", "o", "yaml", "output format: yaml or json")
+	f.StringVar(&fl.namespace, "namespace", "", "namespace when the environment names none")
+	fl.bindSettings(f)
+	return cmd
+}
+
+// bindSettings adds the flags that set rendering as the operator's flags do;
+// render and diff share them.
+func (fl *renderFlags) bindSettings(f *pflag.FlagSet) {
 	f.StringVar(&fl.registry, "registry", "", "image registry prefix (DOCKER_REGISTRY)")
 	f.StringVar(&fl.project, "project", "", "image project prefix (PROJECT)")
-	f.StringVar(&fl.namespace, "namespace", "", "namespace when the environment names none")
 	f.StringSliceVar(&fl.pullSecrets, "pull-secrets", nil, "image pull secrets, comma-separated")
 	f.StringVar(&fl.ingressClass, "ingress-class", "", "default ingress class")
 	f.StringArrayVar(&fl.storageClasses, "storage-class", nil, "volume TYPE=STORAGECLASS (repeatable)")
@@ -50,7 +58,6 @@ Gist files are read relative to the manifest's folder. Invalid files are refused
 	f.StringVar(&fl.memLimit, "default-memory-limit", "2048Mi", "memory limit for services that set none")
 	f.StringVar(&fl.cpuRequest, "default-cpu-request", "100m", "CPU request for services that set none")
 	f.StringVar(&fl.memRequest, "default-memory-request", "", "memory request for services that set none")
-	return cmd
 }
 
 func runRender(streams Streams, fl *renderFlags) error {
