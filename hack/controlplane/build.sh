@@ -21,33 +21,9 @@ fi
 mkdir -p "$bin"
 
 log() { printf '[controlplane] %s\n' "$*" >&2; }
-
-# build MODULE_DIR PACKAGE BINARY LDFLAGS: builds one binary unless cached,
-# printing a heartbeat so a cold build (many minutes) never looks hung.
-build() {
-	local dir="$1" pkg="$2" name="$3" ldflags="$4"
-	if [[ -x "$bin/$name" ]]; then
-		log "$name: cached"
-		return
-	fi
-	log "$name: building $pkg (cold builds take minutes)"
-	local start=$SECONDS
-	(cd "$here/$dir" && go build -trimpath -ldflags "$ldflags" -o "$bin/$name.tmp" "$pkg") &
-	local pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
-		if kill -0 "$pid" 2>/dev/null && (( (SECONDS - start) % 60 < 5 )); then
-			log "$name: still building ($((SECONDS - start))s)"
-		fi
-	done
-	if ! wait "$pid"; then
-		log "$name: build failed"
-		rm -f "$bin/$name.tmp"
-		exit 1
-	fi
-	mv "$bin/$name.tmp" "$bin/$name"
-	log "$name: built in $((SECONDS - start))s"
-}
+# shellcheck source=../build-lib.sh
+. "$here/../build-lib.sh"
+build() { cached_build controlplane "$bin" "$here/$1" "$2" "$3" "$4"; }
 
 kube_ldflags="-s -w \
  -X k8s.io/component-base/version.gitVersion=${KUBE_VERSION} \

@@ -26,29 +26,9 @@ if ! grep -q "github.com/dexidp/dex ${DEX_MODULE_VERSION}" "$here/go.mod"; then
 	exit 1
 fi
 
-if [[ -x "$bin/dex" ]]; then
-	log "dex: cached"
-else
-	log "dex: building github.com/dexidp/dex/cmd/dex ${DEX_VERSION} (a cold build takes about 8 minutes)"
-	start=$SECONDS
-	(cd "$here" && go build -trimpath \
-		-ldflags "-s -w -X main.version=${DEX_VERSION}" \
-		-o "$bin/dex.tmp" github.com/dexidp/dex/cmd/dex) &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 5
-		if kill -0 "$pid" 2>/dev/null && (( (SECONDS - start) % 60 < 5 )); then
-			log "dex: still building ($((SECONDS - start))s)"
-		fi
-	done
-	if ! wait "$pid"; then
-		log "dex: build failed"
-		rm -f "$bin/dex.tmp"
-		exit 1
-	fi
-	mv "$bin/dex.tmp" "$bin/dex"
-	log "dex: built in $((SECONDS - start))s"
-fi
+# shellcheck source=../build-lib.sh
+. "$here/../build-lib.sh"
+cached_build dex "$bin" "$here" github.com/dexidp/dex/cmd/dex dex "-s -w -X main.version=${DEX_VERSION}"
 
 log "ready in $bin"
 echo "$bin"
