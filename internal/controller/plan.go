@@ -23,6 +23,17 @@ type plan struct {
 // plan resolves versions: the latest intent wins (SPEC section 3).
 func (c *Controller) plan(d *desired, fromGit bool) *plan {
 	p := &plan{versions: map[string]string{}, active: map[string]string{}, services: map[string]*state.Service{}}
+	if !fromGit {
+		// A resync only reads the intents: no copy of every history.
+		c.store.Read(func(states map[string]*state.Service) {
+			for i := range d.env.Services {
+				if svc, ok := states[d.env.Services[i].Name]; ok {
+					p.take(&d.env.Services[i], d.env, svc)
+				}
+			}
+		})
+		return p
+	}
 	now := time.Now().UTC()
 	for i := range d.env.Services {
 		s := &d.env.Services[i]
@@ -30,19 +41,22 @@ func (c *Controller) plan(d *desired, fromGit bool) *plan {
 		if !ok {
 			svc = &state.Service{Name: s.Name}
 		}
-		if fromGit {
-			c.planGit(p, d, s, svc, now)
-		}
-		for _, w := range workloads(s, d.env) {
-			if v := svc.Version(w); v != "" {
-				p.versions[w] = v
-			}
-		}
-		if svc.Active != "" {
-			p.active[s.Name] = svc.Active
-		}
+		c.planGit(p, d, s, svc, now)
+		p.take(s, d.env, svc)
 	}
 	return p
+}
+
+// take records the versions and active colour svc drives s to.
+func (p *plan) take(s *manifest.Service, env *manifest.Environment, svc *state.Service) {
+	for _, w := range workloads(s, env) {
+		if v := svc.Version(w); v != "" {
+			p.versions[w] = v
+		}
+	}
+	if svc.Active != "" {
+		p.active[s.Name] = svc.Active
+	}
 }
 
 // planGit applies what this revision says of a service to svc. Git's
