@@ -37,7 +37,9 @@ type Deploy struct {
 }
 
 // Done reports whether the deploy reached a terminal status.
-func (d Deploy) Done() bool { return d.Status == state.StatusSucceeded || d.Status == state.StatusFailed }
+func (d Deploy) Done() bool {
+	return d.Status == state.StatusSucceeded || d.Status == state.StatusFailed
+}
 
 func viewOf(d state.Deploy) Deploy {
 	v := Deploy{
