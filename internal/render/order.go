@@ -1,7 +1,9 @@
 package render
 
 import (
-	"sort"
+	"cmp"
+	"slices"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -45,14 +47,19 @@ func Rank(kind string) int {
 
 // Sort orders objects by KindOrder, then kind, then name.
 func Sort(objs []*unstructured.Unstructured) {
-	sort.SliceStable(objs, func(i, j int) bool {
-		a, b := objs[i], objs[j]
-		if ra, rb := Rank(a.GetKind()), Rank(b.GetKind()); ra != rb {
-			return ra < rb
-		}
-		if a.GetKind() != b.GetKind() {
-			return a.GetKind() < b.GetKind()
-		}
-		return a.GetName() < b.GetName()
+	type keyed struct {
+		rank       int
+		kind, name string
+		obj        *unstructured.Unstructured
+	}
+	keys := make([]keyed, len(objs))
+	for i, o := range objs {
+		keys[i] = keyed{Rank(o.GetKind()), o.GetKind(), o.GetName(), o}
+	}
+	slices.SortStableFunc(keys, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.kind, b.kind), strings.Compare(a.name, b.name))
 	})
+	for i, k := range keys {
+		objs[i] = k.obj
+	}
 }

@@ -163,40 +163,12 @@ func (r *renderer) skip(s *manifest.Service, workload, reason string) {
 // fills in (status, creationTimestamp) and empty fields, so server-side
 // apply does not claim ownership of fields envop never set.
 func toUnstructured(obj runtime.Object) (*unstructured.Unstructured, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+	m, err := toMap(obj)
 	if err != nil {
 		return nil, fmt.Errorf("convert %T: %w", obj, err)
 	}
 	delete(m, "status")
-	pruneEmpty(m)
 	return &unstructured.Unstructured{Object: m}, nil
-}
-
-// pruneEmpty removes nil values, empty maps and empty lists, recursively.
-func pruneEmpty(m map[string]any) {
-	for k, v := range m {
-		if isEmpty(v) {
-			delete(m, k)
-		}
-	}
-}
-
-func isEmpty(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		pruneEmpty(t)
-		return len(t) == 0
-	case []any:
-		for _, item := range t {
-			if mm, ok := item.(map[string]any); ok {
-				pruneEmpty(mm)
-			}
-		}
-		return len(t) == 0
-	}
-	return false
 }
 
 func validLabelValue(v string) bool { return len(content.IsLabelValue(v)) == 0 }
