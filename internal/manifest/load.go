@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"regexp"
 	"strconv"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // MaxFileSize bounds the manifest; real files are a few kilobytes.
@@ -64,8 +62,8 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 		return nil, Diagnostics{{File: filename, Line: 1, Col: 1, Severity: SeverityError,
 			Message: fmt.Sprintf("file is %d bytes, larger than the %d byte limit", len(data), MaxFileSize)}}
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	root, err := parse(data)
+	if err != nil {
 		return nil, Diagnostics{syntaxDiagnostic(filename, err)}
 	}
 	d := &decoder{file: filename, pos: map[string]Pos{}, budget: 64 + 4*len(data)}
