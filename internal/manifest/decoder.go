@@ -3,8 +3,10 @@ package manifest
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -16,6 +18,12 @@ type decoder struct {
 	file  string
 	diags Diagnostics
 	pos   map[string]Pos
+	// childPos are the positions recorded by decoders forked for parts of
+	// a long list (see parallelList).
+	childPos []map[string]Pos
+	// aliasFree is set when the text holds no alias, so no part of the
+	// tree is visited twice and the budget cannot run out.
+	aliasFree bool
 	// budget bounds the nodes visited, so aliases that expand into huge or
 	// cyclic trees cannot stall the loader.
 	budget    int
@@ -182,24 +190,88 @@ func (d *decoder) boolean(n *yaml.Node, path string) bool {
 
 // list calls each for every item of a sequence.
 func (d *decoder) list(n *yaml.Node, path string, each func(item *yaml.Node, path string)) {
-	if n = d.resolve(n); n == nil || isNull(n) {
-		return
-	}
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, path, "expected a list, got %s", describe(n))
-		return
-	}
-	if d.depth >= maxDepth {
-		d.errorf(n, path, "nested too deeply")
+	items, ok := d.items(n, path)
+	if !ok {
 		return
 	}
 	d.depth++
 	defer func() { d.depth-- }()
-	for i, item := range n.Content {
+	for i, item := range items {
 		p := itemPath(path, i)
 		d.record(p, item)
 		each(item, p)
 	}
+}
+
+// items returns the items of a list node, reporting a value that is not a
+// list; ok is false when there is nothing to descend into.
+func (d *decoder) items(n *yaml.Node, path string) (items []*yaml.Node, ok bool) {
+	if n = d.resolve(n); n == nil || isNull(n) {
+		return nil, false
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, path, "expected a list, got %s", describe(n))
+		return nil, false
+	}
+	if d.depth >= maxDepth {
+		d.errorf(n, path, "nested too deeply")
+		return nil, false
+	}
+	return n.Content, true
+}
+
+// parallelRun is how many items of a long list one forked decoder takes.
+const parallelRun = 64
+
+// parallelList decodes a list of independent items (the services of an
+// environment). In a file without aliases a long list is cut into runs
+// decoded side by side, each by a decoder of its own; their diagnostics
+// and positions are merged in list order, so the result is what one
+// decoder gives. (With aliases the node budget, which bounds what aliases
+// can expand to, must be spent in order, so the list is decoded in turn.)
+func parallelList[T any](d *decoder, n *yaml.Node, path string, decode func(d *decoder, item *yaml.Node, path string) T) []T {
+	items, ok := d.items(n, path)
+	if !ok || len(items) == 0 {
+		return nil
+	}
+	out := make([]T, len(items))
+	runs := (len(items) + parallelRun - 1) / parallelRun
+	if !d.aliasFree || runs < 2 || runtime.GOMAXPROCS(0) < 2 {
+		d.depth++
+		defer func() { d.depth-- }()
+		for i, item := range items {
+			p := itemPath(path, i)
+			d.record(p, item)
+			out[i] = decode(d, item, p)
+		}
+		return out
+	}
+	forks := make([]*decoder, runs)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for r := range forks {
+		fork := &decoder{file: d.file, pos: make(map[string]Pos, 32*parallelRun), budget: d.budget,
+			depth: d.depth + 1, aliasFree: true}
+		forks[r] = fork
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			for i := r * parallelRun; i < min((r+1)*parallelRun, len(items)); i++ {
+				p := itemPath(path, i)
+				fork.record(p, items[i])
+				out[i] = decode(fork, items[i], p)
+			}
+		})
+	}
+	wg.Wait()
+	left := d.budget
+	for _, fork := range forks {
+		d.diags = append(d.diags, fork.diags...)
+		d.budget -= left - fork.budget
+		d.childPos = append(d.childPos, fork.pos)
+		d.childPos = append(d.childPos, fork.childPos...)
+	}
+	return out
 }
 
 func (d *decoder) strList(n *yaml.Node, path string) []string {

@@ -29,10 +29,10 @@ var environmentFields = fieldTable[Environment]{
 		e.Deployment = decodeDeployment(d, n, p)
 	},
 	"services": func(d *decoder, n *yaml.Node, p string, e *Environment) {
-		d.list(n, p, func(item *yaml.Node, ip string) {
+		e.Services = parallelList(d, n, p, func(d *decoder, item *yaml.Node, ip string) Service {
 			s := Service{Path: ip}
 			decodeStruct(d, item, ip, &s, serviceFields)
-			e.Services = append(e.Services, s)
+			return s
 		})
 	},
 	"gists": func(d *decoder, n *yaml.Node, p string, e *Environment) {

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -62,11 +63,12 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 		return nil, Diagnostics{{File: filename, Line: 1, Col: 1, Severity: SeverityError,
 			Message: fmt.Sprintf("file is %d bytes, larger than the %d byte limit", len(data), MaxFileSize)}}
 	}
-	root, err := parse(data)
+	root, split, err := parse(data)
 	if err != nil {
 		return nil, Diagnostics{syntaxDiagnostic(filename, err)}
 	}
-	d := &decoder{file: filename, pos: map[string]Pos{}, budget: 64 + 4*len(data)}
+	d := &decoder{file: filename, pos: map[string]Pos{}, budget: 64 + 4*len(data),
+		aliasFree: split || !bytes.Contains(data, []byte("*"))}
 	if len(root.Content) == 0 {
 		return nil, Diagnostics{{File: filename, Line: 1, Col: 1,
 			Message: "file is empty", Severity: SeverityError}}
@@ -75,7 +77,7 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 	doc := root.Content[0]
 	d.record("", doc)
 	decodeStruct(d, doc, "", f, fileFields)
-	f.positions = d.pos
+	f.positions = append(positions{d.pos}, d.childPos...)
 	d.diags.Sort()
 	return f, d.diags
 }
@@ -138,7 +140,7 @@ func underBad(bad map[string]bool, path string) bool {
 // nearest enclosing value that the file holds.
 func (f *File) Position(path string) Pos {
 	for {
-		if p, ok := f.positions[path]; ok {
+		if p, ok := f.positions.get(path); ok {
 			return p
 		}
 		if path == "" {

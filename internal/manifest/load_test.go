@@ -2,8 +2,10 @@ package manifest
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -78,5 +80,48 @@ func compareGolden(t *testing.T, path, got string) {
 	}
 	if got != string(want) {
 		t.Errorf("diagnostics differ\n--- got\n%s--- want\n%s", got, want)
+	}
+}
+
+// TestLargeFileSameDiagnostics loads a 300-service file with mistakes spread
+// through it on one thread and on several: the parallel split parse and
+// validation must report exactly what the one-pass, one-thread load does.
+func TestLargeFileSameDiagnostics(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("project: big\nenvironments:\n  - name: prod\n    namespace: big-prod\n    services:\n")
+	for i := range 300 {
+		name := fmt.Sprintf("svc-%d", i)
+		if i%50 == 49 {
+			name = "svc-0" // duplicate
+		}
+		fmt.Fprintf(&b, "      - name: %s\n        port: %d\n", name, 8000+i)
+		switch i % 7 {
+		case 3:
+			b.WriteString("        replicas: -1\n")
+		case 5:
+			b.WriteString("        requests:\n          memory: 1M1\n")
+		case 6:
+			b.WriteString("        replcas: 2\n")
+		}
+	}
+	data := []byte(b.String())
+	if parseSplit(data) == nil {
+		t.Fatal("the file cannot take the split parse")
+	}
+	old := splitMinBytes
+	t.Cleanup(func() { splitMinBytes = old })
+	load := func(procs, splitFrom int) string {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		splitMinBytes = splitFrom
+		_, diags := Load("big.bitesize", data)
+		return diags.String()
+	}
+	one, many := load(1, len(data)+1), load(4, 0)
+	if one != many {
+		t.Fatalf("diagnostics differ\none thread:\n%s\nfour:\n%s", one, many)
+	}
+	// 43 negative replicas, 43 bad quantities, 42 unknown fields, 6 duplicates.
+	if got, want := len(strings.Split(strings.TrimSpace(one), "\n")), 43+43+42+6; got != want {
+		t.Fatalf("%d diagnostics, want %d:\n%s", got, want, one)
 	}
 }

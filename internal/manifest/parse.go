@@ -21,18 +21,19 @@ var splitMinBytes = 64 << 10
 // quotes spanning lines, several documents — or any part fails to parse,
 // the one-pass parse runs instead, so errors always come from it. The tree
 // is the same either way except for comments, which the decoder never
-// reads (parse_test.go compares the two).
-func parse(data []byte) (*yaml.Node, error) {
+// reads (parse_test.go compares the two). split reports that the split
+// ran, which also means the text holds no alias.
+func parse(data []byte) (root *yaml.Node, split bool, err error) {
 	if len(data) >= splitMinBytes {
 		if root := parseSplit(data); root != nil {
-			return root, nil
+			return root, true, nil
 		}
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, err
+	root = &yaml.Node{}
+	if err := yaml.Unmarshal(data, root); err != nil {
+		return nil, false, err
 	}
-	return &root, nil
+	return root, false, nil
 }
 
 // itemBlock is the text of one `services:` list: the key's line and

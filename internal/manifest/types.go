@@ -15,7 +15,26 @@ type File struct {
 
 	// positions maps a field path (environments[0].services[1].replicas)
 	// to where its value starts, so validation can point at it.
-	positions map[string]Pos
+	positions positions
+}
+
+// positions is the decoder's record of where each value starts, kept as
+// the maps the decoders that ran side by side filled (no path is in two).
+type positions []map[string]Pos
+
+func (ps positions) get(path string) (Pos, bool) {
+	for _, m := range ps {
+		if p, ok := m[path]; ok {
+			return p, true
+		}
+	}
+	return Pos{}, false
+}
+
+// has reports whether the file wrote a value at path.
+func (ps positions) has(path string) bool {
+	_, ok := ps.get(path)
+	return ok
 }
 
 // Environment is one environment, bound to one namespace.

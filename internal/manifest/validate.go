@@ -245,7 +245,7 @@ func (v *checker) deployment(d *Deployment, kind string) {
 func (v *checker) hosts(path string, hosts []string) {
 	for i, h := range hosts {
 		hp := itemPath(path, i)
-		if len(hosts) == 1 && v.f.positions[hp] == (Pos{}) {
+		if len(hosts) == 1 && !v.f.positions.has(hp) {
 			hp = path
 		}
 		if h == "" {

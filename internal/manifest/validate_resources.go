@@ -124,14 +124,14 @@ func (v *checker) metric(m *Metric) {
 	up := joinPath(m.Path, "target_average_utilization")
 	vp := joinPath(m.Path, "target_average_value")
 	hasUtil, hasValue := m.TargetAverageUtilization != 0, m.TargetAverageValue != ""
-	if _, written := v.f.positions[up]; written && m.TargetAverageUtilization <= 0 {
+	if v.f.positions.has(up) && m.TargetAverageUtilization <= 0 {
 		v.errorf(up, "must be positive, got %d", m.TargetAverageUtilization)
 	}
 	switch {
 	case hasUtil && hasValue:
 		v.errorf(vp, "target_average_utilization and target_average_value are mutually exclusive")
 	case !hasUtil && !hasValue:
-		if _, written := v.f.positions[up]; !written {
+		if !v.f.positions.has(up) {
 			v.errorf(m.Path, "one of target_average_utilization or target_average_value is required")
 		}
 	case hasUtil && !ResourceMetric(m.Name):

@@ -2,7 +2,9 @@ package manifest
 
 import (
 	"path"
+	"runtime"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -19,19 +21,48 @@ var (
 var reservedLabelPrefixes = []string{"app.kubernetes.io/", "envop.io/"}
 
 func (v *checker) services(e *Environment) {
+	v.eachService(e)
 	names := map[string]string{}
 	objects := map[string]string{}
 	for i := range e.Services {
 		s := &e.Services[i]
 		np := joinPath(s.Path, "name")
 		v.unique(names, s.Name, np, "service")
-		v.service(e, s)
 		for _, obj := range objectNames(e, s) {
 			if owner, ok := objects[obj]; ok && owner != s.Name {
 				v.errorf(np, "object name %q collides with service %q", obj, owner)
 			}
 			objects[obj] = s.Name
 		}
+	}
+}
+
+// eachService checks every service on its own. A long list is split in
+// runs checked side by side: a service's checks read only the file, and the
+// diagnostics are sorted afterwards, so the result is the same.
+func (v *checker) eachService(e *Environment) {
+	const perWorker = 64
+	workers := min(runtime.GOMAXPROCS(0), len(e.Services)/perWorker)
+	if workers < 2 {
+		for i := range e.Services {
+			v.service(e, &e.Services[i])
+		}
+		return
+	}
+	parts := make([]checker, workers)
+	var wg sync.WaitGroup
+	for w := range parts {
+		parts[w].f = v.f
+		lo, hi := w*len(e.Services)/workers, (w+1)*len(e.Services)/workers
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				parts[w].service(e, &e.Services[i])
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range parts {
+		v.diags = append(v.diags, p.diags...)
 	}
 }
 
@@ -167,13 +198,13 @@ func validRepository(s string) bool {
 
 func (v *checker) ports(s *Service) {
 	pp := joinPath(s.Path, "ports")
-	if _, ok := v.f.positions[pp]; !ok {
+	if !v.f.positions.has(pp) {
 		pp = joinPath(s.Path, "port")
 	}
 	seen := map[int]bool{}
 	for i, p := range s.Ports {
 		ip := itemPath(pp, i)
-		if _, ok := v.f.positions[ip]; !ok {
+		if !v.f.positions.has(ip) {
 			ip = pp
 		}
 		if validation.IsValidPortNum(p) != nil {
@@ -299,7 +330,7 @@ func (v *checker) servicePresets(e *Environment, s *Service) {
 	pp := joinPath(s.Path, "presets")
 	for i, name := range s.Presets {
 		ip := itemPath(pp, i)
-		if _, ok := v.f.positions[ip]; !ok {
+		if !v.f.positions.has(ip) {
 			ip = pp
 		}
 		if !known[name] {
@@ -390,7 +421,7 @@ func (v *checker) claim(vol *Volume, kind string) {
 	}
 	for i, m := range vol.Modes {
 		mp := itemPath(joinPath(vol.Path, "modes"), i)
-		if _, ok := v.f.positions[mp]; !ok {
+		if !v.f.positions.has(mp) {
 			mp = joinPath(vol.Path, "modes")
 		}
 		v.oneOf(mp, m, accessModes...)
@@ -404,7 +435,7 @@ func (v *checker) claim(vol *Volume, kind string) {
 
 func (v *checker) objectVolume(vol *Volume) {
 	for _, f := range []string{"size", "modes", "storage_class", "provisioning"} {
-		if _, ok := v.f.positions[joinPath(vol.Path, f)]; ok {
+		if v.f.positions.has(joinPath(vol.Path, f)) {
 			v.errorf(joinPath(vol.Path, f), "only applies to claims, not %s volumes", vol.Type)
 		}
 	}

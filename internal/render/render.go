@@ -3,8 +3,11 @@ package render
 import (
 	"errors"
 	"fmt"
+	"maps"
 	goruntime "runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -52,27 +55,38 @@ func Render(env *manifest.Environment, project string, opts Options) (*Result, e
 
 // services renders every service, in parallel: each service only reads the
 // shared inputs and writes its own part, and the parts are merged in the
-// file's order so the result is the same as rendering one by one.
+// file's order so the result is the same as rendering one by one. A few
+// long-lived workers take the services in turn, so goroutine stacks grow
+// once rather than once per service.
 func (r *renderer) services() error {
 	svcs := r.env.Services
 	parts := make([]*renderer, len(svcs))
 	errs := make([]error, len(svcs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, goruntime.GOMAXPROCS(0))
-	for i := range svcs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			parts[i] = r.fork()
-			errs[i] = parts[i].service(&svcs[i])
-		}()
+	var (
+		wg   sync.WaitGroup
+		next atomic.Int64
+	)
+	for range min(goruntime.GOMAXPROCS(0), len(svcs)) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(svcs); i = int(next.Add(1) - 1) {
+				parts[i] = r.fork()
+				errs[i] = parts[i].service(&svcs[i])
+			}
+		})
 	}
 	wg.Wait()
+	objects := 0
 	for i, part := range parts {
 		if errs[i] != nil {
 			return fmt.Errorf("render service %q: %w", svcs[i].Name, errs[i])
 		}
+		objects += len(part.objs)
+	}
+	r.objs = slices.Grow(r.objs, objects)
+	names := make(map[string]bool, len(r.names)+objects)
+	maps.Copy(names, r.names)
+	r.names = names
+	for _, part := range parts {
 		r.merge(part)
 	}
 	return nil
