@@ -17,6 +17,9 @@ type measure struct {
 func measures(cfg config) []measure {
 	ratio := func(r *runResult) float64 { return r.OperatorCold.Seconds() / r.KubectlCold.Seconds() }
 	return []measure{
+		{"Manifest: load + validate + render of 500 services (`" + pipelineBenchmark + "`), time", "< 50 ms", "ms", func(r *runResult) float64 { return r.Pipeline.NsPerOp / 1e6 }},
+		{"Manifest: the same, allocated", "< 50 MB", "MB", func(r *runResult) float64 { return r.Pipeline.BytesPerOp / 1e6 }},
+		{"Manifest: the same, allocations", "", "n", func(r *runResult) float64 { return r.Pipeline.AllocsPerOp }},
 		{"Cold apply: operator, process start → first sync applied", "", "s", func(r *runResult) float64 { return r.OperatorCold.Seconds() }},
 		{"Cold apply: `kubectl apply --server-side` of the same objects", "", "s", func(r *runResult) float64 { return r.KubectlCold.Seconds() }},
 		{"Cold apply: operator ÷ kubectl", "≤ 0.5", "x", ratio},
@@ -67,6 +70,8 @@ func format(v float64, unit string) string {
 		return fmt.Sprintf("%.3f", v)
 	case unit == "/s":
 		return fmt.Sprintf("%.0f/s", v)
+	case unit == "MB":
+		return fmt.Sprintf("%.1f MB", v)
 	case unit == "MiB":
 		return fmt.Sprintf("%.1f MiB", v)
 	}

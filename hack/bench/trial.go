@@ -30,6 +30,7 @@ type runResult struct {
 	PeakRSSCold    int64 // VmHWM of the operator when its first sync is applied
 	PeakRSS        int64 // VmHWM of the operator at the end of its phases
 	RSS            int64 // VmRSS at the same moment
+	Pipeline       pipelineResult
 }
 
 // trial is one run: two fresh namespaces, a repository, the operator.
@@ -62,6 +63,7 @@ func (b *bench) runOnce(ctx context.Context, n int) (*runResult, error) {
 		what string
 		run  func(context.Context) error
 	}{
+		{"manifest pipeline benchmark", t.pipeline},
 		{"prepare", t.prepare},
 		{"cold apply", t.cold},
 		{"no-op resync", t.noop},

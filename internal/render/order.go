@@ -48,16 +48,19 @@ func Rank(kind string) int {
 // Sort orders objects by KindOrder, then kind, then name.
 func Sort(objs []*unstructured.Unstructured) {
 	type keyed struct {
-		rank       int
-		kind, name string
-		obj        *unstructured.Unstructured
+		rank, index int
+		kind, name  string
+		obj         *unstructured.Unstructured
 	}
 	keys := make([]keyed, len(objs))
 	for i, o := range objs {
-		keys[i] = keyed{Rank(o.GetKind()), o.GetKind(), o.GetName(), o}
+		keys[i] = keyed{Rank(o.GetKind()), i, o.GetKind(), o.GetName(), o}
 	}
-	slices.SortStableFunc(keys, func(a, b keyed) int {
-		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.kind, b.kind), strings.Compare(a.name, b.name))
+	// The original index breaks ties, so the order is stable without the
+	// cost of a stable sort.
+	slices.SortFunc(keys, func(a, b keyed) int {
+		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.kind, b.kind),
+			strings.Compare(a.name, b.name), cmp.Compare(a.index, b.index))
 	})
 	for i, k := range keys {
 		objs[i] = k.obj
