@@ -127,7 +127,26 @@ func parseChunk(c *chunk, lines [][]byte) {
 	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode {
 		return
 	}
+	// An empty value takes the position of the token after it; past the
+	// chunk's last line that token is the chunk's end, not the file's next
+	// one, so such a chunk is left to the one-pass parse.
+	if beyond(doc.Content[0], c.end) {
+		return
+	}
 	c.items, c.ok = doc.Content[0].Content, true
+}
+
+// beyond reports whether any node starts after line last (1-based).
+func beyond(n *yaml.Node, last int) bool {
+	if n.Line > last {
+		return true
+	}
+	for _, c := range n.Content {
+		if beyond(c, last) {
+			return true
+		}
+	}
+	return false
 }
 
 // makeChunks cuts the blocks' items into about two chunks per worker, at
@@ -253,22 +272,33 @@ func lineContent(l []byte) []byte {
 	return bytes.TrimRight(l, " ")
 }
 
+// lineBreaks are the characters YAML also ends a line at (NEL, LS, PS) and
+// the byte order mark, which it accepts only first: a line scan that
+// splits at newlines alone would miscount around them.
+var lineBreaks = [][]byte{[]byte("\u0085"), []byte("\u2028"), []byte("\u2029"), []byte("\ufeff")}
+
 // plainLine reports whether a line is simple enough for the split: no
 // anchors, aliases, tags, merge keys, directives or document markers, no
-// tabs or carriage returns, quotes closed and flow brackets balanced on the
-// line itself (outside a comment).
+// tabs, carriage returns or other line breaks, quotes closed and flow
+// brackets balanced on the line itself (outside a comment).
 func plainLine(l []byte) bool {
 	l = bytes.TrimRight(l, "\n")
 	if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) || bytes.HasPrefix(l, []byte("%")) {
 		return false
+	}
+	if bytes.ContainsAny(l, "\t\r") {
+		return false
+	}
+	for _, r := range lineBreaks {
+		if bytes.Contains(l, r) {
+			return false
+		}
 	}
 	var quote byte
 	depth := 0
 	for i := 0; i < len(l); i++ {
 		c := l[i]
 		switch {
-		case c == '\t' || c == '\r':
-			return false
 		case quote != 0:
 			if c == quote {
 				quote = 0

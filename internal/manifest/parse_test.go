@@ -73,6 +73,7 @@ func TestParseSplitMatchesOnePass(t *testing.T) {
 		"lone dash":      "environments:\n- name: a\n  services:\n" + strings.Repeat("  -\n    name: x\n  - name: y\n", 9),
 		"in block text":  "notes: |\n  services:\n  - name: x\nenvironments:\n- services:\n  - name: a\n",
 		"empty list":     "environments:\n- name: a\n  services:\n  namespace: x\n",
+		"empty last":     "environments:\n- name: a\n  services:\n" + strings.Repeat("  - name: x\n    env:\n  - name: y\n    ? k\n", 9) + "  namespace: n\n",
 	}
 	splitAny := false
 	for name, data := range cases {
@@ -133,7 +134,9 @@ func TestParseSplitOnTestdata(t *testing.T) {
 }
 
 // FuzzParseSplit checks that whenever the split runs, its tree is the
-// one-pass tree.
+// one-pass tree. Each input is tried as a whole file and as the text of
+// service items (indented under one item, then at the items' own indent),
+// so most inputs reach the split.
 func FuzzParseSplit(f *testing.F) {
 	files, _ := filepath.Glob("testdata/valid-*.bitesize")
 	for _, file := range files {
@@ -143,8 +146,31 @@ func FuzzParseSplit(f *testing.F) {
 		}
 		f.Add(data)
 	}
+	for _, seed := range []string{
+		"port: 80\nenv:\n  - name: A\n    value: \"b # c\"\n",
+		"command: |\n  - not an item\n  x: y\n",
+		"- name: other\n  port: 81\n",
+		"ports: [80,\n  443]\nlabels: {a: b}\n",
+		"note: 'it''s'\n# comment: [\n\n",
+		"x: \"a\n- b\"\n",
+		"version: 1.0\nnamespace: n\n",
+	} {
+		f.Add([]byte(seed))
+	}
 	f.Add([]byte("environments:\n- services:\n  - name: a\n    x: |\n      - y\n  - name: b\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkSplit(t, data)
+		var b strings.Builder
+		b.WriteString("project: p\nenvironments:\n  - name: e\n    services:\n      - name: s\n")
+		lines := strings.Split(string(data), "\n")
+		for _, l := range lines {
+			b.WriteString("        " + l + "\n")
+		}
+		b.WriteString("      - name: t\n")
+		for _, l := range lines {
+			b.WriteString("      " + l + "\n")
+		}
+		b.WriteString("    namespace: n\n")
+		checkSplit(t, []byte(b.String()))
 	})
 }
