@@ -47,6 +47,7 @@ type itemBlock struct {
 type chunk struct {
 	block      int
 	start, end int // lines [start, end)
+	count      int // items the line scan found
 	items      []*yaml.Node
 	ok         bool
 }
@@ -124,7 +125,8 @@ func parseChunk(c *chunk, lines [][]byte) {
 		text = append(text, l...)
 	}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.SequenceNode {
+	if err := yaml.Unmarshal(text, &doc); err != nil || len(doc.Content) != 1 ||
+		doc.Content[0].Kind != yaml.SequenceNode || len(doc.Content[0].Content) != c.count {
 		return
 	}
 	// An empty value takes the position of the token after it; past the
@@ -155,11 +157,12 @@ func makeChunks(blocks []itemBlock, totalLines, workers int) []chunk {
 	target := max(totalLines/(2*max(workers, 1)), 1)
 	var out []chunk
 	for bi, b := range blocks {
-		start := b.items[0][0]
+		start, count := b.items[0][0], 0
 		for i, it := range b.items {
+			count++
 			if it[1]-start >= target || i == len(b.items)-1 {
-				out = append(out, chunk{block: bi, start: start, end: it[1]})
-				start = it[1]
+				out = append(out, chunk{block: bi, start: start, end: it[1], count: count})
+				start, count = it[1], 0
 			}
 		}
 	}
