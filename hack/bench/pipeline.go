@@ -19,27 +19,30 @@ type pipelineResult struct {
 // pipelineBenchmark is the benchmark's name in internal/render.
 const pipelineBenchmark = "BenchmarkLoadValidateRender500"
 
-// pipeline runs that benchmark in its own process (with the machine quiet,
-// before the operator starts) and reads its numbers.
-func (t *trial) pipeline(ctx context.Context) error {
+// pipelineBench runs that benchmark count times in its own process and
+// reads each result.
+func pipelineBench(ctx context.Context, count int) ([]pipelineResult, error) {
 	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^"+pipelineBenchmark+"$",
-		"-benchmem", "-benchtime", "3s", "./internal/render")
+		"-benchmem", "-benchtime", "3s", "-count", strconv.Itoa(count), "./internal/render")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go test -bench %s: %w\n%s", pipelineBenchmark, err, out.String())
+		return nil, fmt.Errorf("go test -bench %s: %w\n%s", pipelineBenchmark, err, out.String())
 	}
 	res, err := parseBenchmark(out.String(), pipelineBenchmark)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	t.res.Pipeline = res
-	return nil
+	if len(res) != count {
+		return nil, fmt.Errorf("%d results of %s, want %d:\n%s", len(res), pipelineBenchmark, count, out.String())
+	}
+	return res, nil
 }
 
-// parseBenchmark reads a `go test -bench -benchmem` line such as
-// "BenchmarkX-2  30  41000000 ns/op  5.9 MB/s  28000000 B/op  321000 allocs/op".
-func parseBenchmark(output, name string) (pipelineResult, error) {
+// parseBenchmark reads the `go test -bench -benchmem` lines of name, such
+// as "BenchmarkX-2  30  41000000 ns/op  5.9 MB/s  28000000 B/op  321000 allocs/op".
+func parseBenchmark(output, name string) ([]pipelineResult, error) {
+	var out []pipelineResult
 	sc := bufio.NewScanner(strings.NewReader(output))
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -52,15 +55,18 @@ func parseBenchmark(output, name string) (pipelineResult, error) {
 			if dst, ok := units[fields[i+1]]; ok {
 				v, err := strconv.ParseFloat(fields[i], 64)
 				if err != nil {
-					return res, fmt.Errorf("benchmark line %q: %w", sc.Text(), err)
+					return nil, fmt.Errorf("benchmark line %q: %w", sc.Text(), err)
 				}
 				*dst = v
 			}
 		}
 		if res.NsPerOp == 0 || res.BytesPerOp == 0 {
-			return res, fmt.Errorf("benchmark line %q lacks ns/op or B/op", sc.Text())
+			return nil, fmt.Errorf("benchmark line %q lacks ns/op or B/op", sc.Text())
 		}
-		return res, nil
+		out = append(out, res)
 	}
-	return pipelineResult{}, fmt.Errorf("no %s line in the output:\n%s", name, output)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no %s line in the output:\n%s", name, output)
+	}
+	return out, nil
 }

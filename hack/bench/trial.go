@@ -63,7 +63,6 @@ func (b *bench) runOnce(ctx context.Context, n int) (*runResult, error) {
 		what string
 		run  func(context.Context) error
 	}{
-		{"manifest pipeline benchmark", t.pipeline},
 		{"prepare", t.prepare},
 		{"cold apply", t.cold},
 		{"no-op resync", t.noop},

@@ -28,7 +28,7 @@ func (r *renderer) customResource(s *manifest.Service) error {
 		spec["options"] = deepCopy(s.Options)
 	}
 	u.Object["spec"] = spec
-	r.objs = append(r.objs, u)
+	r.objs = append(r.objs, newObject(u))
 	return nil
 }
 

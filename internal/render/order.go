@@ -47,22 +47,32 @@ func Rank(kind string) int {
 
 // Sort orders objects by KindOrder, then kind, then name.
 func Sort(objs []*unstructured.Unstructured) {
+	keyed := make([]object, len(objs))
+	for i, u := range objs {
+		keyed[i] = newObject(u)
+	}
+	copy(objs, sortObjects(keyed))
+}
+
+// sortObjects orders objects as Sort does, from the keys already read. The
+// original index breaks ties, so the order is stable without the cost of a
+// stable sort.
+func sortObjects(objs []object) []*unstructured.Unstructured {
 	type keyed struct {
 		rank, index int
-		kind, name  string
-		obj         *unstructured.Unstructured
+		object
 	}
 	keys := make([]keyed, len(objs))
 	for i, o := range objs {
-		keys[i] = keyed{Rank(o.GetKind()), i, o.GetKind(), o.GetName(), o}
+		keys[i] = keyed{Rank(o.kind), i, o}
 	}
-	// The original index breaks ties, so the order is stable without the
-	// cost of a stable sort.
 	slices.SortFunc(keys, func(a, b keyed) int {
 		return cmp.Or(cmp.Compare(a.rank, b.rank), strings.Compare(a.kind, b.kind),
 			strings.Compare(a.name, b.name), cmp.Compare(a.index, b.index))
 	})
+	out := make([]*unstructured.Unstructured, len(keys))
 	for i, k := range keys {
-		objs[i] = k.obj
+		out[i] = k.u
 	}
+	return out
 }

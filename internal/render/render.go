@@ -22,8 +22,8 @@ type renderer struct {
 	project   string
 	namespace string
 	opts      Options
-	objs      []*unstructured.Unstructured
-	names     map[string]bool // kind/name already rendered
+	objs      []object
+	names     map[objectKey]bool // already rendered
 	skipped   []Skipped
 	gistHash  map[string]string
 }
@@ -34,7 +34,7 @@ func Render(env *manifest.Environment, project string, opts Options) (*Result, e
 	if env == nil {
 		return nil, errors.New("render: no environment")
 	}
-	r := &renderer{env: env, project: project, opts: withDefaults(opts), names: map[string]bool{}}
+	r := &renderer{env: env, project: project, opts: withDefaults(opts), names: map[objectKey]bool{}}
 	if r.project == "" {
 		r.project = opts.Project
 	}
@@ -49,8 +49,23 @@ func Render(env *manifest.Environment, project string, opts Options) (*Result, e
 	if err := r.services(); err != nil {
 		return nil, err
 	}
-	Sort(r.objs)
-	return &Result{Objects: r.objs, Skipped: r.skipped}, nil
+	return &Result{Objects: sortObjects(r.objs), Skipped: r.skipped}, nil
+}
+
+// objectKey is what makes a rendered object unique in a namespace.
+type objectKey struct{ kind, name string }
+
+// object is a rendered object with its key, read once.
+type object struct {
+	objectKey
+	u *unstructured.Unstructured
+}
+
+func newObject(u *unstructured.Unstructured) object {
+	kind, _ := u.Object["kind"].(string)
+	meta, _ := u.Object["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	return object{objectKey{kind, name}, u}
 }
 
 // services renders every service, in parallel: each service only reads the
@@ -83,7 +98,7 @@ func (r *renderer) services() error {
 		objects += len(part.objs)
 	}
 	r.objs = slices.Grow(r.objs, objects)
-	names := make(map[string]bool, len(r.names)+objects)
+	names := make(map[objectKey]bool, len(r.names)+objects)
 	maps.Copy(names, r.names)
 	r.names = names
 	for _, part := range parts {
@@ -95,19 +110,18 @@ func (r *renderer) services() error {
 // fork returns a renderer sharing r's read-only inputs with empty output.
 func (r *renderer) fork() *renderer {
 	return &renderer{env: r.env, project: r.project, namespace: r.namespace, opts: r.opts,
-		names: map[string]bool{}, gistHash: r.gistHash}
+		names: map[objectKey]bool{}, gistHash: r.gistHash}
 }
 
 // merge appends part's output, dropping objects already rendered (a claim
 // two services share keeps its first rendering).
 func (r *renderer) merge(part *renderer) {
-	for _, u := range part.objs {
-		key := u.GetKind() + "/" + u.GetName()
-		if r.names[key] {
+	for _, o := range part.objs {
+		if r.names[o.objectKey] {
 			continue
 		}
-		r.names[key] = true
-		r.objs = append(r.objs, u)
+		r.names[o.objectKey] = true
+		r.objs = append(r.objs, o)
 	}
 	r.skipped = append(r.skipped, part.skipped...)
 }
@@ -160,12 +174,12 @@ func (r *renderer) add(obj runtime.Object) error {
 	if err != nil {
 		return err
 	}
-	key := u.GetKind() + "/" + u.GetName()
-	if r.names[key] {
+	o := newObject(u)
+	if r.names[o.objectKey] {
 		return nil
 	}
-	r.names[key] = true
-	r.objs = append(r.objs, u)
+	r.names[o.objectKey] = true
+	r.objs = append(r.objs, o)
 	return nil
 }
 
