@@ -50,6 +50,10 @@ func method(cfg config) string {
 
 Every run uses two fresh namespaces, removed at its end, and a fresh git repository.
 
+- **Manifest.** `+"`go test -run '^$' -bench '^BenchmarkLoadValidateRender500$' -benchmem -benchtime 3s -count RUNS ./internal/render`"+`,
+  before the plane starts: load (parse, decode, validate, lint) and render of a 500-service
+  environment mixing plain services, ingresses with TLS, HPAs, blue/green pairs and volumes
+  (2,125 objects, 250 KB of YAML), in one process on every CPU; one result per run.
 - **Cold apply.** Operator: from starting `+"`envop serve`"+` (repository on disk, poll interval an hour,
   resync an hour) until `+"`/readyz`"+` answers 200, which it does once the first revision is applied
   (state recorded, every object applied, pruning done). This includes the process start, the
