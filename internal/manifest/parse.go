@@ -8,8 +8,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// splitMinBytes is the size from which parse tries to split a file; below
-// it one pass is faster than starting goroutines. Tests lower it.
+// splitMinBytes is the size from which parse tries to split a file (on
+// more than one CPU); below it one pass is faster than starting goroutines.
+// Tests lower it.
 var splitMinBytes = 64 << 10
 
 // parse parses the YAML document. In a large file the items of each
@@ -24,7 +25,7 @@ var splitMinBytes = 64 << 10
 // reads (parse_test.go compares the two). split reports that the split
 // ran, which also means the text holds no alias.
 func parse(data []byte) (root *yaml.Node, split bool, err error) {
-	if len(data) >= splitMinBytes {
+	if len(data) >= splitMinBytes && runtime.GOMAXPROCS(0) > 1 {
 		if root := parseSplit(data); root != nil {
 			return root, true, nil
 		}

@@ -18,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/randfill"
+
+	"github.com/envop/envop/internal/manifest"
 )
 
 // reference is what toMap must equal: the API machinery's converter, then
@@ -122,5 +124,52 @@ func TestToMapEdgeValues(t *testing.T) {
 		M map[int]string `json:"m"`
 	}{M: map[int]string{1: "x"}}); err == nil {
 		t.Fatal("a map with integer keys encoded without an error")
+	}
+}
+
+// renderedDeployment is a typical rendered Deployment as a typed object.
+func renderedDeployment(b *testing.B) *appsv1.Deployment {
+	f, diags := manifest.Load("big.bitesize", manifest500())
+	if diags.HasErrors() {
+		b.Fatal(diags.Errors())
+	}
+	res, err := Render(&f.Environments[0], f.Project, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, u := range res.Objects {
+		if u.GetKind() == "Deployment" {
+			d := &appsv1.Deployment{}
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, d); err != nil {
+				b.Fatal(err)
+			}
+			return d
+		}
+	}
+	b.Fatal("no Deployment rendered")
+	return nil
+}
+
+// BenchmarkToMap and BenchmarkConverterAndPrune compare the two ways to
+// turn a typed Deployment into what server-side apply sends.
+func BenchmarkToMap(b *testing.B) {
+	d := renderedDeployment(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := toMap(d); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkConverterAndPrune(b *testing.B) {
+	d := renderedDeployment(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pruneEmpty(m)
 	}
 }
