@@ -19,7 +19,9 @@ func newInstallCmd(streams Streams) *cobra.Command {
 		Short: "Print the least-privilege manifests that run the operator in a namespace",
 		Long: `Install prints a ServiceAccount, a Role with exactly the namespaced rights the operator uses,
 their RoleBinding, a hardened Deployment and its Service, ready for kubectl apply -f -.
-The Secrets they read (API tokens, git credentials) are named in the header; create them yourself.`,
+The Secrets they read (API tokens, git credentials) are named in the header; create them yourself.
+An environment with access entries also needs --access: Kubernetes lets the operator create
+the Roles those entries grant only with escalate and bind on them.`,
 		Example: `  envop install --namespace shop-dev --environment dev \
     --git-repo https://git.example.com/shop/environments.git | kubectl apply -f -`,
 		Args: cobra.NoArgs,
@@ -47,6 +49,8 @@ The Secrets they read (API tokens, git credentials) are named in the header; cre
 	f.StringVar(&o.Image, "image", install.DefaultImage(), "operator image")
 	f.StringVar(&o.AuthTokenSecret, "auth-token-secret", install.DefaultAuthTokenSecret,
 		`Secret holding the API tokens (key "tokens"); "" mounts none, for OIDC-only setups`)
+	f.BoolVar(&o.Access, "access", false,
+		"also the Role letting the operator create the Roles of `access` entries (grants up to namespace admin)")
 	f.StringVarP(&output, "output", "o", install.FormatYAML, "output format: yaml or json")
 	return cmd
 }

@@ -7,9 +7,12 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/version"
 )
 
@@ -49,6 +52,9 @@ type Options struct {
 	// Rules are the Role's rules: operator.RequiredRules(), passed in so that
 	// this package stays free of the operator's I/O dependencies.
 	Rules []rbacv1.PolicyRule
+	// Access adds the Role and RoleBinding an environment with `access`
+	// entries needs (see AccessObjects).
+	Access bool
 }
 
 // DefaultImage is the released image of this build's version.
@@ -97,7 +103,8 @@ func checkRules(rules []rbacv1.PolicyRule) error {
 }
 
 // Objects returns the manifests in apply order: ServiceAccount, Role,
-// RoleBinding, Deployment, Service.
+// RoleBinding, the access Role and RoleBinding when asked, Deployment,
+// Service.
 func Objects(o Options) ([]runtime.Object, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -105,11 +112,44 @@ func Objects(o Options) ([]runtime.Object, error) {
 	if o.Image == "" {
 		o.Image = DefaultImage()
 	}
+	objs := []runtime.Object{serviceAccount(o), role(o), roleBinding(o)}
+	if o.Access {
+		objs = append(objs, AccessObjects(o.Namespace)...)
+	}
+	return append(objs, deployment(o), service(o)), nil
+}
+
+// AccessName names the Role and RoleBinding of AccessObjects.
+const AccessName = Name + "-access"
+
+// AccessObjects are the Role and RoleBinding that let the operator create
+// and bind the Roles of `access`. Kubernetes lets a Role be created or bound
+// only by someone holding every right it grants, or holding escalate and
+// bind on it; the `access` Roles grant more than the operator's own Role,
+// so this Role gives escalate and bind on exactly those Role names. It lets
+// the operator grant up to namespace admin, which is what `access` asks for:
+// install it only for environments that use `access`. An empty namespace
+// leaves it to kustomize (deploy/components/access).
+func AccessObjects(namespace string) []runtime.Object {
+	var names []string
+	for _, r := range manifest.AccessRoles {
+		names = append(names, render.AccessRoleName(r))
+	}
+	meta := metav1.ObjectMeta{Name: AccessName, Namespace: namespace, Labels: labels()}
 	return []runtime.Object{
-		serviceAccount(o),
-		role(o),
-		roleBinding(o),
-		deployment(o),
-		service(o),
-	}, nil
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+			ObjectMeta: meta,
+			Rules: []rbacv1.PolicyRule{{
+				APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles"},
+				ResourceNames: names, Verbs: []string{"escalate", "bind"},
+			}},
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: meta,
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AccessName},
+			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: Name, Namespace: namespace}},
+		},
+	}
 }

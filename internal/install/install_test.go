@@ -42,6 +42,8 @@ const baseNotice = "# Generated from internal/install: regenerate with `go test 
 func TestRenderGolden(t *testing.T) {
 	oidc := fullOptions()
 	oidc.AuthTokenSecret, oidc.Environment, oidc.GitRepo, oidc.GitBranch = "", "", "", ""
+	withAccess := fullOptions()
+	withAccess.Access = true
 	for _, tt := range []struct {
 		name, format string
 		opts         Options
@@ -49,6 +51,7 @@ func TestRenderGolden(t *testing.T) {
 		{"full.yaml", FormatYAML, fullOptions()},
 		{"full.json", FormatJSON, fullOptions()},
 		{"no-token-secret.yaml", FormatYAML, oidc},
+		{"access.yaml", FormatYAML, withAccess},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Render(tt.opts, tt.format)
@@ -78,6 +81,16 @@ func TestDeployBaseUpToDate(t *testing.T) {
 	if !strings.Contains(string(k), "- envop.yaml") {
 		t.Errorf("deploy/base/kustomization.yaml does not list envop.yaml:\n%s", k)
 	}
+}
+
+// TestAccessComponentUpToDate keeps deploy/components/access what this
+// package generates for --access.
+func TestAccessComponentUpToDate(t *testing.T) {
+	got, err := RenderAccessComponent(baseNotice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, filepath.Join("..", "..", "deploy", "components", "access", "access.yaml"), got)
 }
 
 func golden(t *testing.T, path string, got []byte) {

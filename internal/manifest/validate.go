@@ -187,8 +187,9 @@ func (v *checker) presets(e *Environment) {
 	}
 }
 
-// Roles a user or group can hold, as SPEC section 2 fixes them.
-var accessRoles = []string{"view", "deploy", "admin"}
+// AccessRoles are the roles a user or group can hold, as SPEC section 2
+// fixes them, lowest first: each includes the rights of those before it.
+var AccessRoles = []string{"view", "deploy", "admin"}
 
 func (v *checker) access(e *Environment) {
 	for _, a := range e.Access {
@@ -199,7 +200,7 @@ func (v *checker) access(e *Environment) {
 			v.errorf(joinPath(a.Path, "user"), "group and user are mutually exclusive")
 		}
 		if v.required(joinPath(a.Path, "role"), a.Role) {
-			v.oneOf(joinPath(a.Path, "role"), a.Role, accessRoles...)
+			v.oneOf(joinPath(a.Path, "role"), a.Role, AccessRoles...)
 		}
 	}
 }

@@ -142,6 +142,9 @@ var accessRules = map[string][]rbacv1.PolicyRule{
 	},
 }
 
+// AccessRoleName is the name of the Role rendered for an `access` role.
+func AccessRoleName(role string) string { return "envop-" + role }
+
 // access renders a Role and a RoleBinding per role in use; each role
 // includes the rules of the roles below it.
 func (r *renderer) access() {
@@ -153,13 +156,13 @@ func (r *renderer) access() {
 		}
 		subjects[a.Role] = append(subjects[a.Role], s)
 	}
-	for _, role := range []string{"view", "deploy", "admin"} {
+	for _, role := range manifest.AccessRoles {
 		subs := subjects[role]
 		if len(subs) == 0 {
 			continue
 		}
 		sort.Slice(subs, func(i, j int) bool { return subs[i].Kind+"/"+subs[i].Name < subs[j].Kind+"/"+subs[j].Name })
-		name := "envop-" + role
+		name := AccessRoleName(role)
 		labels := r.labels(name, name, "")
 		labels[LabelAccess] = role
 		meta := metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels}
@@ -171,7 +174,7 @@ func (r *renderer) access() {
 
 func rulesUpTo(role string) []rbacv1.PolicyRule {
 	var out []rbacv1.PolicyRule
-	for _, r := range []string{"view", "deploy", "admin"} {
+	for _, r := range manifest.AccessRoles {
 		out = append(out, accessRules[r]...)
 		if r == role {
 			break

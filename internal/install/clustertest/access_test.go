@@ -30,14 +30,19 @@ environments:
 `
 
 // TestAccessComponent: with deploy/components/access added to the install,
-// the operator may create and bind the Roles of `access`, which grant more
-// than it holds itself; without it Kubernetes refuses them.
+// or with `envop install --access`, the operator may create and bind the
+// Roles of `access`, which grant more than it holds itself; without either
+// Kubernetes refuses them.
 func TestAccessComponent(t *testing.T) {
-	for _, component := range []bool{true, false} {
-		t.Run(fmt.Sprintf("component=%v", component), func(t *testing.T) {
+	for _, mode := range []string{"component", "flag", "none"} {
+		t.Run(mode, func(t *testing.T) {
 			ns := testcluster.Namespace(t)
-			apply(t, decode(t, envopInstall(t, "--namespace", ns, "--auth-token-secret", "")), "Deployment")
-			if component {
+			args := []string{"--namespace", ns, "--auth-token-secret", ""}
+			if mode == "flag" {
+				args = append(args, "--access")
+			}
+			apply(t, decode(t, envopInstall(t, args...)), "Deployment")
+			if mode == "component" {
 				applyAccessComponent(t, ns)
 			}
 			cfg, _ := testcluster.TokenClient(t, ns, "envop")
@@ -45,13 +50,14 @@ func TestAccessComponent(t *testing.T) {
 				RestConfig: cfg, Namespace: ns, Environment: "dev", GitRepo: gitRepo(t, fmt.Sprintf(withAccess, ns)),
 				PollInterval: time.Hour, ResyncInterval: time.Hour,
 			})
+			granted := mode != "none"
 			for _, name := range []string{"envop-view", "envop-admin"} {
 				_, err := testcluster.Get(t).Client.RbacV1().Roles(ns).Get(t.Context(), name, metav1.GetOptions{})
-				if component && err != nil {
+				if granted && err != nil {
 					t.Errorf("Role %s: %v\n%s", name, err, op.logs.String())
 				}
-				if !component && !apierrors.IsNotFound(err) {
-					t.Errorf("Role %s created without the access component: %v", name, err)
+				if !granted && !apierrors.IsNotFound(err) {
+					t.Errorf("Role %s created without the access Role: %v", name, err)
 				}
 			}
 		})
