@@ -31,6 +31,7 @@ type Applier struct {
 
 	mu      sync.Mutex
 	applied map[objectKey]record
+	kinds   map[schema.GroupKind]bool // see RememberKinds
 }
 
 // objectKey names an object in the Applier's namespace.
@@ -166,7 +167,22 @@ func (a *Applier) forget(key objectKey) {
 	delete(a.applied, key)
 }
 
-// appliedKinds are the kinds of the objects remembered, sorted.
+// RememberKinds adds kinds pruning lists from now on, as if this Applier
+// had applied objects of them: custom resource kinds an operator applied
+// before it restarted, which the desired objects may no longer name.
+func (a *Applier) RememberKinds(kinds ...schema.GroupKind) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, gk := range kinds {
+		if a.kinds == nil {
+			a.kinds = map[schema.GroupKind]bool{}
+		}
+		a.kinds[gk] = true
+	}
+}
+
+// appliedKinds are the kinds of the objects remembered and the kinds
+// remembered on their own, sorted.
 func (a *Applier) appliedKinds() []schema.GroupKind {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -176,6 +192,12 @@ func (a *Applier) appliedKinds() []schema.GroupKind {
 		if !seen[key.GroupKind] {
 			seen[key.GroupKind] = true
 			out = append(out, key.GroupKind)
+		}
+	}
+	for gk := range a.kinds {
+		if !seen[gk] {
+			seen[gk] = true
+			out = append(out, gk)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })

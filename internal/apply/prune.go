@@ -24,10 +24,10 @@ var ErrEmptyDesired = errors.New("the desired set is empty")
 // the environment label, in the namespace) that desired does not list, in
 // reverse apply order, with background propagation. Claims are kept and
 // reported as skipped unless Options.PruneClaims. Kinds the server does not
-// serve are ignored. Custom resource kinds are those of desired and those
-// this Applier applied; after a restart, a custom resource kind no desired
-// object names any more is not listed. A failed delete is a failed Change; the error returned
-// is for a prune refused or not attempted.
+// serve are ignored. Custom resource kinds are those of desired, those this
+// Applier applied and those given to RememberKinds (the operator passes the
+// kinds its state recorded, so a restart forgets none). A failed delete is a
+// failed Change; the error returned is for a prune refused or not attempted.
 func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructured) (*ChangeSet, error) {
 	start := time.Now()
 	live, err := a.listManaged(ctx, pruneKinds(desired, a.appliedKinds()))
@@ -68,12 +68,20 @@ func orphans(live []*unstructured.Unstructured, keep map[objectKey]bool) []*unst
 }
 
 // listManaged lists the managed objects of every kind the server serves.
+// A custom resource kind the operator may not list is skipped with a
+// warning rather than stopping all pruning: its rights are the user's to
+// grant, and may be gone with the service.
 func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]*unstructured.Unstructured, error) {
 	var out []*unstructured.Unstructured
 	for _, gk := range kinds {
 		items, err := a.list(ctx, gk.WithVersion(""))
 		if meta.IsNoMatchError(err) {
 			continue // not served here: nothing of it to prune
+		}
+		if apierrors.IsForbidden(err) && render.Rank(gk.Kind) == len(render.KindOrder) {
+			a.opts.Logger.Warn("prune skips a custom resource kind it may not list",
+				"namespace", a.opts.Namespace, "kind", gk.String(), "error", err)
+			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("prune: list %s: %w", gk, err)

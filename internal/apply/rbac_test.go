@@ -62,3 +62,21 @@ func withoutVerb(rules []rbacv1.PolicyRule, verb string) []rbacv1.PolicyRule {
 	}
 	return out
 }
+
+// TestRememberedKindNotListable: a remembered custom resource kind the
+// ServiceAccount may not list (its rights went with the service) is
+// skipped; pruning of everything else goes on.
+func TestRememberedKindNotListable(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	testcluster.InstallCRD(t, couchbase)
+	cfg, _ := testcluster.ServiceAccountClient(t, ns, "envop", RequiredRules)
+	objs := appSet(t, ns)
+	a, _ := newApplier(t, cfg, Options{Namespace: ns})
+	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	a.RememberKinds(couchbase.GroupKind())
+	cs, err := a.Prune(t.Context(), without(objs, "Service", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireCounts(t, cs, map[Action]int{Pruned: 1, Failed: 0})
+}

@@ -1,17 +1,10 @@
 package apply
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
 
 	"github.com/envop/envop/internal/testcluster"
 )
@@ -81,6 +74,9 @@ func TestOwnsAll(t *testing.T) {
 	}
 }
 
+// couchbase is the kind of the legacy custom resource in the goldens.
+var couchbase = schema.GroupVersionKind{Group: "prsn.io", Version: "v1", Kind: "Couchbase"}
+
 // TestCustomResources: a kind installed after the Applier started is found
 // by refreshing discovery; a kind the server does not serve fails alone and
 // is ignored by pruning.
@@ -89,7 +85,7 @@ func TestCustomResources(t *testing.T) {
 	objs := golden(t, ns, "basic.yaml", "legacy-custom-resource.yaml")
 	a, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
 	requireCounts(t, a.Apply(t.Context(), objs[:1]), map[Action]int{Created: 1}) // discovery cached
-	installCRD(t, schema.GroupVersionKind{Group: "prsn.io", Version: "v1", Kind: "Couchbase"})
+	testcluster.InstallCRD(t, couchbase)
 
 	cs := a.Apply(t.Context(), objs)
 	requireCounts(t, cs, map[Action]int{Failed: 1, Unchanged: 1, Created: len(objs) - 2})
@@ -108,34 +104,32 @@ func TestCustomResources(t *testing.T) {
 	}
 }
 
-func installCRD(t *testing.T, gvk schema.GroupVersionKind) {
-	t.Helper()
-	c := testcluster.Get(t)
-	plural := strings.ToLower(gvk.Kind) + "s"
-	crd := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "apiextensions.k8s.io/v1",
-		"kind":       "CustomResourceDefinition",
-		"metadata":   map[string]any{"name": plural + "." + gvk.Group},
-		"spec": map[string]any{
-			"group": gvk.Group, "scope": "Namespaced",
-			"names": map[string]any{"plural": plural, "kind": gvk.Kind},
-			"versions": []any{map[string]any{
-				"name": gvk.Version, "served": true, "storage": true,
-				"schema": map[string]any{"openAPIV3Schema": map[string]any{
-					"type": "object", "x-kubernetes-preserve-unknown-fields": true,
-				}},
-			}},
-		},
-	}}
-	crds := dynamic.NewForConfigOrDie(c.Config).Resource(schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
-	if _, err := crds.Create(t.Context(), crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("install CRD for %s: %v", gvk, err)
+// TestCustomResourceKindRememberedAfterRestart: a restarted Applier prunes a
+// custom resource no desired object names only once told its kind, which
+// the operator reads from its state.
+func TestCustomResourceKindRememberedAfterRestart(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	testcluster.InstallCRD(t, couchbase)
+	objs := without(golden(t, ns, "basic.yaml", "legacy-custom-resource.yaml"), "Sqs", "queue")
+	first, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+	if cs := first.Apply(t.Context(), objs); cs.Err() != nil {
+		t.Fatal(cs.Err())
 	}
-	err := wait.PollUntilContextTimeout(t.Context(), 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		_, err := c.Client.Discovery().ServerResourcesForGroupVersion(gvk.GroupVersion().String())
-		return err == nil, nil
-	})
+	rest := without(objs, "Couchbase", "cb-1")
+
+	restarted, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
+	pruned, err := restarted.Prune(t.Context(), rest)
 	if err != nil {
-		t.Fatalf("CRD for %s never served: %v", gvk, err)
+		t.Fatal(err)
+	}
+	if len(pruned.Changes) != 0 {
+		t.Fatalf("pruned without knowing the kind: %v", pruned.Changes)
+	}
+	restarted.RememberKinds(couchbase.GroupKind())
+	if pruned, err = restarted.Prune(t.Context(), rest); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := pruned.Find("Couchbase", "cb-1"); c.Action != Pruned || len(pruned.Changes) != 1 {
+		t.Fatalf("prune after RememberKinds: %v", pruned.Changes)
 	}
 }

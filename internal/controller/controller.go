@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/audit"
@@ -39,6 +40,8 @@ var (
 type Applier interface {
 	Apply(ctx context.Context, objs []*unstructured.Unstructured) *apply.ChangeSet
 	Prune(ctx context.Context, desired []*unstructured.Unstructured) (*apply.ChangeSet, error)
+	// RememberKinds adds custom resource kinds pruning lists from now on.
+	RememberKinds(kinds ...schema.GroupKind)
 }
 
 // Snapshot is one revision of the repository.

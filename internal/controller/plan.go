@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
 )
 
@@ -89,7 +90,11 @@ func (c *Controller) planGit(p *plan, d *desired, s *manifest.Service, svc *stat
 			})
 		}
 	}
-	if !equalStrings(before.GitVersions, svc.GitVersions) || before.Active != svc.Active {
+	svc.Kind = render.CustomResourceKind(s).GroupKind().String()
+	if svc.Kind == "" && before.Kind != "" {
+		svc.Kind = before.Kind // a type dropped from the service: its object may still be there
+	}
+	if !equalStrings(before.GitVersions, svc.GitVersions) || before.Active != svc.Active || before.Kind != svc.Kind {
 		p.services[s.Name] = svc
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/audit"
@@ -167,12 +168,28 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) er
 	secrets, tlsErr := c.vault.Secrets(ctx, res.Objects)
 	objs := append(slices.Clone(res.Objects), secrets...)
 	cs := c.applier.Apply(ctx, objs)
+	c.applier.RememberKinds(c.customKinds()...)
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
 	c.failUnapplied(ctx, cs)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
 	return errors.Join(cs.Err(), pruneErr, tlsErr)
+}
+
+// customKinds are the kinds of legacy custom resource services the state
+// remembers, including services the file no longer names: a restarted
+// operator learns from them which kinds to prune.
+func (c *Controller) customKinds() []schema.GroupKind {
+	var out []schema.GroupKind
+	c.store.Read(func(services map[string]*state.Service) {
+		for _, s := range services {
+			if s.Kind != "" {
+				out = append(out, schema.ParseGroupKind(s.Kind))
+			}
+		}
+	})
+	return out
 }
 
 func (c *Controller) render(d *desired, p *plan) (*render.Result, error) {
@@ -226,6 +243,7 @@ func (c *Controller) persistService(ctx context.Context, planned *state.Service,
 		mutate = func(s *state.Service) {
 			s.GitVersions = planned.GitVersions
 			s.Active = planned.Active
+			s.Kind = planned.Kind
 		}
 	}
 	if len(deploys) == 0 {

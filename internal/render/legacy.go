@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/envop/envop/internal/manifest"
 )
@@ -17,8 +18,7 @@ const DefaultCustomResourceAPIVersion = "prsn.io/v1"
 // letter (couchbase → Couchbase).
 func (r *renderer) customResource(s *manifest.Service) error {
 	u := &unstructured.Unstructured{Object: map[string]any{}}
-	u.SetAPIVersion(orDefault(s.APIVersion, DefaultCustomResourceAPIVersion))
-	u.SetKind(strings.ToUpper(s.Type[:1]) + s.Type[1:])
+	u.SetGroupVersionKind(CustomResourceKind(s))
 	u.SetName(s.Name)
 	u.SetNamespace(r.namespace)
 	version := r.version(s, s.Name)
@@ -30,6 +30,19 @@ func (r *renderer) customResource(s *manifest.Service) error {
 	u.Object["spec"] = spec
 	r.objs = append(r.objs, newObject(u))
 	return nil
+}
+
+// CustomResourceKind is the group, version and kind a legacy `type` service
+// renders to; the zero value for any other service.
+func CustomResourceKind(s *manifest.Service) schema.GroupVersionKind {
+	if !s.IsCustomResource() {
+		return schema.GroupVersionKind{}
+	}
+	gv, err := schema.ParseGroupVersion(orDefault(s.APIVersion, DefaultCustomResourceAPIVersion))
+	if err != nil {
+		gv = schema.GroupVersion{Version: s.APIVersion} // validation refuses such a file first
+	}
+	return gv.WithKind(strings.ToUpper(s.Type[:1]) + s.Type[1:])
 }
 
 // deepCopy copies the options so callers cannot alter the manifest through

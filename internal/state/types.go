@@ -62,6 +62,10 @@ type Service struct {
 	GitVersions map[string]string `json:"gitVersions,omitempty"`
 	// Active is the blue/green colour chosen by promotion, if any.
 	Active string `json:"active,omitempty"`
+	// Kind is the kind of a legacy custom resource service, as Kind.group:
+	// after a restart it still tells pruning to look for that kind once the
+	// file no longer names the service.
+	Kind string `json:"kind,omitempty"`
 	// History holds the newest deploys last, at most MaxHistory.
 	History []Deploy `json:"history,omitempty"`
 	// Audit holds the records of changes to this service, written in the
