@@ -278,7 +278,7 @@ func sliceEncoder(t reflect.Type) encoder {
 			return base64.StdEncoding.EncodeToString(v.Bytes()), nil
 		}
 	}
-	if t.Elem().Kind() == reflect.String && t.Elem().PkgPath() == "" {
+	if t == reflect.TypeFor[[]string]() {
 		return func(v reflect.Value) (any, error) {
 			if v.IsNil() {
 				return nil, nil
@@ -318,7 +318,7 @@ func mapEncoder(t reflect.Type) encoder {
 			return nil, fmt.Errorf("cannot encode %s: keys are not strings", t)
 		}
 	}
-	if t.Key().PkgPath() == "" && t.Elem().Kind() == reflect.String && t.Elem().PkgPath() == "" {
+	if t == reflect.TypeFor[map[string]string]() {
 		return func(v reflect.Value) (any, error) {
 			if v.IsNil() {
 				return nil, nil

@@ -92,6 +92,8 @@ func TestToMapMatchesConverter(t *testing.T) {
 }
 
 func TestToMapEdgeValues(t *testing.T) {
+	type named []string
+	type namedMap map[string]string
 	type inner struct {
 		A string `json:"a,omitempty"`
 	}
@@ -107,11 +109,14 @@ func TestToMapEdgeValues(t *testing.T) {
 		OmitZero        metav1.Time       `json:"omitZero,omitzero"`
 		Map             map[string]*inner `json:"map"`
 		Iface           any               `json:"iface"`
+		Named           named             `json:"named"`
+		NamedMap        namedMap          `json:"namedMap"`
 	}
 	obj := &odd{
 		TypeMeta: metav1.TypeMeta{Kind: "Odd"}, Skipped: "x", NoTag: "n",
 		List: []inner{{}, {A: "a"}}, Bytes: []byte("hi"), Dur: metav1.Duration{Duration: time.Second},
 		Map: map[string]*inner{"nil": nil, "empty": {}, "set": {A: "b"}}, Iface: int8(3),
+		Named: named{"a"}, NamedMap: namedMap{"k": "v"},
 	}
 	got, err := toMap(obj)
 	if err != nil {
