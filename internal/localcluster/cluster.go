@@ -219,6 +219,12 @@ func (c *Cluster) startControllers(_ context.Context, cfg Config) error {
 		"--root-ca-file="+pki("ca.crt"),
 		"--cluster-signing-cert-file="+pki("ca.crt"), "--cluster-signing-key-file="+pki("ca.key"),
 		"--profiling=false",
+		// After an API server restart, the ReplicaSet controller's stale
+		// cache check (on by default in 1.37) sometimes leaves a
+		// ReplicaSet whose pod creation failed in the outage without a
+		// retry for minutes; the trials restart the API server and need
+		// the plane itself to recover. See docs/reliability.md.
+		"--feature-gates=StaleControllerConsistencyReplicaSet=false",
 	)
 	if err != nil {
 		return err

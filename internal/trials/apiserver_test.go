@@ -67,12 +67,17 @@ func restartDuringSync(t *testing.T, rep *entry, resync string, strict bool) {
 	if !op.running() {
 		t.Fatalf("the operator exited during the outage:\n%s", op.logTail(30))
 	}
+	var logged time.Time
 	took := eventually(t, 3*time.Minute, "converged after the restart", func() (bool, string) {
 		s, err := op.status()
 		if err != nil {
 			return false, err.Error()
 		}
 		if ok, why := allGreenAt(s, n, "1.1.0"); !ok {
+			if time.Since(logged) > 10*time.Second {
+				logged = time.Now()
+				t.Logf("%s after the API server was back: %s", time.Since(back).Round(time.Second), why)
+			}
 			return false, why
 		}
 		if got := countAt(t.Context(), t, ns, "1.1.0"); got != n {

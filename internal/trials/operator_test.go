@@ -222,7 +222,7 @@ type deployView struct {
 }
 
 type serviceView struct {
-	Name, Version, Status, Reason string
+	Name, Version, Status, Reason, Message string
 }
 
 type statusView struct {
@@ -290,13 +290,15 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func() (b
 
 // allGreenAt reports whether every service of s runs version and is green.
 func allGreenAt(s statusView, n int, version string) (bool, string) {
-	good := 0
+	good, lagging := 0, ""
 	for _, svc := range s.Services {
 		if svc.Version == version && svc.Status == "green" {
 			good++
+		} else if lagging == "" {
+			lagging = fmt.Sprintf("; first not green at %s: %s at %q %s %s: %s", version, svc.Name, svc.Version, svc.Status, svc.Reason, svc.Message)
 		}
 	}
-	return good == n && len(s.Services) == n, fmt.Sprintf("%d/%d green at %s, sync %s %s", good, n, version, s.Sync.Status, s.Sync.Error)
+	return good == n && len(s.Services) == n, fmt.Sprintf("%d/%d green at %s, sync %s %s%s", good, n, version, s.Sync.Status, s.Sync.Error, lagging)
 }
 
 func writeKubeconfig(t *testing.T, cfg *rest.Config, ns, path string) {
