@@ -45,7 +45,9 @@ func newAuditCmd(streams Streams) *cobra.Command {
 				results = append(results, auditResult{Environment: t.Name, Endpoint: t.Client.Endpoint(), Records: records})
 			}
 			if cf.output != "" {
-				return writeMachine(streams.Out, cf.output, results)
+				return writeResults(streams.Out, cf.output, cf.single(ts), results, func(res auditResult) any {
+					return res.Records
+				})
 			}
 			tw := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "ENVIRONMENT\tTIME\tACTOR\tACTION\tSERVICE\tVERSION\tRESULT\tMESSAGE")

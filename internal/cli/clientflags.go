@@ -201,6 +201,30 @@ func apiFailure(t target, err error) error {
 	return &ExitError{Code: exitCode(err), Err: fmt.Errorf("%s: %w", t.Name, err)}
 }
 
+// single says whether ts is one environment named by --endpoint or by a
+// lone --env NAME: machine output is then the operator's answer itself, as
+// the API gives it, rather than a list of environments.
+func (f *clientFlags) single(ts []target) bool {
+	return len(ts) == 1 && (ts[0].direct || (len(f.envs) == 1 && f.envs[0] != "all"))
+}
+
+// writeResults writes a client command's machine output: with one
+// environment, answer's view of its result (nothing when answer returns
+// nil: the command's error says why); else every environment's result.
+func writeResults[R any](w io.Writer, format string, one bool, results []R, answer func(R) any) error {
+	if !one {
+		return writeMachine(w, format, results)
+	}
+	if len(results) == 0 {
+		return nil
+	}
+	v := answer(results[0])
+	if v == nil {
+		return nil
+	}
+	return writeMachine(w, format, v)
+}
+
 // writeMachine writes v as JSON or YAML.
 func writeMachine(w io.Writer, format string, v any) error {
 	var data []byte

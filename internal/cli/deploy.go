@@ -76,7 +76,7 @@ Exit status: 0 deployed, 1 the deploy failed, 2 bad usage or the request was ref
 			r := newDeployRun(streams, cf.output, wf, "deploy", args[0], func(ctx context.Context, c *client.Client) (client.Deploy, error) {
 				return c.Deploy(ctx, req)
 			})
-			return r.run(cmd.Context(), ts)
+			return r.run(cmd.Context(), ts, cf.single(ts))
 		},
 	}
 	cf.bind(cmd.Flags())
@@ -93,6 +93,15 @@ type deployResult struct {
 	TimedOut    bool           `json:"timed_out,omitempty"`
 	Pods        []client.Pod   `json:"pods,omitempty"`
 	Error       string         `json:"error,omitempty"`
+}
+
+// singleDeploy is what -o json|yaml prints for one environment: the deploy
+// as GET /deploys/{id} gives it, with the failing pods when it did not
+// succeed.
+type singleDeploy struct {
+	*client.Deploy
+	TimedOut bool         `json:"timed_out,omitempty"`
+	Pods     []client.Pod `json:"pods,omitempty"`
 }
 
 // deployRun starts a deploy (or rollback) in each environment in order and
@@ -120,8 +129,8 @@ func newDeployRun(streams Streams, output string, wf waitFlags, verb, service st
 }
 
 // run deploys to each target in order and stops at the first failure,
-// whose error (and exit code) it returns.
-func (r *deployRun) run(ctx context.Context, ts []target) error {
+// whose error (and exit code) it returns. one: see clientFlags.single.
+func (r *deployRun) run(ctx context.Context, ts []target, one bool) error {
 	var results []deployResult
 	var failure error
 	for i, t := range ts {
@@ -136,7 +145,13 @@ func (r *deployRun) run(ctx context.Context, ts []target) error {
 		}
 	}
 	if r.output != "" {
-		if err := writeMachine(r.streams.Out, r.output, results); err != nil && failure == nil {
+		err := writeResults(r.streams.Out, r.output, one, results, func(res deployResult) any {
+			if res.Deploy == nil {
+				return nil
+			}
+			return singleDeploy{Deploy: res.Deploy, TimedOut: res.TimedOut, Pods: res.Pods}
+		})
+		if err != nil && failure == nil {
 			return err
 		}
 	}

@@ -179,12 +179,16 @@ func TestDeployFailedYAML(t *testing.T) {
 	if code != ExitFailed {
 		t.Fatalf("exit %d", code)
 	}
-	var results []deployResult
-	if err := yaml.UnmarshalStrict([]byte(out), &results); err != nil {
+	// One environment: the deploy itself, as the API gives it, and its pods.
+	var got struct {
+		client.Deploy
+		Pods []client.Pod `json:"pods"`
+	}
+	if err := yaml.UnmarshalStrict([]byte(out), &got); err != nil {
 		t.Fatalf("stdout is not the YAML expected: %v\n%s", err, out)
 	}
-	if len(results) != 1 || results[0].Deploy.Reason != "CrashLoopBackOff" || len(results[0].Pods) != 1 {
-		t.Errorf("results = %+v", results)
+	if got.Status != client.StatusFailed || got.Reason != "CrashLoopBackOff" || len(got.Pods) != 1 {
+		t.Errorf("got %+v", got)
 	}
 	if !strings.Contains(errOut, "panic: config key") {
 		t.Errorf("people's report not on stderr: %s", errOut)

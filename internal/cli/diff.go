@@ -51,7 +51,7 @@ type diffFlags struct {
 func newDiffCmd(streams Streams) *cobra.Command {
 	fl := &diffFlags{}
 	cmd := &cobra.Command{
-		Use:   "diff -f FILE --env NAME [--kubeconfig K]",
+		Use:   "diff [-f] FILE --env NAME [--kubeconfig K]",
 		Short: "Show what a sync of FILE would change in the cluster (server-side dry run)",
 		Long: `Diff renders one environment of FILE as the operator would, server-side-applies each object as a
 dry run with the operator's field manager, and compares the result with the live object. Versions
@@ -60,7 +60,7 @@ only what the file changes shows. Objects are shown as "+ created", "~ configure
 diff, or "- pruned" (managed objects of the environment the file no longer renders).
 
 Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable).`,
-		Args: cobra.NoArgs,
+		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDiff(cmd.Context(), streams, fl)
 		},
@@ -286,18 +286,9 @@ func (d *differ) one(ctx context.Context, obj *unstructured.Unstructured) error 
 	if err != nil {
 		return err
 	}
-	live, err := ri.Get(ctx, obj.GetName(), metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		live, err = nil, nil
-	}
+	live, dry, err := d.dryRun(ctx, ri, obj)
 	if err != nil {
-		return fmt.Errorf("read live object: %w", err)
-	}
-	dry, err := ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{
-		FieldManager: apply.DefaultFieldManager, Force: true, DryRun: []string{metav1.DryRunAll},
-	})
-	if err != nil {
-		return fmt.Errorf("dry-run apply: %w", err)
+		return err
 	}
 	after, err := comparable(dry)
 	if err != nil {
@@ -324,6 +315,52 @@ func (d *differ) one(ctx context.Context, obj *unstructured.Unstructured) error 
 	fmt.Fprintf(d.out, "~ configured %s\n--- live %s\n+++ applied %s\n", title, title, title)
 	writeUnified(d.out, diffLines(splitLines(before), splitLines(after)))
 	return nil
+}
+
+// dryRunAttempts bounds how often dryRun starts again because a controller
+// changed the object between the read and the dry run.
+const dryRunAttempts = 3
+
+// dryRun reads the live object (nil when there is none) and dry-runs the
+// apply of obj. Controllers write to live objects all the time (the
+// deployment controller's revision annotation, for one); when the object
+// changed between the read and the dry run, the dry run started from a
+// newer object than the one read, so both are taken again.
+func (d *differ) dryRun(ctx context.Context, ri dynamic.ResourceInterface, obj *unstructured.Unstructured) (live, dry *unstructured.Unstructured, err error) {
+	for attempt := 1; ; attempt++ {
+		live, err = d.get(ctx, ri, obj.GetName())
+		if err != nil {
+			return nil, nil, err
+		}
+		dry, err = ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{
+			FieldManager: apply.DefaultFieldManager, Force: true, DryRun: []string{metav1.DryRunAll},
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("dry-run apply: %w", err)
+		}
+		if live == nil || attempt == dryRunAttempts {
+			return live, dry, nil
+		}
+		again, err := d.get(ctx, ri, obj.GetName())
+		if err != nil {
+			return nil, nil, err
+		}
+		if again != nil && again.GetResourceVersion() == live.GetResourceVersion() {
+			return live, dry, nil
+		}
+	}
+}
+
+// get reads the live object named name, nil when there is none.
+func (d *differ) get(ctx context.Context, ri dynamic.ResourceInterface, name string) (*unstructured.Unstructured, error) {
+	live, err := ri.Get(ctx, name, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read live object: %w", err)
+	}
+	return live, nil
 }
 
 // comparable is obj as YAML without what the server or the applier

@@ -49,7 +49,10 @@ func newLogsCmd(streams Streams) *cobra.Command {
 				}
 			}
 			if cf.output != "" {
-				if err := writeMachine(streams.Out, cf.output, results); err != nil && failure == nil {
+				err := writeResults(streams.Out, cf.output, cf.single(ts), results, func(res logsResult) any {
+					return map[string][]client.Pod{"pods": res.Pods} // GET /status/{service}/pods
+				})
+				if err != nil && failure == nil {
 					return err
 				}
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/envop/envop/internal/client"
 )
 
 // promoteResult is what -o json|yaml prints for each environment.
@@ -47,7 +49,13 @@ colour is not healthy.`,
 				}
 			}
 			if cf.output != "" {
-				if err := writeMachine(streams.Out, cf.output, results); err != nil && failure == nil {
+				err := writeResults(streams.Out, cf.output, cf.single(ts), results, func(res promoteResult) any {
+					if res.Error != "" {
+						return nil
+					}
+					return client.Promotion{Service: res.Service, Active: res.Active}
+				})
+				if err != nil && failure == nil {
 					return err
 				}
 			}

@@ -28,11 +28,11 @@ type renderFlags struct {
 func newRenderCmd(streams Streams) *cobra.Command {
 	var fl renderFlags
 	cmd := &cobra.Command{
-		Use:   "render -f FILE --env NAME",
+		Use:   "render [-f] FILE --env NAME",
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
 Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).`,
-		Args: cobra.NoArgs,
+		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRender(streams, &fl) },
 	}
 	f := cmd.Flags()

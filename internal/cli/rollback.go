@@ -37,7 +37,7 @@ and the exit status are those of deploy.`,
 			r := newDeployRun(streams, cf.output, wf, "rollback", service, func(ctx context.Context, c *client.Client) (client.Deploy, error) {
 				return c.Rollback(ctx, service, version)
 			})
-			return r.run(cmd.Context(), ts)
+			return r.run(cmd.Context(), ts, cf.single(ts))
 		},
 	}
 	cf.bind(cmd.Flags())

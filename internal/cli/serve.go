@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/vault"
 )
@@ -55,12 +56,12 @@ func newServeCmd(streams Streams) *cobra.Command {
 
 func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	o := &f.opts
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (in-cluster config when absent)")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig file (in-cluster config when absent) [KUBECONFIG]")
 	fs.StringVar(&o.Namespace, "namespace", env("NAMESPACE", ""), "namespace of the environment [NAMESPACE]")
 	fs.StringVar(&o.Environment, "environment", env("ENVIRONMENT_NAME", ""), "environment name in the file [ENVIRONMENT_NAME]")
 	fs.StringVar(&o.GitRepo, "git-repo", env("GIT_REMOTE_REPOSITORY", ""), "repository: https, ssh or a local path [GIT_REMOTE_REPOSITORY]")
 	fs.StringVar(&o.Git.Branch, "git-branch", env("GIT_BRANCH", ""), "branch to follow (default: the remote's HEAD) [GIT_BRANCH]")
-	fs.StringVar(&o.File, "file", env("BITESIZE_FILE", "environments.bitesize"), "manifest path in the repository [BITESIZE_FILE]")
+	fs.StringVar(&o.File, "file", env("BITESIZE_FILE", manifest.DefaultFile), "manifest path in the repository [BITESIZE_FILE]")
 	fs.StringVar(&o.Listen, "listen", ":8080", "HTTP listen address")
 	fs.StringVar(&o.AuthTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE]] [AUTH_TOKEN_FILE]")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")

@@ -46,7 +46,17 @@ Exit status: 0 every environment answered, 2 a request was refused or SERVICE is
 			}
 			results := queryStatus(cmd.Context(), ts, service)
 			if cf.output != "" {
-				if err := writeMachine(streams.Out, cf.output, results); err != nil {
+				err := writeResults(streams.Out, cf.output, cf.single(ts), results, func(res statusResult) any {
+					switch {
+					case res.Status == nil || res.err != nil:
+						return nil
+					case service != "":
+						return res.Status.Services[0] // GET /status/{service}
+					default:
+						return res.Status
+					}
+				})
+				if err != nil {
 					return err
 				}
 			} else {

@@ -128,8 +128,8 @@ func TestLogs(t *testing.T) {
 		t.Errorf("--lines 0: exit %d", code)
 	}
 	code, out, _ = run(t, append([]string{"logs", "web", "-o", "json"}, direct(api)...)...)
-	var results []logsResult
-	if err := json.Unmarshal([]byte(out), &results); code != ExitOK || err != nil || len(results[0].Pods) != 2 {
+	var answer struct{ Pods []client.Pod } // GET /status/{service}/pods
+	if err := json.Unmarshal([]byte(out), &answer); code != ExitOK || err != nil || len(answer.Pods) != 2 {
 		t.Errorf("json: exit %d, %v\n%s", code, err, out)
 	}
 	missing := newFakeAPI(t, "staging", func(f *fakeAPI) { f.fail = 404 })
@@ -156,5 +156,48 @@ func TestAudit(t *testing.T) {
 	down := newFakeAPI(t, "staging", func(f *fakeAPI) { f.fail = 500 })
 	if code, _, _ := run(t, append([]string{"audit"}, direct(down)...)...); code != ExitUnreachable {
 		t.Errorf("500: exit %d", code)
+	}
+}
+
+// TestSingleEnvironmentMachineOutput: with one environment, -o json prints
+// the operator's answer as the API gives it, not a list of environments.
+func TestSingleEnvironmentMachineOutput(t *testing.T) {
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) {
+		f.audit = []client.AuditRecord{{Actor: "ci", Action: "deploy", Service: "web", Version: "1.2.4", Result: "accepted"}}
+	})
+	cfg := writeConfig(t, "environments:\n  staging: {endpoint: "+api.URL()+", token: "+testToken+"}\n")
+	decode := func(args []string, v any) {
+		t.Helper()
+		code, out, errOut := run(t, append(args, "-o", "json")...)
+		if code != ExitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errOut)
+		}
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(v); err != nil {
+			t.Fatalf("%v: not the API's answer: %v\n%s", args, err, out)
+		}
+	}
+	for _, target := range [][]string{direct(api), {"--env", "staging", "--config", cfg}} {
+		var env client.Environment // GET /status
+		decode(append([]string{"status"}, target...), &env)
+		if env.Environment != "staging" || len(env.Services) == 0 {
+			t.Errorf("status: %+v", env)
+		}
+		var svc client.Service // GET /status/{service}
+		decode(append([]string{"status", "web"}, target...), &svc)
+		if svc.Name != "web" {
+			t.Errorf("status web: %+v", svc)
+		}
+		var records []client.AuditRecord // GET /audit
+		decode(append([]string{"audit"}, target...), &records)
+		if len(records) != 1 || records[0].Actor != "ci" {
+			t.Errorf("audit: %+v", records)
+		}
+		var p client.Promotion // POST /promote
+		decode(append([]string{"promote", "web"}, target...), &p)
+		if p.Service != "web" || p.Active == "" {
+			t.Errorf("promote: %+v", p)
+		}
 	}
 }

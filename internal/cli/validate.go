@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -23,21 +22,26 @@ type validateOutput struct {
 func newValidateCmd(streams Streams) *cobra.Command {
 	var file, env, output string
 	cmd := &cobra.Command{
-		Use:   "validate -f FILE [--env NAME]",
+		Use:   "validate [-f] FILE [--env NAME]",
 		Short: "Check an environments.bitesize file and print every error and warning",
 		Long: `Validate loads the file strictly and prints each problem as FILE:LINE:COL: path: message.
+FILE may be given with -f or as the argument; without either, environments.bitesize in the
+current folder is read. -o json|yaml prints {file, valid, diagnostics} instead.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable file.`,
-		Args: cobra.NoArgs,
+		Args: manifestArg(&file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "" && output != "json" {
-				return exitf(ExitUsage, "unknown output format %q (want json)", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
 			f, diags, err := loadManifest(file, env)
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeValidateJSON(streams, file, diags)
+			if file == "" {
+				file = manifest.DefaultFile
+			}
+			if output != "" {
+				return writeValidateResult(streams, output, file, diags)
 			}
 			fmt.Fprint(streams.Err, diags.String())
 			if diags.HasErrors() {
@@ -49,18 +53,16 @@ Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable fi
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "manifest file (environments.bitesize)")
 	cmd.Flags().StringVar(&env, "env", "", "check only this environment")
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml")
 	return cmd
 }
 
-func writeValidateJSON(streams Streams, file string, diags manifest.Diagnostics) error {
+func writeValidateResult(streams Streams, format, file string, diags manifest.Diagnostics) error {
 	if diags == nil {
 		diags = manifest.Diagnostics{}
 	}
-	enc := json.NewEncoder(streams.Out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(validateOutput{File: file, Valid: !diags.HasErrors(), Diagnostics: diags}); err != nil {
-		return fmt.Errorf("write result: %w", err)
+	if err := writeMachine(streams.Out, format, validateOutput{File: file, Valid: !diags.HasErrors(), Diagnostics: diags}); err != nil {
+		return err
 	}
 	if diags.HasErrors() {
 		return &ExitError{Code: ExitFailed}
@@ -68,12 +70,32 @@ func writeValidateJSON(streams Streams, file string, diags manifest.Diagnostics)
 	return nil
 }
 
+// manifestArg accepts the manifest file as the command's one optional
+// argument, in place of -f FILE.
+func manifestArg(file *string) cobra.PositionalArgs {
+	return func(_ *cobra.Command, args []string) error {
+		switch {
+		case len(args) > 1:
+			return exitf(ExitUsage, "one manifest file at most, got %d arguments", len(args))
+		case len(args) == 0:
+			return nil
+		case *file != "" && *file != args[0]:
+			return exitf(ExitUsage, "two manifest files: -f %s and %s", *file, args[0])
+		}
+		*file = args[0]
+		return nil
+	}
+}
+
 // loadManifest reads and loads a manifest, keeping only the diagnostics of
 // env when one is named. A missing file or unknown environment is a usage
 // error; a file too large to be a manifest is an invalid one.
 func loadManifest(file, env string) (*manifest.File, manifest.Diagnostics, error) {
 	if file == "" {
-		return nil, nil, exitf(ExitUsage, "-f FILE is required")
+		if _, err := os.Stat(manifest.DefaultFile); err != nil {
+			return nil, nil, exitf(ExitUsage, "no manifest: give -f FILE (there is no %s in the current folder)", manifest.DefaultFile)
+		}
+		file = manifest.DefaultFile
 	}
 	f, diags, err := manifest.LoadFS(os.DirFS(filepath.Dir(file)), filepath.Base(file))
 	switch {

@@ -70,7 +70,10 @@ func TestValidate(t *testing.T) {
 		{"valid with warning", []string{"validate", "-f", valid}, ExitOK, "valid (2 environments, 2 services, 1 warning)", ":11:20: warning: environments[0].services[0].env[0].value:", ""},
 		{"invalid", []string{"validate", "-f", invalid}, ExitFailed, "", invalid + ":7:9: environments[0].services[0].replcas: unknown field", ""},
 		{"invalid other env filtered", []string{"validate", "-f", invalid, "--env", "prod"}, ExitFailed, "", "environments[1].services[0].port: port 70000 out of range 1-65535", "replcas"},
-		{"missing -f", []string{"validate"}, ExitUsage, "", "-f FILE is required", ""},
+		{"no file here", []string{"validate"}, ExitUsage, "", "give -f FILE (there is no environments.bitesize", ""},
+		{"file as argument", []string{"validate", invalid}, ExitFailed, "", invalid + ":7:9: environments[0].services[0].replcas: unknown field", ""},
+		{"two files", []string{"validate", "-f", valid, invalid}, ExitUsage, "", "two manifest files", ""},
+		{"yaml", []string{"validate", valid, "-o", "yaml"}, ExitOK, "valid: true", "", ""},
 		{"unreadable", []string{"validate", "-f", filepath.Join(t.TempDir(), "nope")}, ExitUsage, "", "read manifest", ""},
 		{"unknown env", []string{"validate", "-f", valid, "--env", "qa"}, ExitUsage, "", `environment "qa" not found`, ""},
 		{"bad output", []string{"validate", "-f", valid, "-o", "xml"}, ExitUsage, "", "unknown output format", ""},
@@ -110,5 +113,19 @@ func TestValidateJSON(t *testing.T) {
 	d := got.Diagnostics[0]
 	if d.Line != 7 || d.Col != 9 || d.Path != "environments[0].services[0].replcas" || d.Message != "unknown field" || d.Severity != "error" {
 		t.Errorf("first diagnostic %+v", d)
+	}
+}
+
+// TestValidateDefaultFile: without -f or an argument, environments.bitesize
+// in the current folder is read.
+func TestValidateDefaultFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "environments.bitesize"), []byte(validManifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	code, out, errOut := run(t, "validate")
+	if code != ExitOK || !strings.HasPrefix(out, "environments.bitesize: valid") {
+		t.Errorf("exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -219,12 +219,6 @@ func (c *Cluster) startControllers(_ context.Context, cfg Config) error {
 		"--root-ca-file="+pki("ca.crt"),
 		"--cluster-signing-cert-file="+pki("ca.crt"), "--cluster-signing-key-file="+pki("ca.key"),
 		"--profiling=false",
-		// After an API server restart, the ReplicaSet controller's stale
-		// cache check (on by default in 1.37) sometimes leaves a
-		// ReplicaSet whose pod creation failed in the outage without a
-		// retry for minutes; the trials restart the API server and need
-		// the plane itself to recover. See docs/reliability.md.
-		"--feature-gates=StaleControllerConsistencyReplicaSet=false",
 	)
 	if err != nil {
 		return err
@@ -383,28 +377,64 @@ func Attach(dir string) (*Cluster, error) {
 // RestartAPIServer stops the kube-apiserver by its pid and starts it again
 // with the same arguments, returning once it answers /readyz: a control-plane
 // outage for the trials of an operator riding it out.
+//
+// kube-controller-manager is restarted with it, once the new API server is
+// ready, as a control-plane node's restart would. Left running through the
+// outage, kube-controller-manager 1.37 sometimes never retries, for minutes,
+// a ReplicaSet whose pod creation failed in it (connection refused, or "pods
+// is forbidden" while the new server's authorizer fills its caches): a stall
+// of the plane itself, which is not what the caller wants to observe. The
+// scheduler and kwok keep running.
 func (c *Cluster) RestartAPIServer(ctx context.Context) error {
-	i := slices.IndexFunc(c.procs, func(p *process) bool { return p.name == apiserverName })
-	if i < 0 {
-		return fmt.Errorf("restart %s: not started by this process", apiserverName)
-	}
-	old := c.procs[i]
-	if err := stopPid(old.cmd.Process.Pid, 5*time.Second); err != nil {
-		return fmt.Errorf("restart %s: %w", apiserverName, err)
-	}
-	detach := old.cmd.SysProcAttr.Setsid
-	if !detach {
-		_ = old.cmd.Wait() // reap it; a detached one is reaped by its own goroutine
-	}
-	old.log.Close()
-	cfg := Config{Dir: c.Dir, BinDir: filepath.Dir(old.cmd.Path), Detach: detach}
-	p, err := startProcess(cfg.Dir, cfg.BinDir, apiserverName, detach, old.cmd.Args[1:]...)
+	api, err := c.stop(apiserverName)
 	if err != nil {
 		return fmt.Errorf("restart %s: %w", apiserverName, err)
 	}
-	c.procs[i] = p
-	return c.waitFor(ctx, cfg, apiserverName, 90*time.Second, func(ctx context.Context) error {
+	kcm, err := c.stop(kcmName)
+	if err != nil {
+		return fmt.Errorf("restart %s: %w", apiserverName, err)
+	}
+	if err := c.startAgain(api); err != nil {
+		return fmt.Errorf("restart %s: %w", apiserverName, err)
+	}
+	err = c.waitFor(ctx, Config{Dir: c.Dir}, apiserverName, 90*time.Second, func(ctx context.Context) error {
 		_, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	if err := c.startAgain(kcm); err != nil {
+		return fmt.Errorf("restart %s: %w", kcmName, err)
+	}
+	return nil
+}
+
+// stop stops the process named name that this Cluster started and returns
+// it, for startAgain.
+func (c *Cluster) stop(name string) (*process, error) {
+	i := slices.IndexFunc(c.procs, func(p *process) bool { return p.name == name })
+	if i < 0 {
+		return nil, fmt.Errorf("%s: not started by this process", name)
+	}
+	old := c.procs[i]
+	if err := stopPid(old.cmd.Process.Pid, 5*time.Second); err != nil {
+		return nil, fmt.Errorf("stop %s: %w", name, err)
+	}
+	if !old.cmd.SysProcAttr.Setsid {
+		_ = old.cmd.Wait() // reap it; a detached one is reaped by its own goroutine
+	}
+	old.log.Close()
+	return old, nil
+}
+
+// startAgain starts a process stopped by stop with the same arguments, in
+// its place.
+func (c *Cluster) startAgain(old *process) error {
+	p, err := startProcess(c.Dir, filepath.Dir(old.cmd.Path), old.name, old.cmd.SysProcAttr.Setsid, old.cmd.Args[1:]...)
+	if err != nil {
+		return err
+	}
+	c.procs[slices.Index(c.procs, old)] = p
+	return nil
 }

@@ -10,6 +10,9 @@ import (
 	"strconv"
 )
 
+// DefaultFile is the manifest's name when none is given.
+const DefaultFile = "environments.bitesize"
+
 // MaxFileSize bounds the manifest; real files are a few kilobytes.
 const MaxFileSize = 4 << 20
 

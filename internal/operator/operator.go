@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/envop/envop/internal/controller"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/health"
+	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/metrics"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/source"
@@ -127,7 +129,7 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("missing %s", strings.Join(missing, ", "))
 	}
 	if o.File == "" {
-		o.File = "environments.bitesize"
+		o.File = manifest.DefaultFile
 	}
 	if o.Listen == "" {
 		o.Listen = ":8080"
@@ -147,14 +149,19 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// restConfig uses the kubeconfig when given, else the in-cluster config.
-// Client-side limits are raised: the default 5 requests per second would
-// throttle a large environment.
+// restConfig uses the kubeconfig when given (a file, or a list of them as
+// in KUBECONFIG), else the in-cluster config. Client-side limits are
+// raised: the default 5 requests per second would throttle a large
+// environment.
 func restConfig(kubeconfig string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
-		cfg, err = clientcmd.BuildConfigFromFlags("", kubeconfig)
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: kubeconfig}
+		if paths := filepath.SplitList(kubeconfig); len(paths) > 1 {
+			rules = &clientcmd.ClientConfigLoadingRules{Precedence: paths}
+		}
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	} else {
 		cfg, err = rest.InClusterConfig()
 	}

@@ -57,9 +57,9 @@ func (e *env) webhook() int {
 func TestCommitsAppliedOnWebhookAndPruned(t *testing.T) {
 	e := newEnv(t, withClaim)
 	c := testcluster.Get(t)
-	e.eventually(60*time.Second, "store running", func() (bool, string) {
+	e.eventually(2*time.Minute, "store running", func() (bool, string) {
 		s := e.service("store")
-		return s.Status == "green", s.Status + " " + s.Reason
+		return s.Status == "green", s.Status + " " + s.Reason + ": " + s.Message
 	})
 	// A commit changes web's version and drops store: the webhook applies
 	// it at once (the poll interval is an hour).

@@ -1,0 +1,48 @@
+package operator
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func writeKubeconfig(t *testing.T, dir, name, server string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	data := `apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "` + server + `"}
+users:
+- name: u
+  user: {token: t}
+contexts:
+- name: x
+  context: {cluster: c, user: u, namespace: shop}
+current-context: x
+`
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestRestConfigKubeconfig(t *testing.T) {
+	dir := t.TempDir()
+	a := writeKubeconfig(t, dir, "a", "https://a.example:6443")
+	b := writeKubeconfig(t, dir, "b", "https://b.example:6443")
+	for _, tt := range []struct{ kubeconfig, host string }{
+		{a, "https://a.example:6443"},
+		{b + string(os.PathListSeparator) + a, "https://b.example:6443"}, // KUBECONFIG's list: the first wins
+	} {
+		cfg, err := restConfig(tt.kubeconfig)
+		if err != nil || cfg.Host != tt.host || cfg.UserAgent != "envop" {
+			t.Errorf("restConfig(%q) = %v, %v; want host %s", tt.kubeconfig, cfg, err, tt.host)
+		}
+	}
+	if _, err := restConfig(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("a missing kubeconfig: %v, want an error naming it", err)
+	}
+}
