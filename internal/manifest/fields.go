@@ -154,18 +154,31 @@ var volumeFields = fieldTable[Volume]{
 	"storage_class": func(d *decoder, n *yaml.Node, p string, v *Volume) { v.StorageClass = d.str(n, p) },
 	"provisioning":  func(d *decoder, n *yaml.Node, p string, v *Volume) { v.Provisioning = d.str(n, p) },
 	"read_only":     func(d *decoder, n *yaml.Node, p string, v *Volume) { v.ReadOnly = d.boolean(n, p) },
-	"items": func(d *decoder, n *yaml.Node, p string, v *Volume) {
+	"items": volumeItems("items"),
+	"item":  volumeItems("item"), // the original's name
+}
+
+// volumeItems decodes the projected keys of a secret or configmap volume,
+// under either of their names, but not both.
+func volumeItems(key string) func(d *decoder, n *yaml.Node, p string, v *Volume) {
+	return func(d *decoder, n *yaml.Node, p string, v *Volume) {
+		if v.ItemsKey != "" {
+			d.errorf(n, p, "%s and %s are the same list: give one", v.ItemsKey, key)
+			return
+		}
+		v.ItemsKey = key
 		d.list(n, p, func(item *yaml.Node, ip string) {
 			k := KeyToPath{Path: ip}
 			decodeStruct(d, item, ip, &k, keyToPathFields)
 			v.Items = append(v.Items, k)
 		})
-	},
+	}
 }
 
 var keyToPathFields = fieldTable[KeyToPath]{
 	"key":  func(d *decoder, n *yaml.Node, p string, k *KeyToPath) { k.Key = d.str(n, p) },
 	"path": func(d *decoder, n *yaml.Node, p string, k *KeyToPath) { k.FilePath = d.str(n, p) },
+	"mode": func(d *decoder, n *yaml.Node, p string, k *KeyToPath) { k.Mode = d.int32Ptr(n, p) },
 }
 
 var hpaFields = fieldTable[HPA]{
@@ -292,6 +305,7 @@ var deploymentFields = fieldTable[Deployment]{
 
 var gistFields = fieldTable[Gist]{
 	"name":  func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Name = d.str(n, p) },
+	"type":  func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Type = strings.ToLower(d.str(n, p)) },
 	"path":  func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Source = d.str(n, p) },
 	"files": func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Files = d.strOrList(n, p) },
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"strings"
 )
 
 // Bounds on what gists may read: ConfigMaps hold at most 1 MiB anyway.
@@ -53,4 +54,35 @@ func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
 		out[name] = data
 		return nil
 	})
+}
+
+// checkGistFiles reports, at their place in the file, the gist paths that
+// name nothing in fsys, so that a missing file is a validation error with
+// its line rather than a failure when rendering. Paths validation refuses
+// (absolute, with ..) are left to it.
+func checkGistFiles(fsys fs.FS, f *File) Diagnostics {
+	if f == nil {
+		return nil
+	}
+	v := &checker{f: f}
+	check := func(p, file string) {
+		clean := path.Clean(file)
+		if file == "" || strings.HasPrefix(file, "/") || strings.Contains("/"+file+"/", "/../") || !fs.ValidPath(clean) {
+			return
+		}
+		if _, err := fs.Stat(fsys, clean); errors.Is(err, fs.ErrNotExist) {
+			v.errorf(p, "%q does not exist (gist paths are relative to the manifest's folder)", file)
+		} else if err != nil {
+			v.errorf(p, "cannot read %q: %v", file, err)
+		}
+	}
+	for i := range f.Environments {
+		for _, g := range f.Environments[i].Gists {
+			check(joinPath(g.Path, "path"), g.Source)
+			for j, file := range g.Files {
+				check(itemPath(joinPath(g.Path, "files"), j), file)
+			}
+		}
+	}
+	return v.diags
 }

@@ -37,6 +37,10 @@ func LoadFS(fsys fs.FS, name string) (*File, Diagnostics, error) {
 		return nil, nil, err
 	}
 	f, diags := Load(name, data)
+	if gists := checkGistFiles(fsys, f); len(gists) > 0 {
+		diags = append(diags, gists...)
+		diags.Sort()
+	}
 	return f, diags, nil
 }
 

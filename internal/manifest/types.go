@@ -146,6 +146,7 @@ type Volume struct {
 	Type         string
 	StorageClass string
 	Items        []KeyToPath
+	ItemsKey     string // items, or the original's item
 	Provisioning string
 	ReadOnly     bool
 }
@@ -155,6 +156,7 @@ type KeyToPath struct {
 	Path     string
 	Key      string
 	FilePath string
+	Mode     *int32
 }
 
 // HPA is a horizontal pod autoscaler.
@@ -259,6 +261,7 @@ type Deployment struct {
 type Gist struct {
 	Path   string
 	Name   string
+	Type   string // the original's `type`; only configmap
 	Source string
 	Files  []string
 }

@@ -151,6 +151,7 @@ func (v *checker) gists(e *Environment) {
 			v.dnsSubdomain(np, g.Name)
 		}
 		v.unique(seen, g.Name, np, "gist")
+		v.oneOf(joinPath(g.Path, "type"), g.Type, "configmap")
 		switch {
 		case g.Source == "" && len(g.Files) == 0:
 			v.errorf(g.Path, "one of path or files is required")

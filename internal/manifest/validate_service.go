@@ -428,7 +428,7 @@ func (v *checker) claim(vol *Volume, kind string) {
 	}
 	v.dnsSubdomain(joinPath(vol.Path, "storage_class"), vol.StorageClass)
 	if len(vol.Items) > 0 {
-		v.errorf(joinPath(vol.Path, "items"), "only applies to secret and configmap volumes")
+		v.errorf(joinPath(vol.Path, vol.ItemsKey), "only applies to secret and configmap volumes")
 	}
 	_ = kind
 }
@@ -446,6 +446,9 @@ func (v *checker) objectVolume(vol *Volume) {
 		fp := joinPath(it.Path, "path")
 		if v.required(fp, it.FilePath) && (path.IsAbs(it.FilePath) || strings.Contains("/"+it.FilePath+"/", "/../")) {
 			v.errorf(fp, "must be a relative path without '..', got %q", it.FilePath)
+		}
+		if it.Mode != nil && (*it.Mode < 0 || *it.Mode > 0o777) {
+			v.errorf(joinPath(it.Path, "mode"), "must be a file mode from 0 to 0777, got %#o", *it.Mode)
 		}
 	}
 }

@@ -48,7 +48,7 @@ func (r *renderer) podVolumes(s *manifest.Service) []corev1.Volume {
 func volumeSource(v *manifest.Volume) corev1.VolumeSource {
 	var items []corev1.KeyToPath
 	for _, it := range v.Items {
-		items = append(items, corev1.KeyToPath{Key: it.Key, Path: it.FilePath})
+		items = append(items, corev1.KeyToPath{Key: it.Key, Path: it.FilePath, Mode: it.Mode})
 	}
 	switch {
 	case v.IsConfigMap():
