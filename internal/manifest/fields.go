@@ -154,8 +154,8 @@ var volumeFields = fieldTable[Volume]{
 	"storage_class": func(d *decoder, n *yaml.Node, p string, v *Volume) { v.StorageClass = d.str(n, p) },
 	"provisioning":  func(d *decoder, n *yaml.Node, p string, v *Volume) { v.Provisioning = d.str(n, p) },
 	"read_only":     func(d *decoder, n *yaml.Node, p string, v *Volume) { v.ReadOnly = d.boolean(n, p) },
-	"items": volumeItems("items"),
-	"item":  volumeItems("item"), // the original's name
+	"items":         volumeItems("items"),
+	"item":          volumeItems("item"), // the original's name
 }
 
 // volumeItems decodes the projected keys of a secret or configmap volume,
