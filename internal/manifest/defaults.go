@@ -54,6 +54,10 @@ func (s *Service) Method(env *Environment) string {
 	return MethodRollingUpgrade
 }
 
+// EnvColour is the variable that tells a blue/green pod its colour, as the
+// original operator set it; the file may not set it itself.
+const EnvColour = "POD_DEPLOYMENT_COLOUR"
+
 // IsBlueGreen reports whether the service runs as blue and green colours.
 func (s *Service) IsBlueGreen(env *Environment) bool {
 	return !s.IsCustomResource() && s.Method(env) == MethodBlueGreen

@@ -87,6 +87,13 @@ func (v *checker) service(e *Environment, s *Service) {
 		v.errorf(joinPath(s.Path, "replicas"), "must not be negative")
 	}
 	v.envVars(s.Env)
+	if s.IsBlueGreen(e) {
+		for _, ev := range s.Env {
+			if ev.Name == EnvColour {
+				v.errorf(joinPath(ev.Path, "name"), "%s is reserved: envop sets it to the colour of each blue/green pod", EnvColour)
+			}
+		}
+	}
 	v.envFrom(s.EnvFrom)
 	v.resources(s)
 	v.volumes(s.Volumes, s.WorkloadKind())

@@ -35,6 +35,9 @@ func (r *renderer) podTemplate(s *manifest.Service, instance, version string) (c
 	if k := s.WorkloadKind(); k == manifest.KindJob || k == manifest.KindCronJob {
 		spec.RestartPolicy = corev1.RestartPolicyOnFailure
 	}
+	if s.IsBlueGreen(r.env) {
+		colourEnv(&spec, strings.TrimPrefix(instance, s.Name+"-"))
+	}
 	labels := r.labels(s.Name, instance, version)
 	for k, v := range s.Labels {
 		labels[k] = v
@@ -43,6 +46,17 @@ func (r *renderer) podTemplate(s *manifest.Service, instance, version string) (c
 		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: r.podAnnotations(s)},
 		Spec:       spec,
 	}, nil
+}
+
+// colourEnv gives every container of a blue/green colour's pods its colour.
+func colourEnv(spec *corev1.PodSpec, colour string) {
+	v := corev1.EnvVar{Name: manifest.EnvColour, Value: colour}
+	for i := range spec.InitContainers {
+		spec.InitContainers[i].Env = append(spec.InitContainers[i].Env, v)
+	}
+	for i := range spec.Containers {
+		spec.Containers[i].Env = append(spec.Containers[i].Env, v)
+	}
 }
 
 func (r *renderer) podAnnotations(s *manifest.Service) map[string]string {
