@@ -185,12 +185,12 @@ var hpaFields = fieldTable[HPA]{
 	"min_replicas": func(d *decoder, n *yaml.Node, p string, h *HPA) { h.MinReplicas = d.int32(n, p) },
 	"max_replicas": func(d *decoder, n *yaml.Node, p string, h *HPA) { h.MaxReplicas = d.int32(n, p) },
 	"metric": func(d *decoder, n *yaml.Node, p string, h *HPA) {
-		h.Metric = &Metric{Path: p}
+		h.Metric = &Metric{Path: p, UtilizationPath: joinPath(p, "target_average_utilization")}
 		decodeStruct(d, n, p, h.Metric, metricFields)
 	},
 	// The original's documented shorthand for a CPU target.
 	"target_cpu_utilization_percentage": func(d *decoder, n *yaml.Node, p string, h *HPA) {
-		h.Metric = &Metric{Path: p, Name: "cpu", TargetAverageUtilization: d.int32(n, p)}
+		h.Metric = &Metric{Path: p, Name: "cpu", TargetAverageUtilization: d.int32(n, p), UtilizationPath: p}
 	},
 }
 

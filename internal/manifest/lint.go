@@ -115,13 +115,24 @@ func max32(a, b int32) int32 {
 }
 
 func (v *checker) lintSlowStart(s *Service) {
-	if s.HPA == nil || s.HPA.Metric == nil || s.HPA.Metric.TargetAverageUtilization <= highHPATarget {
+	if s.HPA == nil {
+		return
+	}
+	// An hpa without a metric scales on CPU at the default target.
+	target, path, note := int32(DefaultHPATarget), s.HPA.Path, " (the default when hpa names no metric)"
+	if m := s.HPA.Metric; m != nil {
+		if m.TargetAverageUtilization == 0 {
+			return
+		}
+		target, path, note = m.TargetAverageUtilization, m.UtilizationPath, ""
+	}
+	if target <= highHPATarget {
 		return
 	}
 	if delay, at := startDelay(s); delay >= slowStartSeconds {
-		v.warnf(joinPath(s.HPA.Metric.Path, "target_average_utilization"),
-			"pods take %ds to start (%s) but scale out only above %d%%: new pods arrive too late under load; lower the target to %d or less",
-			delay, at, s.HPA.Metric.TargetAverageUtilization, highHPATarget)
+		v.warnf(path,
+			"pods take %ds to start (%s) but scale out only above %d%%%s: new pods arrive too late under load; lower the target to %d or less",
+			delay, at, target, note, highHPATarget)
 	}
 }
 

@@ -173,7 +173,15 @@ type Metric struct {
 	Name                     string
 	TargetAverageUtilization int32
 	TargetAverageValue       string
+	// UtilizationPath is where the utilization target is written:
+	// target_average_utilization, or the original's
+	// target_cpu_utilization_percentage shorthand.
+	UtilizationPath string
 }
+
+// DefaultHPATarget is the CPU utilization target of an hpa that names no
+// metric, as in the original.
+const DefaultHPATarget = 80
 
 // TLS says where an Ingress certificate comes from. Exactly one is set.
 type TLS struct {

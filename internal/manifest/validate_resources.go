@@ -121,7 +121,7 @@ func (v *checker) hpa(s *Service) {
 func ResourceMetric(name string) bool { return name == "" || name == "cpu" || name == "memory" }
 
 func (v *checker) metric(m *Metric) {
-	up := joinPath(m.Path, "target_average_utilization")
+	up := m.UtilizationPath
 	vp := joinPath(m.Path, "target_average_value")
 	hasUtil, hasValue := m.TargetAverageUtilization != 0, m.TargetAverageValue != ""
 	if v.f.positions.has(up) && m.TargetAverageUtilization <= 0 {

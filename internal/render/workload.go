@@ -16,10 +16,6 @@ import (
 	"github.com/envop/envop/internal/manifest"
 )
 
-// defaultHPATarget is the CPU target when an hpa names no metric, as in the
-// original.
-const defaultHPATarget = 80
-
 // workload renders the workload named instance (the service name, or a
 // blue/green colour) and its autoscaler; without a version it is skipped.
 func (r *renderer) workload(s *manifest.Service, instance, version string) error {
@@ -129,7 +125,7 @@ func (r *renderer) hpa(s *manifest.Service, kind, target, version string) error 
 
 func metricSpec(m *manifest.Metric) (autoscalingv2.MetricSpec, error) {
 	if m == nil || (m.TargetAverageUtilization == 0 && m.TargetAverageValue == "") {
-		m = &manifest.Metric{Name: "cpu", TargetAverageUtilization: defaultHPATarget}
+		m = &manifest.Metric{Name: "cpu", TargetAverageUtilization: manifest.DefaultHPATarget}
 	}
 	target := autoscalingv2.MetricTarget{}
 	if m.TargetAverageUtilization != 0 {
