@@ -185,16 +185,18 @@ func (a *Authenticator) Close() {
 func (a *Authenticator) Authenticate(r *http.Request) (Principal, error) {
 	now := a.now()
 	client := clientKey(r, a.proxies)
-	if wait, blocked := a.limiter.blocked(client, now); blocked {
-		return Principal{}, &RateLimitError{RetryAfter: wait}
-	}
 	token, err := bearerToken(r.Header)
 	if errors.Is(err, errNoCredentials) {
 		return Principal{}, err // nothing was guessed: not a failure to count
 	}
+	tp := printOf(token)
+	if wait, blocked := a.limiter.blocked(client, tp, now); blocked {
+		return Principal{}, &RateLimitError{RetryAfter: wait}
+	}
 	if err == nil {
 		var p Principal
 		if p, err = a.check(r.Context(), token); err == nil {
+			a.limiter.succeed(client, tp)
 			return p, nil
 		}
 	}

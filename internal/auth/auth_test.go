@@ -90,6 +90,34 @@ func TestRateLimitPerAddress(t *testing.T) {
 	}
 }
 
+// TestRateLimitKeepsProvenTokens: while an address is blocked, the tokens
+// that authenticated from it before keep working; others, valid or not, wait.
+func TestRateLimitKeepsProvenTokens(t *testing.T) {
+	clock := newFakeClock()
+	a, _, _ := newTokenAuth(t, tokA+" ci\n"+tokB+" other\n", clock)
+	shared := "198.51.100.9:40000" // a NAT: a working pipeline and a broken one
+	if p, err := a.Authenticate(request(shared, "Bearer "+tokA)); err != nil || p.Name != "ci" {
+		t.Fatalf("first call: %+v, %v", p, err)
+	}
+	for i := 1; i <= 10; i++ {
+		if _, err := a.Authenticate(request(shared, fmt.Sprintf("Bearer stale-%d", i))); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("failure %d: %v", i, err)
+		}
+	}
+	if p, err := a.Authenticate(request(shared, "Bearer "+tokA)); err != nil || p.Name != "ci" {
+		t.Errorf("proven token while blocked: %+v, %v; want it accepted", p, err)
+	}
+	for _, tok := range []string{"stale-11", tokB} {
+		if _, err := a.Authenticate(request(shared, "Bearer "+tok)); !errors.Is(err, ErrRateLimited) {
+			t.Errorf("token %q new to a blocked address: %v, want ErrRateLimited", tok, err)
+		}
+	}
+	// Proof is per address.
+	if _, err := a.Authenticate(request("198.51.100.10:1", "Bearer "+tokB)); err != nil {
+		t.Errorf("other address: %v", err)
+	}
+}
+
 func TestRateLimitWindow(t *testing.T) {
 	l := newLimiter(RateLimit{})
 	now := time.Now()
@@ -112,7 +140,7 @@ func TestRateLimitBoundedMemory(t *testing.T) {
 	if n := l.len(); n != 100 {
 		t.Fatalf("tracking %d addresses, want the cap 100", n)
 	}
-	if _, blocked := l.blocked("first", now); blocked {
+	if _, blocked := l.blocked("first", tokenPrint{}, now); blocked {
 		t.Error("the oldest address was not evicted")
 	}
 }

@@ -208,7 +208,7 @@ func TestOIDCIssuerDownAtStartup(t *testing.T) {
 		t.Errorf("%d requests to the issuer for cached verifications", n)
 	}
 	// An unavailable issuer is not the client's fault: no rate limiting.
-	if _, blocked := a.limiter.blocked("192.0.2.1", clock.Now()); blocked {
+	if _, blocked := a.limiter.blocked("192.0.2.1", tokenPrint{}, clock.Now()); blocked {
 		t.Error("unavailability counted as failed authentication")
 	}
 }

@@ -2,9 +2,11 @@ package auth
 
 import (
 	"container/list"
+	"crypto/sha256"
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,9 +21,14 @@ const (
 
 // limiter counts failed authentications per client address in a fixed
 // window; at the limit the address is blocked for a while. Memory is bounded:
-// at most max addresses are tracked, the least recently failing evicted first.
+// at most max addresses are tracked, the least recently seen evicted first.
 // A success does not reset the count, so a caller holding one valid token
 // cannot interleave it to keep guessing others.
+//
+// A blocked address is refused without a look at the token, except for
+// tokens that authenticated from it before: clients behind one address (a
+// NAT, an ingress without trusted proxies) keep working while one of them
+// has a wrong token, and a guess is still never checked.
 type limiter struct {
 	failures int
 	window   time.Duration
@@ -38,7 +45,19 @@ type clientState struct {
 	windowStart  time.Time
 	count        int
 	blockedUntil time.Time
+	proven       []tokenPrint // newest last, at most maxProven
 }
+
+// tokenPrint identifies a token without keeping it.
+type tokenPrint [16]byte
+
+func printOf(token string) tokenPrint {
+	sum := sha256.Sum256([]byte(token))
+	return tokenPrint(sum[:16])
+}
+
+// maxProven bounds the tokens remembered per address.
+const maxProven = 8
 
 func newLimiter(rl RateLimit) *limiter {
 	l := &limiter{
@@ -60,8 +79,9 @@ func newLimiter(rl RateLimit) *limiter {
 	return l
 }
 
-// blocked reports whether key is blocked at now, and for how much longer.
-func (l *limiter) blocked(key string, now time.Time) (time.Duration, bool) {
+// blocked reports whether key is blocked at now for a token printed tp,
+// and for how much longer: tokens proven from key are not.
+func (l *limiter) blocked(key string, tp tokenPrint, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	e, ok := l.clients[key]
@@ -69,10 +89,40 @@ func (l *limiter) blocked(key string, now time.Time) (time.Duration, bool) {
 		return 0, false
 	}
 	c := e.Value.(*clientState)
-	if now.Before(c.blockedUntil) {
+	if now.Before(c.blockedUntil) && !slices.Contains(c.proven, tp) {
 		return c.blockedUntil.Sub(now), true
 	}
 	return 0, false
+}
+
+// succeed remembers that the token printed tp authenticated from key.
+func (l *limiter) succeed(key string, tp tokenPrint) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := l.track(key)
+	if i := slices.Index(c.proven, tp); i >= 0 {
+		c.proven = slices.Delete(c.proven, i, i+1)
+	} else if len(c.proven) >= maxProven {
+		c.proven = slices.Delete(c.proven, 0, 1)
+	}
+	c.proven = append(c.proven, tp)
+}
+
+// track returns the state of key, tracking it as the most recently seen
+// address (evicting the least recently seen at the bound). l.mu is held.
+func (l *limiter) track(key string) *clientState {
+	if e, ok := l.clients[key]; ok {
+		l.lru.MoveToBack(e)
+		return e.Value.(*clientState)
+	}
+	for l.lru.Len() >= l.max {
+		old := l.lru.Front()
+		delete(l.clients, old.Value.(*clientState).key)
+		l.lru.Remove(old)
+	}
+	c := &clientState{key: key}
+	l.clients[key] = l.lru.PushBack(c)
+	return c
 }
 
 // fail records a failure of key at now and reports whether it just caused
@@ -80,19 +130,7 @@ func (l *limiter) blocked(key string, now time.Time) (time.Duration, bool) {
 func (l *limiter) fail(key string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var c *clientState
-	if e, ok := l.clients[key]; ok {
-		c = e.Value.(*clientState)
-		l.lru.MoveToBack(e)
-	} else {
-		for l.lru.Len() >= l.max {
-			old := l.lru.Front()
-			delete(l.clients, old.Value.(*clientState).key)
-			l.lru.Remove(old)
-		}
-		c = &clientState{key: key}
-		l.clients[key] = l.lru.PushBack(c)
-	}
+	c := l.track(key)
 	if now.Sub(c.windowStart) >= l.window || now.Before(c.windowStart) {
 		c.windowStart, c.count = now, 0
 	}
