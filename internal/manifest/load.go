@@ -8,6 +8,9 @@ import (
 	"io/fs"
 	"regexp"
 	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // DefaultFile is the manifest's name when none is given.
@@ -72,7 +75,7 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 	}
 	root, split, err := parse(data)
 	if err != nil {
-		return nil, Diagnostics{syntaxDiagnostic(filename, err)}
+		return nil, Diagnostics{syntaxDiagnostic(filename, data, err)}
 	}
 	d := &decoder{file: filename, pos: map[string]Pos{}, budget: 64 + 4*len(data),
 		aliasFree: split || !bytes.Contains(data, []byte("*"))}
@@ -91,18 +94,81 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-// syntaxDiagnostic turns a YAML parse error into a diagnostic; the parser
-// only says which line, so the column is 1.
-func syntaxDiagnostic(filename string, err error) Diagnostic {
+// syntaxDiagnostic turns a YAML parse error into a diagnostic at the line
+// and column of the fault (see syntaxPosition).
+func syntaxDiagnostic(filename string, data []byte, err error) Diagnostic {
 	line := 1
 	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
 		if n, convErr := strconv.Atoi(m[1]); convErr == nil {
 			line = n
 		}
 	}
-	msg := yamlLine.ReplaceAllString(err.Error(), "")
-	return Diagnostic{File: filename, Line: line, Col: 1, Severity: SeverityError,
-		Message: "invalid YAML: " + trimYAMLPrefix(msg)}
+	msg := trimYAMLPrefix(yamlLine.ReplaceAllString(err.Error(), ""))
+	line, col := syntaxPosition(data, msg, line)
+	return Diagnostic{File: filename, Line: line, Col: col, Severity: SeverityError,
+		Message: "invalid YAML: " + msg}
+}
+
+// maxLocateSize bounds the files syntaxPosition searches.
+const maxLocateSize = 1 << 20
+
+// syntaxPosition finds the line and column of a YAML syntax error. yaml.v3
+// names the line where the enclosing block began, not the line at fault (a
+// mis-indented key is reported at its parent's line), and no column. The
+// shortest prefix of whole lines that fails with the same message ends on
+// the faulty line, found by bisection from the reported line; the column is
+// that line's first tab in its indentation for tab errors, else its first
+// non-blank character. When nothing better is found, the reported line and
+// column 1 stand.
+func syntaxPosition(data []byte, msg string, reported int) (line, col int) {
+	if len(data) > maxLocateSize || reported < 1 {
+		return reported, 1
+	}
+	starts := lineStarts(data)
+	fails := func(k int) bool { // the first k lines fail with msg
+		end := len(data)
+		if k < len(starts) {
+			end = starts[k]
+		}
+		var n yaml.Node
+		err := yaml.Unmarshal(data[:end], &n)
+		return err != nil && trimYAMLPrefix(yamlLine.ReplaceAllString(err.Error(), "")) == msg
+	}
+	lo, hi := reported, len(starts) // fails(hi) is the error itself
+	if lo > hi || !fails(hi) {
+		return reported, 1
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	text := data[starts[lo-1]:]
+	if i := bytes.IndexAny(text, "\r\n"); i >= 0 {
+		text = text[:i]
+	}
+	blank := len(text) - len(bytes.TrimLeft(text, " \t"))
+	if i := bytes.IndexByte(text[:blank], '\t'); i >= 0 && strings.Contains(msg, "tab") {
+		return lo, i + 1
+	}
+	if blank == len(text) {
+		return lo, 1
+	}
+	return lo, blank + 1
+}
+
+// lineStarts returns the offset of each line's first byte.
+func lineStarts(data []byte) []int {
+	starts := []int{0}
+	for i, b := range data {
+		if b == '\n' && i+1 < len(data) {
+			starts = append(starts, i+1)
+		}
+	}
+	return starts
 }
 
 func trimYAMLPrefix(s string) string {
