@@ -184,7 +184,7 @@ func (v *checker) presets(e *Environment) {
 		v.envFrom(ps.EnvFrom)
 		v.volumes(ps.Volumes, "deployment")
 		v.annotations(joinPath(ps.Path, "annotations"), ps.Annotations)
-		v.initContainers(ps.InitContainers)
+		v.initContainers(&Service{InitContainers: ps.InitContainers, Volumes: ps.Volumes})
 	}
 }
 

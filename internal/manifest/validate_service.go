@@ -105,7 +105,7 @@ func (v *checker) service(e *Environment, s *Service) {
 	v.probe(s.ReadinessProbe)
 	v.probe(s.StartupProbe)
 	v.healthCheck(s.HealthCheck)
-	v.initContainers(s.InitContainers)
+	v.initContainers(s)
 	if s.Deployment != nil {
 		v.deployment(s.Deployment, s.WorkloadKind())
 	}
@@ -369,12 +369,15 @@ func (v *checker) customResource(s *Service) {
 	}
 }
 
-func (v *checker) initContainers(cs []Container) {
+func (v *checker) initContainers(s *Service) {
 	seen := map[string]string{}
-	for _, c := range cs {
+	for _, c := range s.InitContainers {
 		np := joinPath(c.Path, "name")
 		if v.required(np, c.Name) {
 			v.dnsLabel(np, c.Name)
+		}
+		if c.Name == s.Name {
+			v.errorf(np, "%q is the name of the service's own container; give the init container another", c.Name)
 		}
 		v.unique(seen, c.Name, np, "init container")
 		if c.Application != "" && !validRepository(c.Application) {
@@ -385,8 +388,35 @@ func (v *checker) initContainers(cs []Container) {
 		}
 		v.labelValue(joinPath(c.Path, "version"), c.Version)
 		v.envVars(c.Env)
-		v.volumes(c.Volumes, KindDeployment)
+		v.initVolumes(s, c.Volumes)
 	}
+}
+
+// initVolumes checks an init container's volumes. One named like a volume
+// of the service only mounts it (as in the original): its name and path
+// are all that count. Others are volumes of their own.
+func (v *checker) initVolumes(s *Service, vols []Volume) {
+	pod := map[string]bool{}
+	for _, vol := range s.Volumes {
+		pod[vol.Name] = true
+	}
+	var own []Volume
+	paths := map[string]string{}
+	for _, vol := range vols {
+		if !pod[vol.Name] {
+			own = append(own, vol)
+			continue
+		}
+		mp := joinPath(vol.Path, "path")
+		if v.required(mp, vol.MountPath) && !path.IsAbs(vol.MountPath) {
+			v.errorf(mp, "must be an absolute path, got %q", vol.MountPath)
+		}
+		if first, ok := paths[vol.MountPath]; ok && vol.MountPath != "" {
+			v.errorf(mp, "mount path %q already used (at %s)", vol.MountPath, first)
+		}
+		paths[vol.MountPath] = mp
+	}
+	v.volumes(own, KindDeployment)
 }
 
 func (v *checker) volumes(vols []Volume, kind string) {
