@@ -70,8 +70,8 @@ var serviceFields = fieldTable[Service]{
 	"application": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Application = d.str(n, p) },
 	"version":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.Version = d.str(n, p) },
 	"image":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.Image = d.str(n, p) },
-	"port":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.addPorts(d.ports(n, p)) },
-	"ports":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.addPorts(d.ports(n, p)) },
+	"port":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.addPorts(d.ports(n, p), n, p) },
+	"ports":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.addPorts(d.ports(n, p), n, p) },
 	"protocol":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Protocol = d.str(n, p) },
 	"replicas":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Replicas = d.int32Ptr(n, p) },
 	"command":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.Command = d.strList(n, p) },
@@ -123,9 +123,18 @@ var serviceFields = fieldTable[Service]{
 	"database_type":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
 }
 
-func (s *Service) addPorts(ports []int) {
+// addPorts adds the ports written at p (n), each with the path it is
+// reported at: its list item, or p for a single value or comma string.
+func (s *Service) addPorts(ports []int, n *yaml.Node, p string) {
 	s.PortsSet = true
 	s.Ports = append(s.Ports, ports...)
+	for i := range ports {
+		ip := p
+		if n.Kind == yaml.SequenceNode && len(n.Content) == len(ports) {
+			ip = itemPath(p, i)
+		}
+		s.portPaths = append(s.portPaths, ip)
+	}
 }
 
 var envFields = fieldTable[EnvVar]{
@@ -185,11 +194,19 @@ var hpaFields = fieldTable[HPA]{
 	"min_replicas": func(d *decoder, n *yaml.Node, p string, h *HPA) { h.MinReplicas = d.int32(n, p) },
 	"max_replicas": func(d *decoder, n *yaml.Node, p string, h *HPA) { h.MaxReplicas = d.int32(n, p) },
 	"metric": func(d *decoder, n *yaml.Node, p string, h *HPA) {
+		if h.Metric != nil {
+			d.errorf(n, p, "metric and target_cpu_utilization_percentage both set the target: give one")
+			return
+		}
 		h.Metric = &Metric{Path: p, UtilizationPath: joinPath(p, "target_average_utilization")}
 		decodeStruct(d, n, p, h.Metric, metricFields)
 	},
 	// The original's documented shorthand for a CPU target.
 	"target_cpu_utilization_percentage": func(d *decoder, n *yaml.Node, p string, h *HPA) {
+		if h.Metric != nil {
+			d.errorf(n, p, "metric and target_cpu_utilization_percentage both set the target: give one")
+			return
+		}
 		h.Metric = &Metric{Path: p, Name: "cpu", TargetAverageUtilization: d.int32(n, p), UtilizationPath: p}
 	},
 }

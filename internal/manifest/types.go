@@ -61,18 +61,20 @@ type Service struct {
 	Image       string
 	// Ports are the container ports. PortsSet records whether the file gave
 	// port or ports at all: the original format defaults to port 80.
-	Ports    []int
-	PortsSet bool
-	Protocol string
-	Replicas *int32
-	Command  []string
-	Args     []string
-	Env      []EnvVar
-	EnvFrom  []EnvFrom
-	Requests map[string]string
-	Limits   map[string]string
-	Volumes  []Volume
-	HPA      *HPA
+	Ports []int
+	// portPaths are where each of Ports is written.
+	portPaths []string
+	PortsSet  bool
+	Protocol  string
+	Replicas  *int32
+	Command   []string
+	Args      []string
+	Env       []EnvVar
+	EnvFrom   []EnvFrom
+	Requests  map[string]string
+	Limits    map[string]string
+	Volumes   []Volume
+	HPA       *HPA
 
 	ExternalURL  []string
 	Backend      string

@@ -210,9 +210,9 @@ func (v *checker) ports(s *Service) {
 	}
 	seen := map[int]bool{}
 	for i, p := range s.Ports {
-		ip := itemPath(pp, i)
-		if !v.f.positions.has(ip) {
-			ip = pp
+		ip := pp
+		if i < len(s.portPaths) {
+			ip = s.portPaths[i]
 		}
 		if validation.IsValidPortNum(p) != nil {
 			v.errorf(ip, "port %d out of range 1-65535", p)
