@@ -105,6 +105,9 @@ func (v *checker) service(e *Environment, s *Service) {
 	v.probe(s.ReadinessProbe)
 	v.probe(s.StartupProbe)
 	v.healthCheck(s.HealthCheck)
+	if s.HealthCheck != nil && s.LivenessProbe != nil {
+		v.warnf(joinPath(s.Path, "health_check"), "is ignored: liveness_probe is set and takes its place")
+	}
 	v.initContainers(s)
 	if s.Deployment != nil {
 		v.deployment(s.Deployment, s.WorkloadKind())
