@@ -104,3 +104,39 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// PresetsOf returns the presets merged into s: those it names, in order,
+// then those whose selector matches its labels.
+func (e *Environment) PresetsOf(s *Service) []*Preset {
+	var out []*Preset
+	seen := map[string]bool{}
+	for _, name := range s.Presets {
+		for i := range e.Presets {
+			if p := &e.Presets[i]; p.Name == name && !seen[name] {
+				seen[name] = true
+				out = append(out, p)
+			}
+		}
+	}
+	for i := range e.Presets {
+		p := &e.Presets[i]
+		if !seen[p.Name] && selects(p.Selector, s.Labels) {
+			seen[p.Name] = true
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// selects reports whether a non-empty selector matches labels.
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}

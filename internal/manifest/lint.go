@@ -3,6 +3,7 @@ package manifest
 import (
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -43,7 +44,7 @@ func (v *checker) lintService(e *Environment, s *Service) {
 	case "nodejs":
 		v.lintNode(s)
 	case "java":
-		v.lintJava(s)
+		v.lintJava(e, s)
 	}
 	v.lintSlowStart(s)
 	v.lintExtended(e, s)
@@ -69,20 +70,102 @@ func (v *checker) lintNode(s *Service) {
 	}
 }
 
-func (v *checker) lintJava(s *Service) {
+func (v *checker) lintJava(e *Environment, s *Service) {
 	if limitBelow(s, "memory", javaMinMemory) {
 		v.warnf(keyPath(joinPath(s.Path, "limits"), "memory"),
 			"a JVM needs off-heap memory beyond its heap; a memory limit of %s (under 512Mi) leaves no headroom", s.Limits["memory"])
 		return
 	}
-	for _, ev := range s.Env {
-		if (ev.Name == "JAVA_TOOL_OPTIONS" || ev.Name == "JAVA_OPTS") &&
-			(strings.Contains(ev.Value, "-XX:MaxRAMPercentage") || strings.Contains(ev.Value, "-Xmx")) {
-			return
+	found := false
+	for _, o := range javaOptions(e, s) {
+		for _, f := range strings.Fields(o.text) {
+			switch {
+			case strings.HasPrefix(f, "-Xmx"):
+				found = true
+				v.lintHeap(s, o.path, f, heapShare(s, f[len("-Xmx"):]))
+			case strings.HasPrefix(f, "-XX:MaxRAMPercentage="):
+				found = true
+				pct, err := strconv.ParseFloat(f[len("-XX:MaxRAMPercentage="):], 64)
+				if err == nil {
+					v.lintHeap(s, o.path, f, pct/100)
+				}
+			}
 		}
 	}
-	v.warnf(joinPath(s.Path, "runtime"),
-		"no -XX:MaxRAMPercentage or -Xmx in JAVA_TOOL_OPTIONS or JAVA_OPTS: the JVM may size its heap to the whole limit and leave no off-heap headroom")
+	if !found {
+		v.warnf(joinPath(s.Path, "runtime"),
+			"no -XX:MaxRAMPercentage or -Xmx in JAVA_TOOL_OPTIONS, JAVA_OPTS or the command: the JVM may size its heap to the whole limit and leave no off-heap headroom")
+	}
+}
+
+// maxHeapShare is the largest share of the memory limit a heap may take
+// and leave the JVM room for metaspace, threads and buffers.
+const maxHeapShare = 0.8
+
+func (v *checker) lintHeap(s *Service, path, flag string, share float64) {
+	if share > maxHeapShare {
+		limit := "the memory limit"
+		if m := s.Limits["memory"]; m != "" {
+			limit = "the " + m + " memory limit"
+		}
+		v.warnf(path, "%s gives the heap %.0f%% of %s: the JVM needs off-heap memory too; keep the heap at 75%% or less",
+			flag, share*100, limit)
+	}
+}
+
+// heapShare is the share of the service's memory limit an -Xmx size
+// takes, 0 when either is unknown.
+func heapShare(s *Service, size string) float64 {
+	limit, err := resource.ParseQuantity(s.Limits["memory"])
+	if err != nil || limit.Value() <= 0 || size == "" {
+		return 0
+	}
+	mult := int64(1)
+	switch size[len(size)-1] {
+	case 'k', 'K':
+		mult = 1 << 10
+	case 'm', 'M':
+		mult = 1 << 20
+	case 'g', 'G':
+		mult = 1 << 30
+	case 't', 'T':
+		mult = 1 << 40
+	}
+	if mult > 1 {
+		size = size[:len(size)-1]
+	}
+	n, err := strconv.ParseInt(size, 10, 64)
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return float64(n) * float64(mult) / float64(limit.Value())
+}
+
+// javaOption is JVM option text and the path it is written at.
+type javaOption struct{ text, path string }
+
+// javaOptions are the JVM options a service's pods get: JAVA_TOOL_OPTIONS
+// and JAVA_OPTS from its env or its presets', and its command and args.
+func javaOptions(e *Environment, s *Service) []javaOption {
+	var out []javaOption
+	envs := [][]EnvVar{s.Env}
+	for _, p := range e.PresetsOf(s) {
+		envs = append(envs, p.Env)
+	}
+	for _, list := range envs {
+		for _, ev := range list {
+			if ev.Name == "JAVA_TOOL_OPTIONS" || ev.Name == "JAVA_OPTS" {
+				out = append(out, javaOption{ev.Value, joinPath(ev.Path, "value")})
+			}
+		}
+	}
+	if len(s.Command) > 0 {
+		out = append(out, javaOption{strings.Join(s.Command, " "), joinPath(s.Path, "command")})
+	}
+	if len(s.Args) > 0 {
+		out = append(out, javaOption{strings.Join(s.Args, " "), joinPath(s.Path, "args")})
+	}
+	return out
 }
 
 // startDelay is the longest initial delay any probe of the service waits.

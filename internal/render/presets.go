@@ -6,7 +6,7 @@ import "github.com/envop/envop/internal/manifest"
 // those it names, in order, then those whose selector matches its labels.
 // The service's own settings win, and an earlier preset wins over a later.
 func mergePresets(env *manifest.Environment, s *manifest.Service) *manifest.Service {
-	presets := selectedPresets(env, s)
+	presets := env.PresetsOf(s)
 	if len(presets) == 0 {
 		return s
 	}
@@ -27,39 +27,6 @@ func mergePresets(env *manifest.Environment, s *manifest.Service) *manifest.Serv
 		}
 	}
 	return &out
-}
-
-func selectedPresets(env *manifest.Environment, s *manifest.Service) []*manifest.Preset {
-	var out []*manifest.Preset
-	seen := map[string]bool{}
-	for _, name := range s.Presets {
-		for i := range env.Presets {
-			if p := &env.Presets[i]; p.Name == name && !seen[name] {
-				seen[name] = true
-				out = append(out, p)
-			}
-		}
-	}
-	for i := range env.Presets {
-		p := &env.Presets[i]
-		if !seen[p.Name] && matches(p.Selector, s.Labels) {
-			seen[p.Name] = true
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func matches(selector, labels map[string]string) bool {
-	if len(selector) == 0 {
-		return false
-	}
-	for k, v := range selector {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
 }
 
 // mergeByName appends the items of extra whose key own does not have.
