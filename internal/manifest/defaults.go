@@ -140,3 +140,16 @@ func selects(selector, labels map[string]string) bool {
 	}
 	return true
 }
+
+// CustomResourceAPIVersion is the group/version a legacy `type` service
+// names: api_version, else options.api_version as the original read it;
+// empty for the default.
+func (s *Service) CustomResourceAPIVersion() string {
+	if s.APIVersion != "" {
+		return s.APIVersion
+	}
+	if v, ok := s.Options["api_version"].(string); ok {
+		return v
+	}
+	return ""
+}

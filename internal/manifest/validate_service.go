@@ -364,10 +364,14 @@ func (v *checker) customResource(s *Service) {
 	if s.Kind != "" {
 		v.errorf(joinPath(s.Path, "kind"), "type (a legacy custom resource) and kind are mutually exclusive")
 	}
-	if s.APIVersion != "" {
-		group, version, found := strings.Cut(s.APIVersion, "/")
+	ap := joinPath(s.Path, "api_version")
+	if s.APIVersion == "" {
+		ap = keyPath(joinPath(s.Path, "options"), "api_version")
+	}
+	if av := s.CustomResourceAPIVersion(); av != "" {
+		group, version, found := strings.Cut(av, "/")
 		if !found || group == "" || len(validation.IsDNS1123Subdomain(group)) > 0 || len(validation.IsDNS1035Label(version)) > 0 {
-			v.errorf(joinPath(s.Path, "api_version"), "must be GROUP/VERSION, got %q", s.APIVersion)
+			v.errorf(ap, "must be GROUP/VERSION, got %q", av)
 		}
 	}
 }

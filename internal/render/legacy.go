@@ -23,9 +23,17 @@ func (r *renderer) customResource(s *manifest.Service) error {
 	u.SetNamespace(r.namespace)
 	version := r.version(s, s.Name)
 	u.SetLabels(r.labels(s.Name, s.Name, version))
+	// As the original: the version and replicas the resource's own
+	// operator acts on, beside the options.
 	spec := map[string]any{}
 	if len(s.Options) > 0 {
 		spec["options"] = deepCopy(s.Options)
+	}
+	if version != "" {
+		spec["version"] = version
+	}
+	if s.Replicas != nil {
+		spec["replicas"] = int64(*s.Replicas)
 	}
 	u.Object["spec"] = spec
 	r.objs = append(r.objs, newObject(u))
@@ -38,9 +46,9 @@ func CustomResourceKind(s *manifest.Service) schema.GroupVersionKind {
 	if !s.IsCustomResource() {
 		return schema.GroupVersionKind{}
 	}
-	gv, err := schema.ParseGroupVersion(orDefault(s.APIVersion, DefaultCustomResourceAPIVersion))
+	gv, err := schema.ParseGroupVersion(orDefault(s.CustomResourceAPIVersion(), DefaultCustomResourceAPIVersion))
 	if err != nil {
-		gv = schema.GroupVersion{Version: s.APIVersion} // validation refuses such a file first
+		gv = schema.GroupVersion{Version: s.CustomResourceAPIVersion()} // validation refuses such a file first
 	}
 	return gv.WithKind(strings.ToUpper(s.Type[:1]) + s.Type[1:])
 }
