@@ -281,14 +281,21 @@ func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet) {
 }
 
 // refused says whether the API server answered and turned the object down
-// for what it is; anything else (no answer, 5xx, 429, timeouts) is transient.
+// for what it is; anything else (no answer, 5xx, 429, timeouts) is transient,
+// and so are 401 and 403, which judge the operator's credentials and rights,
+// not the object: a restarted API server answers 403 until its authorizer
+// has filled its caches, and a fixed Role makes the next retry succeed.
 func refused(err error) bool {
 	var status apierrors.APIStatus
 	if !errors.As(err, &status) {
 		return false
 	}
-	code := status.Status().Code
-	return code >= 400 && code < 500 && code != http.StatusTooManyRequests && code != http.StatusRequestTimeout
+	switch code := status.Status().Code; code {
+	case http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusUnauthorized, http.StatusForbidden:
+		return false
+	default:
+		return code >= 400 && code < 500
+	}
 }
 
 func (c *Controller) recordChanges(sets ...*apply.ChangeSet) {

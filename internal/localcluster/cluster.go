@@ -378,36 +378,38 @@ func Attach(dir string) (*Cluster, error) {
 // with the same arguments, returning once it answers /readyz: a control-plane
 // outage for the trials of an operator riding it out.
 //
-// kube-controller-manager is restarted with it, once the new API server is
-// ready, as a control-plane node's restart would. Left running through the
-// outage, kube-controller-manager 1.37 sometimes never retries, for minutes,
-// a ReplicaSet whose pod creation failed in it (connection refused, or "pods
-// is forbidden" while the new server's authorizer fills its caches): a stall
-// of the plane itself, which is not what the caller wants to observe. The
-// scheduler and kwok keep running.
-func (c *Cluster) RestartAPIServer(ctx context.Context) error {
+// kube-controller-manager and kwok are restarted with it, once the new API
+// server is ready, as a control-plane node's restart would. Left running
+// through the outage, kube-controller-manager 1.37 sometimes never retries,
+// for minutes, a ReplicaSet whose pod creation failed in it (connection
+// refused, or "pods is forbidden" while the new server's authorizer fills
+// its caches), and kwok backs off for as long from pod updates that failed
+// in it: stalls of the plane itself, which is not what the caller wants to
+// observe. The scheduler keeps running.
+func (c *Cluster) RestartAPIServer(ctx context.Context) (err error) {
 	api, err := c.stop(apiserverName)
 	if err != nil {
 		return fmt.Errorf("restart %s: %w", apiserverName, err)
 	}
-	kcm, err := c.stop(kcmName)
-	if err != nil {
-		return fmt.Errorf("restart %s: %w", apiserverName, err)
+	// The controllers come back whatever becomes of the API server.
+	for _, name := range []string{kcmName, kwokName} {
+		p, stopErr := c.stop(name)
+		if stopErr != nil {
+			return fmt.Errorf("restart %s: %w", apiserverName, stopErr)
+		}
+		defer func() {
+			if startErr := c.startAgain(p); startErr != nil && err == nil {
+				err = fmt.Errorf("restart %s: %w", name, startErr)
+			}
+		}()
 	}
 	if err := c.startAgain(api); err != nil {
 		return fmt.Errorf("restart %s: %w", apiserverName, err)
 	}
-	err = c.waitFor(ctx, Config{Dir: c.Dir}, apiserverName, 90*time.Second, func(ctx context.Context) error {
+	return c.waitFor(ctx, Config{Dir: c.Dir}, apiserverName, 90*time.Second, func(ctx context.Context) error {
 		_, err := c.Client.Discovery().RESTClient().Get().AbsPath("/readyz").DoRaw(ctx)
 		return err
 	})
-	if err != nil {
-		return err
-	}
-	if err := c.startAgain(kcm); err != nil {
-		return fmt.Errorf("restart %s: %w", kcmName, err)
-	}
-	return nil
 }
 
 // stop stops the process named name that this Cluster started and returns

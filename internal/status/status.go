@@ -145,7 +145,10 @@ func judge(st *state.Service, target string, intent state.Intent, w health.Workl
 	if intent.Version == "" {
 		return string(health.Orange), ReasonNoVersion, "no version yet: waiting for a deploy"
 	}
-	if d, ok := lastDeploy(st, target, intent.Version); ok && d.Status == state.StatusFailed && d.Reason != deploy.ReasonSuperseded {
+	// A failed deploy of the version stands until the workload runs that
+	// version healthily: a retry or resync may still have applied it since.
+	healthy := exists && w.Version == intent.Version && w.Status == health.Green
+	if d, ok := lastDeploy(st, target, intent.Version); ok && d.Status == state.StatusFailed && d.Reason != deploy.ReasonSuperseded && !healthy {
 		return string(health.Red), d.Reason, d.Message
 	}
 	if !exists || w.Version != intent.Version {

@@ -54,6 +54,10 @@ func TestServiceStatus(t *testing.T) {
 			[]health.Workload{{Name: "api", Version: "3.0-crashloop", Status: health.Red, Reason: "CrashLoopBackOff"}}, health.Red, "CrashLoopBackOff", "3.0-crashloop"},
 		{"apply failed", withIntent("2.0", state.Deploy{Workload: "api", Version: "2.0", Status: state.StatusFailed, Reason: "ApplyFailed"}),
 			[]health.Workload{{Name: "api", Version: "1.0", Status: health.Green}}, health.Red, "ApplyFailed", "2.0"},
+		{"failed deploy, then applied by a retry and healthy", withIntent("2.0", state.Deploy{Workload: "api", Version: "2.0", Status: state.StatusFailed, Reason: "ApplyFailed"}),
+			[]health.Workload{{Name: "api", Version: "2.0", Status: health.Green}}, health.Green, "", "2.0"},
+		{"failed deploy, version running but not healthy", withIntent("2.0", state.Deploy{Workload: "api", Version: "2.0", Status: state.StatusFailed, Reason: "ProgressDeadlineExceeded"}),
+			[]health.Workload{{Name: "api", Version: "2.0", Status: health.Orange, Reason: "Progressing"}}, health.Red, "ProgressDeadlineExceeded", "2.0"},
 	}
 	for _, c := range cases {
 		got := Build(Input{Env: e, States: map[string]*state.Service{"api": c.st}, Workloads: c.ws})
