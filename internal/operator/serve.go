@@ -2,6 +2,7 @@ package operator
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -92,14 +93,15 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if !p.Controller.Ready() {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte(`{"error":"not ready: no revision applied yet","code":503}` + "\n"))
+			writeError(w, http.StatusServiceUnavailable, "not ready: no revision applied yet")
 			return
 		}
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", p.Metrics.Handler())
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		mux.HandleFunc(path, probeMethodNotAllowed)
+	}
 	mux.Handle("/", api)
 	ln := opts.Listener
 	if ln == nil {
@@ -117,4 +119,22 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 		MaxHeaderBytes: 64 << 10,
 	}
 	return srv, ln, nil
+}
+
+// probeMethodNotAllowed answers a probe path asked with another method than
+// GET or HEAD the way the API answers its own routes: 405, Allow, JSON.
+func probeMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Allow", "GET, HEAD")
+	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed for %s (allowed: GET, HEAD)", r.Method, r.URL.Path))
+}
+
+// writeError writes the API's error shape, {"error": MSG, "code": CODE}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	body, _ := json.Marshal(struct {
+		Error string `json:"error"`
+		Code  int    `json:"code"`
+	}{msg, code})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(append(body, '\n'))
 }
