@@ -83,6 +83,10 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 		return nil, Diagnostics{{File: filename, Line: 1, Col: 1,
 			Message: "file is empty", Severity: SeverityError}}
 	}
+	if line, col, ok := secondDocument(data); ok {
+		return nil, Diagnostics{{File: filename, Line: line, Col: col, Severity: SeverityError,
+			Message: "a second YAML document: the manifest is one document (remove the `---` line, or keep each environment in the one `environments` list)"}}
+	}
 	f := &File{Name: filename}
 	doc := root.Content[0]
 	d.record("", doc)
@@ -93,6 +97,32 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// documentMarker finds lines that may start a YAML document.
+var documentMarker = regexp.MustCompile(`(?m)^(---|\.\.\.)([ \t]|$)`)
+
+// secondDocument reports where a second, non-empty YAML document starts.
+// yaml.Unmarshal reads the first one only, so anything after it would be
+// silently ignored.
+func secondDocument(data []byte) (line, col int, ok bool) {
+	if !documentMarker.Match(data) {
+		return 0, 0, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var first yaml.Node
+	if dec.Decode(&first) != nil {
+		return 0, 0, false
+	}
+	for {
+		var next yaml.Node
+		switch err := dec.Decode(&next); {
+		case err != nil: // io.EOF, or a fault the parse already reported
+			return 0, 0, false
+		case len(next.Content) > 0 && !isNull(next.Content[0]):
+			return next.Content[0].Line, next.Content[0].Column, true
+		}
+	}
+}
 
 // syntaxDiagnostic turns a YAML parse error into a diagnostic at the line
 // and column of the fault (see syntaxPosition).

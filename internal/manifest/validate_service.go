@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"fmt"
 	"path"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -185,8 +187,8 @@ func validSchedule(s string) bool {
 func (v *checker) image(s *Service) {
 	v.labelValue(joinPath(s.Path, "version"), s.Version)
 	if s.Image != "" {
-		if strings.ContainsAny(s.Image, " \t\n") {
-			v.errorf(joinPath(s.Path, "image"), "must be an image reference without spaces")
+		if problem := imageProblem(s.Image); problem != "" {
+			v.errorf(joinPath(s.Path, "image"), "%q is not an image reference: %s", s.Image, problem)
 		}
 		if s.Application != "" {
 			v.errorf(joinPath(s.Path, "application"), "application and image are mutually exclusive")
@@ -195,6 +197,42 @@ func (v *checker) image(s *Service) {
 	if s.Application != "" && !validRepository(s.Application) {
 		v.errorf(joinPath(s.Path, "application"), "must be an image name (lowercase letters, digits, '.', '_', '-', '/'), got %q", s.Application)
 	}
+}
+
+var (
+	imageTagPattern    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	imageDigestPattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$`)
+	imageHostPattern   = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*(?::[0-9]+)?$`)
+)
+
+// imageProblem says what is wrong with an image reference, or "" when it
+// follows the registry grammar: [host[:port]/]path[:tag][@digest], the path
+// in lowercase. The first component is a host when it has a dot or a port,
+// or is localhost.
+func imageProblem(ref string) string {
+	if strings.Contains(ref, "://") {
+		return "no scheme: write host/path, not https://host/path"
+	}
+	name, digest, pinned := strings.Cut(ref, "@")
+	if pinned && !imageDigestPattern.MatchString(digest) {
+		return fmt.Sprintf("digest %q is not algorithm:hex", digest)
+	}
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		if tag := name[i+1:]; !imageTagPattern.MatchString(tag) {
+			return fmt.Sprintf("tag %q: up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-'", tag)
+		}
+		name = name[:i]
+	}
+	if host, rest, ok := strings.Cut(name, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost") {
+		if !imageHostPattern.MatchString(host) {
+			return fmt.Sprintf("registry host %q is not a host name with an optional port", host)
+		}
+		name = rest
+	}
+	if !validRepository(name) || strings.Contains(name, "//") {
+		return fmt.Sprintf("repository %q: lowercase letters, digits, '.', '_', '-' and '/' between path components", name)
+	}
+	return ""
 }
 
 func validRepository(s string) bool {
@@ -392,6 +430,9 @@ func (v *checker) initContainers(s *Service) {
 		}
 		if c.Image != "" && c.Application != "" {
 			v.errorf(joinPath(c.Path, "application"), "application and image are mutually exclusive")
+		}
+		if problem := imageProblem(c.Image); c.Image != "" && problem != "" {
+			v.errorf(joinPath(c.Path, "image"), "%q is not an image reference: %s", c.Image, problem)
 		}
 		v.labelValue(joinPath(c.Path, "version"), c.Version)
 		v.envVars(c.Env)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envop/envop/internal/manifest"
 )
 
 func find(t *testing.T, res *Result, kind, name string) *unstructured.Unstructured {
@@ -98,5 +100,41 @@ func TestJobName(t *testing.T) {
 	}
 	if got := jobName(long, "2026.11.26-build-1234567"); len(got) > 63 || got == jobName(long, "2026.11.26-build-1234568") {
 		t.Errorf("long job names must be cut to 63 and stay unique: %q", got)
+	}
+}
+
+// An image reference is a version only when it carries a tag or a digest:
+// `image: ghcr.io/acme/tool` alone would run whatever :latest is today.
+func TestImageWithoutTagWaitsForAVersion(t *testing.T) {
+	const file = `project: p
+environments:
+  - name: dev
+    namespace: dev
+    services:
+      - {name: bare, image: ghcr.io/acme/tool}
+      - {name: tagged, image: "ghcr.io/acme/tool:1.2"}
+      - {name: pinned, image: "ghcr.io/acme/tool@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
+      - {name: given, image: ghcr.io/acme/tool, version: "2.0"}
+`
+	f, diags := manifest.Load("environments.bitesize", []byte(file))
+	if diags.HasErrors() {
+		t.Fatal(diags.Errors())
+	}
+	res, err := Render(&f.Environments[0], f.Project, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].Workload != "bare" {
+		t.Errorf("skipped %+v, want bare only", res.Skipped)
+	}
+	for name, image := range map[string]string{
+		"tagged": "ghcr.io/acme/tool:1.2",
+		"pinned": "ghcr.io/acme/tool@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+		"given":  "ghcr.io/acme/tool:2.0",
+	} {
+		containers, _, _ := unstructured.NestedSlice(find(t, res, "Deployment", name).Object, "spec", "template", "spec", "containers")
+		if got := containers[0].(map[string]any)["image"]; got != image {
+			t.Errorf("%s image %v, want %s", name, got, image)
+		}
 	}
 }

@@ -17,9 +17,11 @@ import (
 )
 
 // workload renders the workload named instance (the service name, or a
-// blue/green colour) and its autoscaler; without a version it is skipped.
+// blue/green colour) and its autoscaler; without a version (an image
+// reference without tag counts as none, unless a digest pins it) it is
+// skipped.
 func (r *renderer) workload(s *manifest.Service, instance, version string) error {
-	if version == "" && s.Image == "" {
+	if version == "" && !strings.Contains(s.Image, "@") {
 		r.skip(s, instance, "no version: waiting for a deploy")
 		return nil
 	}
