@@ -106,8 +106,28 @@ func (c *Controller) previousVersion(env *manifest.Environment, s *manifest.Serv
 	return "", fmt.Errorf("%w: service %q has no earlier successful version to roll back to", ErrConflict, s.Name)
 }
 
+// notPromotable says why a colour cannot take traffic, or "" when it runs
+// the version it is driven to (want, "" when none is recorded) and is green.
+// A colour still green on its previous version while a deploy to it has
+// not been applied or rolled out yet is not promotable.
+func notPromotable(w deploy.Workload, want string) string {
+	switch {
+	case !w.Exists:
+		return "it does not run yet"
+	case want != "" && w.Version != want:
+		return fmt.Sprintf("it runs version %s and is still being deployed version %s", w.Version, want)
+	case w.Status != deploy.Green:
+		why := fmt.Sprintf("it is %s", w.Status)
+		if w.Reason != "" {
+			why += " (" + w.Reason + ")"
+		}
+		return why
+	}
+	return ""
+}
+
 // Promote switches a blue/green service's traffic to its inactive colour,
-// only when that colour runs a version and is healthy.
+// only when that colour runs the version it is driven to and is healthy.
 func (c *Controller) Promote(ctx context.Context, service, actor string) (string, error) {
 	env, _, ok := c.Environment()
 	if !ok {
@@ -124,14 +144,11 @@ func (c *Controller) Promote(ctx context.Context, service, actor string) (string
 	target := inactive(s, env, svc)
 	colour := target[len(s.Name)+1:]
 	w := c.health.Workload(target)
-	if !w.Exists || w.Status != deploy.Green {
-		why := "it does not run yet"
-		if w.Exists {
-			why = fmt.Sprintf("it is %s", w.Status)
-			if w.Reason != "" {
-				why += " (" + w.Reason + ")"
-			}
-		}
+	want := ""
+	if svc != nil {
+		want = svc.Version(target)
+	}
+	if why := notPromotable(w, want); why != "" {
 		return "", fmt.Errorf("%w: cannot promote %s of service %q: %s", ErrConflict, colour, s.Name, why)
 	}
 	rec := audit.Record{Actor: actor, Action: audit.ActionPromote, Service: s.Name, Version: w.Version,
