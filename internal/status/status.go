@@ -147,8 +147,14 @@ func judge(st *state.Service, target string, intent state.Intent, w health.Workl
 	}
 	// A failed deploy of the version stands until the workload runs that
 	// version healthily: a retry or resync may still have applied it since.
-	healthy := exists && w.Version == intent.Version && w.Status == health.Green
-	if d, ok := lastDeploy(st, target, intent.Version); ok && d.Status == state.StatusFailed && d.Reason != deploy.ReasonSuperseded && !healthy {
+	// While the version runs and is red, its live reason is the one shown:
+	// it follows the pods (ErrImagePull becomes ImagePullBackOff, restarts
+	// count up) where the deploy's reason is frozen at its end.
+	running := exists && w.Version == intent.Version
+	if d, ok := lastDeploy(st, target, intent.Version); ok && d.Status == state.StatusFailed && d.Reason != deploy.ReasonSuperseded && !(running && w.Status == health.Green) {
+		if running && w.Status == health.Red {
+			return string(health.Red), w.Reason, w.Message
+		}
 		return string(health.Red), d.Reason, d.Message
 	}
 	if !exists || w.Version != intent.Version {

@@ -58,6 +58,8 @@ func TestServiceStatus(t *testing.T) {
 			[]health.Workload{{Name: "api", Version: "2.0", Status: health.Green}}, health.Green, "", "2.0"},
 		{"failed deploy, version running but not healthy", withIntent("2.0", state.Deploy{Workload: "api", Version: "2.0", Status: state.StatusFailed, Reason: "ProgressDeadlineExceeded"}),
 			[]health.Workload{{Name: "api", Version: "2.0", Status: health.Orange, Reason: "Progressing"}}, health.Red, "ProgressDeadlineExceeded", "2.0"},
+		{"failed deploy, version red now for a newer reason", withIntent("2.0", state.Deploy{Workload: "api", Version: "2.0", Status: state.StatusFailed, Reason: "ErrImagePull"}),
+			[]health.Workload{{Name: "api", Version: "2.0", Status: health.Red, Reason: "ImagePullBackOff"}}, health.Red, "ImagePullBackOff", "2.0"},
 	}
 	for _, c := range cases {
 		got := Build(Input{Env: e, States: map[string]*state.Service{"api": c.st}, Workloads: c.ws})
