@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/controller"
-	"github.com/envop/envop/internal/health"
 	"github.com/envop/envop/internal/source"
 )
 
@@ -69,21 +68,28 @@ func syncer(c *controller.Controller) func(context.Context, *source.Snapshot, er
 	}
 }
 
-// countServices keeps the services-by-status gauge current.
+// countServices keeps the services-by-status gauge equal to what /status
+// shows (a service waiting for its first version counts as orange there),
+// rebuilt whenever the watches, the state or the sync may have changed it.
 func countServices(ctx context.Context, p Parts) {
+	b := &backend{p: p}
 	changed, unsubscribe := p.Monitor.Subscribe()
 	defer unsubscribe()
+	seen := ^uint64(0)
 	for {
-		counts := map[string]int{}
-		for _, st := range health.ByService(p.Monitor.Workloads()) {
-			counts[string(st)]++
+		if v := b.StatusVersion(); v != seen {
+			seen = v
+			counts := map[string]int{}
+			for _, s := range b.Status().Services {
+				counts[s.Status]++
+			}
+			p.Metrics.SetServices(counts)
 		}
-		p.Metrics.SetServices(counts)
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
-		case <-time.After(30 * time.Second):
+		case <-time.After(5 * time.Second): // state and sync changes are not signalled
 		}
 	}
 }

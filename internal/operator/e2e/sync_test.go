@@ -215,7 +215,24 @@ func TestCommitAppliedByPolling(t *testing.T) {
 }
 
 func TestMetricsAndProbes(t *testing.T) {
-	e := newEnv(t, basic)
+	// later has no version: /status shows it orange, and so must the gauge.
+	e := newEnv(t, basic+"      - name: later\n        port: 80\n")
+	e.eventually(60*time.Second, "services gauge as /status counts them", func() (bool, string) {
+		resp, err := http.Get(e.url + "/metrics")
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		var gauge []string
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "envop_services{") {
+				gauge = append(gauge, line)
+			}
+		}
+		got := strings.Join(gauge, "; ")
+		return strings.Contains(got, `status="green"} 2`) && strings.Contains(got, `status="orange"} 1`), got
+	})
 	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
 		resp, err := http.Get(e.url + path)
 		if err != nil {
