@@ -57,11 +57,14 @@ func newDiffCmd(streams Streams) *cobra.Command {
 dry run with the operator's field manager, and compares the result with the live object. Versions
 deployed through the API and promotions are read from the operator's state in the namespace, so
 only what the file changes shows. Objects are shown as "+ created", "~ configured" with a unified
-diff, or "- pruned" (managed objects of the environment the file no longer renders).
+diff, or "- pruned" (managed objects of the environment the file no longer renders). The render
+flags are render's, with the same defaults from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS and
+INGRESS_CLASS.
 
 Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable).`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			fl.fromEnv(cmd.Flags())
 			return runDiff(cmd.Context(), streams, fl)
 		},
 	}
@@ -99,6 +102,9 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 		return diffError("%s is invalid: nothing to compare", fl.file)
 	}
 	env := f.Environment(fl.env)
+	if err := fl.checkOverrides(env); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
 	ns := env.Namespace
 	if ns == "" {
 		ns = fl.namespace

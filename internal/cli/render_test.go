@@ -2,9 +2,12 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/spf13/pflag"
 	"sigs.k8s.io/yaml"
 )
 
@@ -68,5 +71,200 @@ func TestRender(t *testing.T) {
 				t.Errorf("exit %d (want %d), stderr %q (want %q)", code, tt.code, errOut, tt.want)
 			}
 		})
+	}
+}
+
+// overridesManifest has a rolling service, a blue/green one and an Ingress.
+const overridesManifest = `project: shop
+environments:
+  - name: dev
+    namespace: shop-dev
+    services:
+      - name: api
+        version: 1.0.0
+        port: 8080
+        external_url: api.example.com
+      - name: web
+        version: 2.0.0
+        port: 8080
+        deployment:
+          method: bluegreen
+`
+
+// clearSettingVars unsets the variables render reads, whatever the shell
+// running the tests holds.
+func clearSettingVars(t *testing.T) {
+	t.Helper()
+	for _, s := range (&renderFlags{}).settingVars() {
+		t.Setenv(s.variable, "")
+	}
+}
+
+func TestRenderSettingsFromEnvironment(t *testing.T) {
+	file := writeFile(t, overridesManifest)
+	for _, tt := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		want []string
+	}{
+		{"variables", map[string]string{"DOCKER_REGISTRY": "reg.example.com:5000", "PROJECT": "team",
+			"DOCKER_PULL_SECRETS": "a, b", "INGRESS_CLASS": "internal"}, nil,
+			[]string{"image: reg.example.com:5000/team/api:1.0.0", "- name: a\n", "- name: b\n", "ingressClassName: internal"}},
+		{"flags win", map[string]string{"DOCKER_REGISTRY": "reg.example.com", "PROJECT": "team",
+			"DOCKER_PULL_SECRETS": "a", "INGRESS_CLASS": "internal"},
+			[]string{"--registry", "other.example.com", "--project", "", "--pull-secrets", "c", "--ingress-class", "public"},
+			[]string{"image: other.example.com/api:1.0.0", "- name: c\n", "ingressClassName: public"}},
+		{"empty variables are unset", map[string]string{"DOCKER_REGISTRY": "", "PROJECT": ""}, nil,
+			[]string{"image: api:1.0.0"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clearSettingVars(t)
+			for k, v := range tt.vars {
+				t.Setenv(k, v)
+			}
+			code, out, errOut := run(t, append([]string{"render", "-f", file, "--env", "dev"}, tt.args...)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			if tt.name == "flags win" && (strings.Contains(out, "reg.example.com/") || strings.Contains(out, "- name: a\n")) {
+				t.Errorf("a variable won over its flag:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestSettingVarsAreServes keeps the variables of render's settings those
+// serve reads for the same flags: no more, no fewer, the same names.
+// (--namespace and --file are not settings: serve's are where it runs and
+// the file's path in the repository.)
+func TestSettingVarsAreServes(t *testing.T) {
+	fl := &renderFlags{}
+	ours := map[string]string{}
+	for _, s := range fl.settingVars() {
+		ours[s.flag] = s.variable
+	}
+	serve := newServeCmd(Streams{}).Flags()
+	settings := pflag.NewFlagSet("settings", pflag.ContinueOnError)
+	fl.bindSettings(settings)
+	settings.VisitAll(func(f *pflag.Flag) {
+		sf := serve.Lookup(f.Name)
+		if sf == nil {
+			if v, ok := ours[f.Name]; ok {
+				t.Errorf("--%s reads %s, but serve has no such flag", f.Name, v)
+			}
+			return
+		}
+		want := ""
+		if i, j := strings.LastIndex(sf.Usage, "["), strings.LastIndex(sf.Usage, "]"); i >= 0 && j > i {
+			want = sf.Usage[i+1 : j]
+		}
+		if ours[f.Name] != want {
+			t.Errorf("--%s reads %q, serve reads %q", f.Name, ours[f.Name], want)
+		}
+	})
+}
+
+func TestRenderRefusesBadSettings(t *testing.T) {
+	file := writeFile(t, overridesManifest)
+	for _, tt := range []struct {
+		name string
+		vars map[string]string
+		args []string
+		want string
+	}{
+		{"registry flag with a scheme", nil, []string{"--registry", "https://reg.example.com/"},
+			"--registry https://reg.example.com/: an image registry has no scheme: give reg.example.com"},
+		{"registry variable with a scheme", map[string]string{"DOCKER_REGISTRY": "http://reg.example.com:5000"}, nil,
+			"DOCKER_REGISTRY=http://reg.example.com:5000: an image registry has no scheme: give reg.example.com:5000"},
+		{"unknown service", nil, []string{"--version", "nosuch=1"},
+			`--version nosuch=1: environment "dev" has no service "nosuch"`},
+		{"blue/green parent", nil, []string{"--version", "web=3.0.0"},
+			`--version web=3.0.0: service "web" is blue/green: give the colour, --version web-blue=3.0.0 or --version web-green=3.0.0`},
+		{"colour of a rolling service", nil, []string{"--version", "api-green=3"},
+			`--version api-green=3: service "api" is not blue/green: give --version api=3`},
+		{"bad version", nil, []string{"--version", "api=1.0/beta"},
+			`--version api=1.0/beta: version "1.0/beta": `},
+		{"unknown colour", nil, []string{"--active", "web=purple"}, "--active web=purple: the colour is blue or green"},
+		{"active of a rolling service", nil, []string{"--active", "api=green"}, `--active api=green: service "api" is not blue/green`},
+		{"active of an unknown service", nil, []string{"--active", "nosuch=blue"}, `--active nosuch=blue: environment "dev" has no service "nosuch"`},
+	} {
+		for _, cmd := range []string{"render", "diff"} {
+			t.Run(cmd+" "+tt.name, func(t *testing.T) {
+				clearSettingVars(t)
+				for k, v := range tt.vars {
+					t.Setenv(k, v)
+				}
+				// diff checks its flags before it reads the kubeconfig.
+				args := append([]string{cmd, "-f", file, "--env", "dev", "--kubeconfig", filepath.Join(t.TempDir(), "none")}, tt.args...)
+				if cmd == "render" {
+					args = append([]string{cmd, "-f", file, "--env", "dev"}, tt.args...)
+				}
+				code, out, errOut := run(t, args...)
+				if code != ExitUsage || !strings.Contains(errOut, tt.want) || out != "" {
+					t.Errorf("exit %d (want 2), stdout %q, stderr %q (want %q)", code, out, errOut, tt.want)
+				}
+			})
+		}
+	}
+	t.Run("every bad override at once", func(t *testing.T) {
+		clearSettingVars(t)
+		code, _, errOut := run(t, "render", "-f", file, "--env", "dev", "--version", "nosuch=1", "--active", "web=red")
+		if code != ExitUsage || !strings.Contains(errOut, "--version nosuch=1") || !strings.Contains(errOut, "--active web=red") {
+			t.Errorf("exit %d, stderr %q", code, errOut)
+		}
+	})
+}
+
+func TestRenderOverrides(t *testing.T) {
+	clearSettingVars(t)
+	file := writeFile(t, overridesManifest)
+	code, out, errOut := run(t, "render", "-f", file, "--env", "dev", "-o", "json",
+		"--version", "api=1.1.0", "--version", "web-green=3.0.0", "--active", "web=green")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var list struct {
+		Items []struct {
+			Kind     string `json:"kind"`
+			Metadata struct {
+				Name string `json:"name"`
+			} `json:"metadata"`
+			Spec struct {
+				Selector map[string]any `json:"selector"`
+				Template struct {
+					Spec struct {
+						Containers []struct {
+							Image string `json:"image"`
+						} `json:"containers"`
+					} `json:"spec"`
+				} `json:"template"`
+			} `json:"spec"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		t.Fatal(err)
+	}
+	images, selectors := map[string]string{}, map[string]string{}
+	for _, it := range list.Items {
+		switch it.Kind {
+		case "Deployment":
+			images[it.Metadata.Name] = it.Spec.Template.Spec.Containers[0].Image
+		case "Service":
+			selectors[it.Metadata.Name] = fmt.Sprint(it.Spec.Selector)
+		}
+	}
+	for name, want := range map[string]string{"api": "api:1.1.0", "web-blue": "web:2.0.0", "web-green": "web:3.0.0"} {
+		if images[name] != want {
+			t.Errorf("Deployment %s runs %q, want %q", name, images[name], want)
+		}
+	}
+	if selectors["web"] != selectors["web-green"] || selectors["web"] == selectors["web-blue"] {
+		t.Errorf("Service web selects %s, want web-green's %s", selectors["web"], selectors["web-green"])
 	}
 }
