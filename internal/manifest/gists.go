@@ -6,6 +6,9 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // Bounds on what gists may read: ConfigMaps hold at most 1 MiB anyway.
@@ -37,6 +40,11 @@ func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
 	if !fs.ValidPath(p) {
 		return fmt.Errorf("path %q is outside the repository", p)
 	}
+	if link, err := linkIn(fsys, p); err != nil {
+		return err
+	} else if link != "" {
+		return fmt.Errorf("path %q: %s", p, linkProblem(link))
+	}
 	return fs.WalkDir(fsys, p, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -65,24 +73,80 @@ func checkGistFiles(fsys fs.FS, f *File) Diagnostics {
 		return nil
 	}
 	v := &checker{f: f}
-	check := func(p, file string) {
+	// check reports a path that cannot be read and says whether it can.
+	check := func(p, file string) bool {
 		clean := path.Clean(file)
 		if file == "" || strings.HasPrefix(file, "/") || strings.Contains("/"+file+"/", "/../") || !fs.ValidPath(clean) {
-			return
+			return false
 		}
 		if _, err := fs.Stat(fsys, clean); errors.Is(err, fs.ErrNotExist) {
 			v.errorf(p, "%q does not exist (gist paths are relative to the manifest's folder)", file)
 		} else if err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
+		} else if link, err := linkIn(fsys, clean); err != nil {
+			v.errorf(p, "cannot read %q: %v", file, err)
+		} else if link != "" {
+			v.errorf(p, "%q: %s", file, linkProblem(link))
+		} else {
+			return true
 		}
+		return false
 	}
 	for i := range f.Environments {
 		for _, g := range f.Environments[i].Gists {
-			check(joinPath(g.Path, "path"), g.Source)
+			if p := joinPath(g.Path, "path"); check(p, g.Source) {
+				raw, err := readBounded(fsys, path.Clean(g.Source), maxGistFileSize)
+				if err == nil {
+					_, _, err = ConfigMapData(raw)
+				}
+				if err != nil {
+					v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
+				}
+			}
 			for j, file := range g.Files {
 				check(itemPath(joinPath(g.Path, "files"), j), file)
 			}
 		}
 	}
 	return v.diags
+}
+
+// ConfigMapData reads a ConfigMap manifest kept in the repository (a gist's
+// path) and returns its data; the gist gives its name and namespace.
+func ConfigMapData(raw []byte) (map[string]string, map[string][]byte, error) {
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
+		return nil, nil, err
+	}
+	if cm.Kind != "" && cm.Kind != "ConfigMap" {
+		return nil, nil, fmt.Errorf("kind is %q", cm.Kind)
+	}
+	return cm.Data, cm.BinaryData, nil
+}
+
+// linkIn returns the first part of p (a valid fs path) that is a symbolic
+// link, or "" when there is none. Links inside a folder a gist reads are
+// skipped; a link on the path itself would be followed.
+func linkIn(fsys fs.FS, p string) (string, error) {
+	if p == "." {
+		return "", nil
+	}
+	for i := 1; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		info, err := fs.Lstat(fsys, p[:i])
+		if err != nil {
+			return "", err
+		}
+		if info.Mode()&fs.ModeSymlink != 0 {
+			return p[:i], nil
+		}
+	}
+	return "", nil
+}
+
+// linkProblem says why a path through a symbolic link is refused.
+func linkProblem(link string) string {
+	return fmt.Sprintf("%q is a symbolic link: gists read only the repository's own files and folders (a link could reach any file of the machine that renders, and the operator does not follow links)", link)
 }

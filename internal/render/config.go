@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/envop/envop/internal/manifest"
 )
@@ -61,14 +60,14 @@ func (r *renderer) configMapFile(p string, data map[string]string, binary map[st
 	if !ok {
 		return fmt.Errorf("file %q not supplied", p)
 	}
-	var cm corev1.ConfigMap
-	if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
-		return fmt.Errorf("parse ConfigMap %q: %w", p, err)
+	cmData, cmBinary, err := manifest.ConfigMapData(raw)
+	if err != nil {
+		return fmt.Errorf("%q is not a ConfigMap manifest: %w", p, err)
 	}
-	for k, v := range cm.Data {
+	for k, v := range cmData {
 		data[k] = v
 	}
-	for k, v := range cm.BinaryData {
+	for k, v := range cmBinary {
 		binary[k] = v
 	}
 	return nil
