@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // decoder walks yaml.Nodes instead of unmarshalling into structs so that
@@ -291,6 +292,28 @@ func (d *decoder) strOrList(n *yaml.Node, path string) []string {
 		return []string{d.str(r, path)}
 	}
 	return d.strList(n, path)
+}
+
+// hosts reads host names (external_url, custom_urls). Host names are
+// case-insensitive and an Ingress takes them in lowercase only; the
+// original took any case, so they are lowered, with a warning.
+func (d *decoder) hosts(n *yaml.Node, path string) []string {
+	hosts := d.strOrList(n, path)
+	for i, h := range hosts {
+		lower := strings.ToLower(h)
+		if lower == h || len(validation.IsWildcardDNS1123Subdomain(lower)) > 0 && len(validation.IsDNS1123Subdomain(lower)) > 0 {
+			continue // validation reports what else is wrong, as written
+		}
+		hp := itemPath(path, i)
+		pos, ok := d.pos[hp]
+		if !ok {
+			hp, pos = path, Pos{Line: n.Line, Col: n.Column}
+		}
+		d.diags = append(d.diags, Diagnostic{File: d.file, Line: pos.Line, Col: pos.Col, Path: hp, Severity: SeverityWarning,
+			Message: fmt.Sprintf("host %q is taken as %q: host names are case-insensitive and an Ingress takes lowercase only", h, lower)})
+		hosts[i] = lower
+	}
+	return hosts
 }
 
 func (d *decoder) strMap(n *yaml.Node, path string) map[string]string {

@@ -88,6 +88,15 @@ func (s *Service) ServicePorts() []int {
 	return nil
 }
 
+// Min is the HPA's least replica count: min_replicas, 1 when absent (as in
+// Kubernetes).
+func (h *HPA) Min() int32 {
+	if h.MinReplicas < 1 {
+		return 1
+	}
+	return h.MinReplicas
+}
+
 // IsClaim reports whether the volume is a PersistentVolumeClaim.
 func (v *Volume) IsClaim() bool {
 	return v.Type != VolumeSecret && v.Type != VolumeConfigMap && v.Type != "config_map"

@@ -85,7 +85,7 @@ var serviceFields = fieldTable[Service]{
 		s.HPA = &HPA{Path: p}
 		decodeStruct(d, n, p, s.HPA, hpaFields)
 	},
-	"external_url":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.ExternalURL = d.strOrList(n, p) },
+	"external_url":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.ExternalURL = d.hosts(n, p) },
 	"backend":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.Backend = d.str(n, p) },
 	"backend_port":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.BackendPort = d.port(n, p) },
 	"ssl":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.SSL = d.boolean(n, p) },
@@ -315,7 +315,7 @@ var deploymentFields = fieldTable[Deployment]{
 		for _, pr := range d.pairs(n, p) {
 			kp := keyPath(p, pr.key)
 			d.record(kp, pr.value)
-			dp.CustomURLs[pr.key] = d.strOrList(pr.value, kp)
+			dp.CustomURLs[pr.key] = d.hosts(pr.value, kp)
 		}
 	},
 }

@@ -52,6 +52,23 @@ func (v *checker) lintService(e *Environment, s *Service) {
 	if s.DatabaseType != "" {
 		v.warnf(joinPath(s.Path, "database_type"), "is not supported and is ignored")
 	}
+	v.lintIgnored(e, s)
+}
+
+// lintIgnored warns about settings that another setting overrides, which
+// the file's author most likely did not mean.
+func (v *checker) lintIgnored(e *Environment, s *Service) {
+	sp := joinPath(s.Path, "ssl")
+	if !s.SSL && v.f.positions.has(sp) && (s.TLS != nil || s.TLSSecret != "") {
+		v.warnf(sp, "is false, but tls or tls_secret is set: the Ingress gets TLS anyway")
+	}
+	if d := s.Deployment; d != nil && !s.IsBlueGreen(e) && !s.IsCustomResource() {
+		for _, field := range []string{"active", "custom_urls"} {
+			if fp := joinPath(d.Path, field); v.f.positions.has(fp) {
+				v.warnf(fp, "applies to method bluegreen only and is ignored (the method is %s)", s.Method(e))
+			}
+		}
+	}
 }
 
 // limitBelow reports whether the service's limit for a resource is set and

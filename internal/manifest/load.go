@@ -216,7 +216,9 @@ func trimYAMLPrefix(s string) string {
 func dropShadowed(decoded, validated Diagnostics) Diagnostics {
 	bad := map[string]bool{}
 	for _, d := range decoded {
-		bad[d.Path] = true
+		if d.Severity == SeverityError {
+			bad[d.Path] = true
+		}
 	}
 	var out Diagnostics
 	for _, v := range validated {

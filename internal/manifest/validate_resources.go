@@ -103,13 +103,17 @@ func (v *checker) hpa(s *Service) {
 	case KindJob, KindCronJob:
 		v.errorf(h.Path, "autoscaling does not apply to kind %s", s.WorkloadKind())
 	}
-	if h.MinReplicas < 1 {
-		v.errorf(joinPath(h.Path, "min_replicas"), "must be at least 1, got %d", h.MinReplicas)
+	minPath, maxPath := joinPath(h.Path, "min_replicas"), joinPath(h.Path, "max_replicas")
+	if h.MinReplicas < 1 && v.f.positions.has(minPath) {
+		v.errorf(minPath, "must be at least 1, got %d", h.MinReplicas)
 	}
-	if h.MaxReplicas < 1 {
-		v.errorf(joinPath(h.Path, "max_replicas"), "must be at least 1, got %d", h.MaxReplicas)
-	} else if h.MaxReplicas < h.MinReplicas {
-		v.errorf(joinPath(h.Path, "max_replicas"), "must be at least min_replicas (%d), got %d", h.MinReplicas, h.MaxReplicas)
+	switch {
+	case !v.f.positions.has(maxPath):
+		v.errorf(h.Path, "max_replicas is required")
+	case h.MaxReplicas < 1:
+		v.errorf(maxPath, "must be at least 1, got %d", h.MaxReplicas)
+	case h.MaxReplicas < h.Min():
+		v.errorf(maxPath, "must be at least min_replicas (%d), got %d", h.Min(), h.MaxReplicas)
 	}
 	if h.Metric != nil {
 		v.metric(h.Metric)

@@ -37,6 +37,85 @@ func (v *checker) services(e *Environment) {
 			objects[obj] = s.Name
 		}
 	}
+	v.sharedHosts(e)
+	v.sharedClaims(e)
+}
+
+// sharedHosts refuses a host named twice: two Ingress rules for one host
+// and path / route unpredictably, whichever controller serves them.
+func (v *checker) sharedHosts(e *Environment) {
+	owners := map[string]string{}
+	for i := range e.Services {
+		s := &e.Services[i]
+		up := joinPath(s.Path, "external_url")
+		for j, h := range s.ExternalURL {
+			hp := itemPath(up, j)
+			if !v.f.positions.has(hp) {
+				hp = up
+			}
+			key := strings.ToLower(h)
+			switch owner, ok := owners[key]; {
+			case !ok || h == "":
+				owners[key] = s.Name
+			case owner == s.Name:
+				v.errorf(hp, "duplicate host %q", h)
+			default:
+				v.errorf(hp, "host %q is already served by service %q: one host, one service", h, owner)
+			}
+		}
+	}
+}
+
+// sharedClaims lets services share a claim only when they define it alike:
+// one claim is rendered, so a second, different size or class would be
+// silently lost. StatefulSet claims are per pod and never shared.
+func (v *checker) sharedClaims(e *Environment) {
+	type claim struct {
+		service string
+		vol     *Volume
+	}
+	first := map[string]claim{}
+	for i := range e.Services {
+		s := &e.Services[i]
+		if s.WorkloadKind() == KindStatefulSet {
+			continue
+		}
+		for j := range s.Volumes {
+			vol := &s.Volumes[j]
+			if !vol.IsClaim() || vol.Name == "" {
+				continue
+			}
+			c, ok := first[vol.Name]
+			if !ok {
+				first[vol.Name] = claim{s.Name, vol}
+				continue
+			}
+			if c.service == s.Name {
+				continue // a duplicate volume of one service is reported by volumes
+			}
+			if diff := claimDifference(c.vol, vol); diff != "" {
+				v.errorf(joinPath(vol.Path, "name"), "claim %q is also defined by service %q with %s: services that share a claim must define it alike (or use provisioning: manual)", vol.Name, c.service, diff)
+			}
+		}
+	}
+}
+
+// claimDifference names the first setting in which two definitions of one
+// claim differ, with the first's value, or "" when they agree.
+func claimDifference(a, b *Volume) string {
+	switch {
+	case a.Size != b.Size:
+		return fmt.Sprintf("size %q", a.Size)
+	case strings.Join(a.Modes, ",") != strings.Join(b.Modes, ","):
+		return fmt.Sprintf("modes %v", a.Modes)
+	case a.Type != b.Type:
+		return fmt.Sprintf("type %q", a.Type)
+	case a.StorageClass != b.StorageClass:
+		return fmt.Sprintf("storage_class %q", a.StorageClass)
+	case a.Provisioning != b.Provisioning:
+		return fmt.Sprintf("provisioning %q", a.Provisioning)
+	}
+	return ""
 }
 
 // eachService checks every service on its own. A long list is split in

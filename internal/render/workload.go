@@ -111,7 +111,7 @@ func (r *renderer) hpa(s *manifest.Service, kind, target, version string) error 
 	if err != nil {
 		return err
 	}
-	min := s.HPA.MinReplicas
+	min := s.HPA.Min()
 	h := &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   typeMeta("autoscaling/v2", "HorizontalPodAutoscaler"),
 		ObjectMeta: metav1.ObjectMeta{Name: target, Namespace: r.namespace, Labels: r.labels(s.Name, target, version)},
