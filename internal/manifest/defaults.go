@@ -1,6 +1,10 @@
 package manifest
 
-import "sort"
+import (
+	"sort"
+	"strconv"
+	"strings"
+)
 
 // Kinds of workload a service can be.
 const (
@@ -86,6 +90,15 @@ func (s *Service) ServicePorts() []int {
 		return []int{DefaultPort}
 	}
 	return nil
+}
+
+// PortName names a container and Service port: tcp-<port> with
+// protocol tcp, else http-<port>.
+func (s *Service) PortName(p int) string {
+	if strings.EqualFold(s.Protocol, "tcp") {
+		return "tcp-" + strconv.Itoa(p)
+	}
+	return "http-" + strconv.Itoa(p)
 }
 
 // Min is the HPA's least replica count: min_replicas, 1 when absent (as in

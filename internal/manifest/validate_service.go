@@ -182,9 +182,9 @@ func (v *checker) service(e *Environment, s *Service) {
 	v.ingress(e, s)
 	v.annotations(joinPath(s.Path, "annotations"), s.Annotations)
 	v.podLabels(joinPath(s.Path, "labels"), s.Labels)
-	v.probe(s.LivenessProbe)
-	v.probe(s.ReadinessProbe)
-	v.probe(s.StartupProbe)
+	v.probe(s, s.LivenessProbe)
+	v.probe(s, s.ReadinessProbe)
+	v.probe(s, s.StartupProbe)
 	v.healthCheck(s.HealthCheck)
 	if s.HealthCheck != nil && s.LivenessProbe != nil {
 		v.warnf(joinPath(s.Path, "health_check"), "is ignored: liveness_probe is set and takes its place")
@@ -634,19 +634,42 @@ func (v *checker) nonNegative(p string, n int32) {
 	}
 }
 
-func (v *checker) probe(p *Probe) {
+// probePort checks a probe's port; a name must be one the container's
+// ports get (http-80, or tcp-80 with protocol tcp), or the kubelet finds
+// nothing to probe and the pods never become ready.
+func (v *checker) probePort(s *Service, path string, p PortRef) {
+	v.portRef(path, p)
+	if p.Name == "" {
+		return
+	}
+	var names []string
+	for _, port := range s.Ports {
+		name := s.PortName(port)
+		if name == p.Name {
+			return
+		}
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		v.errorf(path, "port %q names no container port: the service has none; give a number", p.Name)
+		return
+	}
+	v.errorf(path, "port %q names no container port (they are %s); give a number or one of those names", p.Name, strings.Join(names, ", "))
+}
+
+func (v *checker) probe(s *Service, p *Probe) {
 	if p == nil {
 		return
 	}
 	handlers := 0
 	if p.HTTPGet != nil {
 		handlers++
-		v.portRef(joinPath(p.HTTPGet.Path, "port"), p.HTTPGet.Port)
+		v.probePort(s, joinPath(p.HTTPGet.Path, "port"), p.HTTPGet.Port)
 		v.oneOf(joinPath(p.HTTPGet.Path, "scheme"), p.HTTPGet.Scheme, "HTTP", "HTTPS")
 	}
 	if p.TCPSocket != nil {
 		handlers++
-		v.portRef(joinPath(p.TCPSocket.Path, "port"), p.TCPSocket.Port)
+		v.probePort(s, joinPath(p.TCPSocket.Path, "port"), p.TCPSocket.Port)
 	}
 	if p.Exec != nil {
 		handlers++

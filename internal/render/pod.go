@@ -158,12 +158,7 @@ func imageTag(ref string) string {
 	return ""
 }
 
-func portName(s *manifest.Service, p int) string {
-	if strings.EqualFold(s.Protocol, "tcp") {
-		return "tcp-" + strconv.Itoa(p)
-	}
-	return "http-" + strconv.Itoa(p)
-}
+func portName(s *manifest.Service, p int) string { return s.PortName(p) }
 
 func containerPorts(s *manifest.Service) []corev1.ContainerPort {
 	var out []corev1.ContainerPort
