@@ -106,7 +106,7 @@ var serviceFields = fieldTable[Service]{
 	},
 	"init_containers": func(d *decoder, n *yaml.Node, p string, s *Service) { s.InitContainers = decodeContainers(d, n, p) },
 	"deployment":      func(d *decoder, n *yaml.Node, p string, s *Service) { s.Deployment = decodeDeployment(d, n, p) },
-	"kind":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Kind = d.str(n, p) },
+	"kind":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Kind = strings.ToLower(d.str(n, p)) },
 	"schedule":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.Schedule = d.str(n, p) },
 	"presets":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.Presets = d.strOrList(n, p) },
 	"node_selector":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.NodeSelector = d.strMap(n, p) },

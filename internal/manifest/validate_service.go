@@ -364,6 +364,12 @@ func (v *checker) envVar(e EnvVar) {
 		v.msgs(joinPath(e.Path, "value"), configMapKey(e.Key))
 		return
 	}
+	if e.Name == "" && e.Secret != "" {
+		// Half of the original's inverted form, or a secret variable
+		// without its name: say what either needs.
+		v.errorf(e.Path, "a secret variable needs name (the variable) and secret (the Secret), or the original's form {secret: VARIABLE, value: \"secret[/key]\"}")
+		return
+	}
 	if v.required(np, e.Name) {
 		v.invalid(np, e.Name, validation.IsEnvVarName(e.Name))
 	}
