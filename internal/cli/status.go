@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"text/tabwriter"
 
@@ -135,7 +136,10 @@ func writeStatusTable(w io.Writer, results []statusResult) {
 	_ = tw.Flush()
 	for _, r := range results {
 		if r.Status != nil && r.Status.Sync.Error != "" {
-			fmt.Fprintf(w, "%s: last sync %s: %s\n", r.Environment, r.Status.Sync.Status, r.Status.Sync.Error)
+			// An invalid revision's errors come one a line: indented
+			// under the environment's line.
+			msg := strings.ReplaceAll(strings.TrimRight(r.Status.Sync.Error, "\n"), "\n", "\n  ")
+			fmt.Fprintf(w, "%s: last sync %s: %s\n", r.Environment, r.Status.Sync.Status, msg)
 		}
 	}
 }

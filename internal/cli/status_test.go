@@ -201,3 +201,24 @@ func TestSingleEnvironmentMachineOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusSyncErrorLines: an invalid revision's errors, one a line, stay
+// under their environment's line.
+func TestStatusSyncErrorLines(t *testing.T) {
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) {
+		f.env.Sync = client.Sync{Status: "error", Error: "revision 0123456789ab is invalid: 2 errors:\n" +
+			"environments.bitesize:7:9: environments[0].services[0].replcas: unknown field\n" +
+			"environments.bitesize:9:9: environments[0].services[1].replcas: unknown field"}
+	})
+	cfg := writeConfig(t, "environments:\n  staging: {endpoint: "+api.URL()+", token: "+testToken+"}\n")
+	code, out, errOut := run(t, "status", "--env", "staging", "--config", cfg)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	want := "staging: last sync error: revision 0123456789ab is invalid: 2 errors:\n" +
+		"  environments.bitesize:7:9: environments[0].services[0].replcas: unknown field\n" +
+		"  environments.bitesize:9:9: environments[0].services[1].replcas: unknown field\n"
+	if !strings.HasSuffix(out, want) {
+		t.Errorf("output:\n%s\nwant it to end with:\n%s", out, want)
+	}
+}

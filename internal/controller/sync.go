@@ -37,7 +37,7 @@ type InvalidError struct {
 }
 
 func (e *InvalidError) Error() string {
-	return fmt.Sprintf("revision %s is invalid: %v", shortRev(e.Revision), e.Err)
+	return fmt.Sprintf("%s%v", invalidPrefix(e), e.Err)
 }
 
 func (e *InvalidError) Unwrap() error { return e.Err }
@@ -68,7 +68,7 @@ func (c *Controller) auditSync(ctx context.Context, snap Snapshot, err error) {
 	rec := audit.Record{Time: c.now(), Actor: snap.Author, Action: audit.ActionSync, Revision: snap.Revision,
 		Result: audit.ResultSuccess, Message: "applied revision " + shortRev(snap.Revision)}
 	if err != nil {
-		rec.Result, rec.Message = audit.ResultFailed, err.Error()
+		rec.Result, rec.Message = audit.ResultFailed, auditMessage(err)
 	}
 	if rec.Actor == "" {
 		rec.Actor = "git"
@@ -131,8 +131,7 @@ func (c *Controller) load(snap Snapshot) (*desired, error) {
 		return nil, &InvalidError{Revision: snap.Revision, Err: err}
 	}
 	if diags.HasErrors() {
-		errs := diags.Errors()
-		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("%d errors, first: %s", len(errs), errs[0])}
+		return nil, &InvalidError{Revision: snap.Revision, Err: &fileErrors{diags.Errors()}}
 	}
 	env := f.Environment(c.cfg.Environment)
 	if env == nil {
@@ -356,7 +355,7 @@ func (c *Controller) finishSync(rev string, start time.Time, err error) {
 		return
 	}
 	c.log.Error("sync failed", "revision", rev, "result", result, "error", err)
-	c.events.Warning("SyncFailed", err.Error())
+	c.events.Warning("SyncFailed", eventMessage(err))
 }
 
 func shortRev(rev string) string {

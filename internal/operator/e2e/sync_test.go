@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,13 +91,25 @@ func TestBrokenCommitKeepsRunningState(t *testing.T) {
 	e := newEnv(t, basic)
 	e.eventually(60*time.Second, "web green", func() (bool, string) { s := e.service("web"); return s.Status == "green", s.Status })
 	good := e.status().Revision
-	e.commit(strings.Replace(basic, "replicas: 2", "replcas: 2", 1))
+	e.commit(strings.NewReplacer("replicas: 2", "replcas: 2", "ports: []", "prots: []").Replace(basic))
 	e.webhook()
 	e.eventually(30*time.Second, "sync error reported", func() (bool, string) {
 		s := e.status()
 		return s.Sync.Status == "error" && strings.Contains(s.Sync.Error, "replcas"), s.Sync.Status + " " + s.Sync.Error
 	})
+	// Every error is reported, one a line, in status and in the audit.
+	want := "2 errors:\nenvironments.bitesize:9:9: environments[0].services[0].replcas: unknown field\n" +
+		"environments.bitesize:12:9: environments[0].services[1].prots: unknown field"
 	s := e.status()
+	if !strings.HasSuffix(s.Sync.Error, " is invalid: "+want) {
+		t.Errorf("sync error %q, want it to list %q", s.Sync.Error, want)
+	}
+	var records []struct{ Action, Result, Message string }
+	e.call("GET", "/audit", nil, &records)
+	i := slices.IndexFunc(records, func(r struct{ Action, Result, Message string }) bool { return r.Action == "sync" })
+	if i < 0 || records[i].Result != "failed" || records[i].Message != s.Sync.Error {
+		t.Errorf("audit records %+v, want the newest sync failed with %q", records, s.Sync.Error)
+	}
 	if s.Revision != good {
 		t.Errorf("revision moved to the broken commit: %s, want %s", s.Revision, good)
 	}
