@@ -59,6 +59,12 @@ func (t *Tracker) AcceptWith(ctx context.Context, d state.Deploy, rec *audit.Rec
 	}
 	d.Status = state.StatusDeploying
 	d.StartedAt = t.now().UTC()
+	if d.Action == "" {
+		d.Action = audit.ActionDeploy
+		if rec != nil {
+			d.Action = rec.Action
+		}
+	}
 	var superseded []state.Deploy
 	var logged audit.Record
 	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
@@ -122,8 +128,11 @@ func (t *Tracker) Running() []state.Deploy {
 	return t.store.Running()
 }
 
+// end records a deploy's outcome, and in the service's audit how it ended,
+// in one write.
 func (t *Tracker) end(ctx context.Context, d state.Deploy, out Outcome) {
 	var ended state.Deploy
+	var rec audit.Record
 	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
 		cur, ok := svc.Deploy(d.ID)
 		if !ok || cur.Done() {
@@ -132,6 +141,8 @@ func (t *Tracker) end(ctx context.Context, d state.Deploy, out Outcome) {
 		}
 		ended = t.finish(cur, out)
 		svc.UpdateDeploy(ended)
+		rec = outcomeRecord(ended)
+		svc.Audit = audit.Append(svc.Audit, rec, audit.MaxPerService)
 		return nil
 	})
 	if err != nil {
@@ -139,9 +150,29 @@ func (t *Tracker) end(ctx context.Context, d state.Deploy, out Outcome) {
 		return
 	}
 	if ended.ID != "" {
+		audit.Log(t.log, rec)
 		t.ended(ended)
 		t.wake()
 	}
+}
+
+// outcomeRecord is the audit record of a deploy that ended: who started
+// it, and whether the version rolled out or why not.
+func outcomeRecord(d state.Deploy) audit.Record {
+	r := audit.Record{Time: d.FinishedAt, Actor: d.Actor, Action: d.Action, Service: d.Service, Version: d.Version,
+		Revision: d.Revision, Result: audit.ResultSuccess}
+	if r.Action == "" {
+		r.Action = audit.ActionDeploy
+	}
+	r.Message = fmt.Sprintf("deploy %s of %s to %s succeeded", d.ID, d.Version, d.Workload)
+	if d.Status == state.StatusFailed {
+		r.Result = audit.ResultFailed
+		r.Message = fmt.Sprintf("deploy %s of %s to %s failed: %s", d.ID, d.Version, d.Workload, d.Reason)
+		if d.Message != "" {
+			r.Message += ": " + d.Message
+		}
+	}
+	return r
 }
 
 func (t *Tracker) finish(d state.Deploy, out Outcome) state.Deploy {

@@ -34,19 +34,21 @@ type Intent struct {
 
 // Deploy is one attempt to bring a service to a version.
 type Deploy struct {
-	ID          string    `json:"id"`
-	Service     string    `json:"service"`
-	Workload    string    `json:"workload"`
-	Version     string    `json:"version"`
-	Application string    `json:"application,omitempty"`
-	Source      string    `json:"source"`
-	Revision    string    `json:"revision,omitempty"`
-	Actor       string    `json:"actor,omitempty"`
-	Status      string    `json:"status"`
-	Reason      string    `json:"reason,omitempty"`
-	Message     string    `json:"message,omitempty"`
-	StartedAt   time.Time `json:"startedAt"`
-	FinishedAt  time.Time `json:"finishedAt,omitzero"`
+	ID          string `json:"id"`
+	Service     string `json:"service"`
+	Workload    string `json:"workload"`
+	Version     string `json:"version"`
+	Application string `json:"application,omitempty"`
+	Source      string `json:"source"`
+	// Action is the audit action that started it (deploy, rollback, sync).
+	Action     string    `json:"action,omitempty"`
+	Revision   string    `json:"revision,omitempty"`
+	Actor      string    `json:"actor,omitempty"`
+	Status     string    `json:"status"`
+	Reason     string    `json:"reason,omitempty"`
+	Message    string    `json:"message,omitempty"`
+	StartedAt  time.Time `json:"startedAt"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
 }
 
 // Done reports whether the deploy reached a terminal status.

@@ -48,8 +48,9 @@ func TestDeployLifecycle(t *testing.T) {
 	}
 	var records []struct{ Actor, Action, Service, Version, Result string }
 	e.call("GET", "/audit?service=web", nil, &records)
-	if len(records) == 0 || records[0].Action != "deploy" || records[0].Actor != "ci" || records[0].Version != "1.1.0" {
-		t.Fatalf("audit = %+v", records)
+	if len(records) < 2 || records[0].Action != "deploy" || records[0].Actor != "ci" || records[0].Version != "1.1.0" ||
+		records[0].Result != "success" || records[1].Result != "accepted" || records[1].Version != "1.1.0" {
+		t.Fatalf("audit = %+v, want the deploy accepted, then succeeded", records)
 	}
 }
 
@@ -67,6 +68,13 @@ func TestDeployFailuresReportReason(t *testing.T) {
 		s := e.service("worker")
 		if s.Status != "red" || s.Version != c.version || s.Reason == "" {
 			t.Fatalf("status after %s: %+v", c.version, s)
+		}
+		// The audit says how the deploy ended, not only that it was accepted.
+		var records []struct{ Actor, Action, Version, Result, Message string }
+		e.call("GET", "/audit?service=worker&limit=1", nil, &records)
+		if len(records) != 1 || records[0].Result != "failed" || records[0].Version != c.version ||
+			records[0].Actor != "ci" || !strings.Contains(records[0].Message, d.Reason) {
+			t.Errorf("newest audit record after %s: %+v", c.version, records)
 		}
 	}
 	var pods struct {
