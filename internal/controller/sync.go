@@ -256,7 +256,10 @@ func (c *Controller) persistService(ctx context.Context, planned *state.Service,
 		if i > 0 {
 			mutate = nil
 		}
-		if _, err := c.tracker.AcceptWith(ctx, g, nil, mutate); err != nil {
+		// The service's own audit names the commit's author for the
+		// version git gives it, as it names the caller of /deploy.
+		rec := &audit.Record{Actor: g.Actor, Action: audit.ActionSync, Revision: g.Revision}
+		if _, err := c.tracker.AcceptWith(ctx, g, rec, mutate); err != nil {
 			return fmt.Errorf("record deploy from git: %w", err)
 		}
 	}

@@ -147,6 +147,15 @@ func TestRestartForgetsNothing(t *testing.T) {
 	if s := e.service("worker"); s.Version != "1.0.0" {
 		t.Errorf("worker changed by a commit that did not touch it: %+v", s)
 	}
+	// web's own audit names the commit's author for the version git gave it.
+	// The deploy's end is recorded when the tracker next looks: wait for it.
+	e.eventually(30*time.Second, "the sync by Dev accepted, then succeeded, in web's audit", func() (bool, string) {
+		var records []struct{ Actor, Action, Version, Result string }
+		e.call("GET", "/audit?service=web&limit=2", nil, &records)
+		ok := len(records) == 2 && records[1].Action == "sync" && records[1].Version == "6.0.0" && records[1].Result == "accepted" &&
+			strings.Contains(records[1].Actor, "Dev") && records[0].Result == "success"
+		return ok, fmt.Sprintf("%+v", records)
+	})
 }
 
 func TestNoOpResyncWritesNothing(t *testing.T) {
