@@ -136,7 +136,8 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// intParam reads an integer query parameter, clamped to [lo, hi].
+// intParam reads a whole-number query parameter: def when absent, a 400
+// below lo, and hi for anything above it (as wait= is capped).
 func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	q, err := query(r)
 	if err != nil {
@@ -148,7 +149,7 @@ func intParam(r *http.Request, name string, def, lo, hi int) (int, error) {
 	}
 	n, err := strconv.Atoi(raw)
 	if err != nil || n < lo {
-		return 0, errorf(http.StatusBadRequest, "%s=%q: want a whole number from %d to %d", name, raw, lo, hi)
+		return 0, errorf(http.StatusBadRequest, "%s=%q: want a whole number of at least %d (above %d counts as %d)", name, raw, lo, hi, hi)
 	}
 	return min(n, hi), nil
 }

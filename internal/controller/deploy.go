@@ -186,10 +186,23 @@ func checkVersion(v string) error {
 	if v == "" {
 		return fmt.Errorf("%w: version is required", ErrInvalid)
 	}
-	if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
-		return fmt.Errorf("%w: version %q: %s", ErrInvalid, v, errs[0])
+	if problem := versionProblem(v); problem != "" {
+		return fmt.Errorf("%w: version %q: %s", ErrInvalid, v, problem)
 	}
 	return nil
+}
+
+// versionProblem says why a version cannot be used, in terms of versions:
+// it becomes an image tag and the app.kubernetes.io/version label of every
+// object, so it must be a valid label value, which is also a valid tag.
+func versionProblem(v string) string {
+	if len(v) > validation.LabelValueMaxLength {
+		return fmt.Sprintf("%d characters, at most %d (it labels every object as app.kubernetes.io/version)", len(v), validation.LabelValueMaxLength)
+	}
+	if len(validation.IsValidLabelValue(v)) > 0 {
+		return "use letters, digits, '.', '_' and '-', starting and ending with a letter or digit (it becomes the image tag and the app.kubernetes.io/version label)"
+	}
+	return ""
 }
 
 func applicationOf(s *manifest.Service) string {

@@ -29,3 +29,19 @@ func TestNotPromotable(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckVersion(t *testing.T) {
+	for v, want := range map[string]string{
+		"1.2.3":                 "",
+		"v1.0.0-rc.1_build":     "",
+		"":                      "version is required",
+		"1.0 beta":              "use letters, digits",
+		"-1":                    "use letters, digits",
+		strings.Repeat("a", 64): "64 characters, at most 63",
+	} {
+		err := checkVersion(v)
+		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("checkVersion(%q) = %v, want %q", v, err, want)
+		}
+	}
+}
