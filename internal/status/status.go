@@ -35,10 +35,13 @@ type Service struct {
 	Replicas    Replicas   `json:"replicas"`
 	DeployedAt  *time.Time `json:"deployed_at"`
 	ExternalURL []string   `json:"external_url"`
-	// Kind, Workload and Active help people; Active is set for blue/green.
-	Kind     string `json:"kind"`
-	Workload string `json:"workload"`
-	Active   string `json:"active,omitempty"`
+	// Kind, Workload and Active help people; Active is set for blue/green,
+	// with ActiveVersion, the version of the colour that takes traffic
+	// (Version is the one being deployed, often to the other colour).
+	Kind          string `json:"kind"`
+	Workload      string `json:"workload"`
+	Active        string `json:"active,omitempty"`
+	ActiveVersion string `json:"active_version,omitempty"`
 }
 
 // Sync is the state of the last sync.
@@ -107,6 +110,11 @@ func BuildService(env *manifest.Environment, s *manifest.Service, st *state.Serv
 	}
 	if s.IsBlueGreen(env) {
 		out.Active = activeColour(env, s, st)
+		active := s.Name + "-" + out.Active
+		out.ActiveVersion = st.Version(active)
+		if w, ok := workloads[active]; ok && w.Version != "" {
+			out.ActiveVersion = w.Version
+		}
 	}
 	w, exists := workloads[target]
 	out.Status, out.Reason, out.Message = judge(st, target, intent, w, exists)

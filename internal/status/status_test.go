@@ -99,7 +99,7 @@ func TestBlueGreenShowsNewestIntent(t *testing.T) {
 		{Name: "api-green", Version: "2.0-badimage", Status: health.Red, Reason: "ImagePullBackOff"},
 	}
 	s := Build(Input{Env: e, States: map[string]*state.Service{"api": st}, Workloads: ws}).Services[0]
-	if s.Workload != "api-green" || s.Version != "2.0-badimage" || s.Status != "red" || s.Active != "blue" {
+	if s.Workload != "api-green" || s.Version != "2.0-badimage" || s.Status != "red" || s.Active != "blue" || s.ActiveVersion != "1.0" {
 		t.Fatalf("got %+v", s)
 	}
 }
