@@ -70,8 +70,8 @@ var serviceFields = fieldTable[Service]{
 	"application": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Application = d.str(n, p) },
 	"version":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.Version = d.str(n, p) },
 	"image":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.Image = d.str(n, p) },
-	"port":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.addPorts(d.ports(n, p), n, p) },
-	"ports":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.addPorts(d.ports(n, p), n, p) },
+	"port":        func(d *decoder, n *yaml.Node, p string, s *Service) { d.servicePorts(s, n, p) },
+	"ports":       func(d *decoder, n *yaml.Node, p string, s *Service) { d.servicePorts(s, n, p) },
 	"protocol":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Protocol = d.str(n, p) },
 	"replicas":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Replicas = d.int32Ptr(n, p) },
 	"command":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.Command = d.strList(n, p) },
@@ -121,6 +121,29 @@ var serviceFields = fieldTable[Service]{
 	"http2":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTP2 = d.boolean(n, p) },
 	"graceperiod":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.GracePeriod = d.int64Ptr(n, p) },
 	"database_type":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
+}
+
+// servicePorts records port or ports (p names which). When a service has
+// both, ports wins and port is ignored, with a warning, as in the original.
+func (d *decoder) servicePorts(s *Service, n *yaml.Node, p string) {
+	ports := d.ports(n, p)
+	list := strings.HasSuffix(p, ".ports")
+	if s.PortsSet {
+		single, ok := d.pos[parentPath(p)+".port"]
+		if list {
+			s.Ports, s.portPaths = nil, nil
+		} else {
+			single, ok = Pos{Line: n.Line, Col: n.Column}, true
+		}
+		if ok {
+			d.diags = append(d.diags, Diagnostic{File: d.file, Line: single.Line, Col: single.Col, Path: parentPath(p) + ".port",
+				Severity: SeverityWarning, Message: "is ignored: ports is set and lists the ports (as in the original)"})
+		}
+		if !list {
+			return
+		}
+	}
+	s.addPorts(ports, n, p)
 }
 
 // addPorts adds the ports written at p (n), each with the path it is
@@ -465,7 +488,10 @@ func (d *decoder) ports(n *yaml.Node, p string) []int {
 func (d *decoder) commaPorts(n *yaml.Node, p string) []int {
 	var out []int
 	for _, f := range strings.Split(n.Value, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if f = strings.TrimSpace(f); f == "" {
+			continue // "80," or "80,,443": the original skipped empty entries
+		}
+		v, err := strconv.Atoi(f)
 		if err != nil {
 			d.errorf(n, p, "expected a port number or a comma-separated list of them, got %q", n.Value)
 			return nil

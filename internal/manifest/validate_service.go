@@ -649,7 +649,7 @@ func (v *checker) probePort(s *Service, path string, p PortRef) {
 		return
 	}
 	var names []string
-	for _, port := range s.Ports {
+	for _, port := range s.ServicePorts() {
 		name := s.PortName(port)
 		if name == p.Name {
 			return
