@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -16,21 +15,18 @@ func newVersionCmd(streams Streams) *cobra.Command {
 		Short: "Print the version of envop",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			info := version.Get()
-			switch output {
-			case "":
-				fmt.Fprintf(streams.Out, "envop %s (commit %s, %s, %s)\n", info.Version, orUnknown(info.Commit), info.GoVersion, info.Platform)
-			case "json":
-				enc := json.NewEncoder(streams.Out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(info)
-			default:
-				return exitf(ExitUsage, "unknown output format %q (want json)", output)
+			if err := checkOutput(output); err != nil {
+				return err
 			}
+			info := version.Get()
+			if output != "" {
+				return writeMachine(streams.Out, output, info)
+			}
+			fmt.Fprintf(streams.Out, "envop %s (commit %s, %s, %s)\n", info.Version, orUnknown(info.Commit), info.GoVersion, info.Platform)
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json")
+	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml")
 	return cmd
 }
 
