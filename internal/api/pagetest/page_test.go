@@ -220,3 +220,29 @@ func TestPageMarkup(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestPageShowsSyncErrorsAndTheServingColour: a broken commit's errors are
+// shown one a line, and a blue/green service shows which version serves.
+func TestPageShowsSyncErrorsAndTheServingColour(t *testing.T) {
+	b := newBackend()
+	now := time.Now().UTC().Truncate(time.Second)
+	b.view = func(int) status.Environment {
+		env := environment(now, "2.7.1")
+		env.Sync = status.Sync{Status: "error", At: &now, Error: "revision abc is invalid: 2 errors:\n" +
+			"environments.bitesize:9:9: environments[0].services[0].replcas: unknown field\n" +
+			"environments.bitesize:12:9: environments[0].services[1].prots: unknown field"}
+		env.Services[0].Version, env.Services[0].Active, env.Services[0].ActiveVersion = "2.8.0", "blue", "2.7.1"
+		return env
+	}
+	doc := dumpDOM(t, serve(t, b)+"/#token="+viewToken, 5*time.Second)
+	syncErr := byID(doc, "syncerror")
+	if syncErr == nil || !shown(syncErr) {
+		t.Fatal("the sync error is not shown")
+	}
+	if got := text(syncErr); !strings.Contains(got, "replcas: unknown field\nenvironments.bitesize:12:9") {
+		t.Errorf("sync error %q, want its errors one a line", got)
+	}
+	if got := text(rows(doc, greenName)[0]); !strings.Contains(got, "2.8.0 (serving 2.7.1 on blue)") {
+		t.Errorf("%s row %q, want the deployed and the serving version", greenName, got)
+	}
+}
