@@ -81,7 +81,8 @@ Exit status: 0 deployed, 1 the deploy failed, 2 bad usage or the request was ref
 	}
 	cf.bind(cmd.Flags())
 	wf.bind(cmd.Flags())
-	cmd.Flags().StringVar(&application, "application", "", "image name when it differs from the service's")
+	cmd.Flags().StringVar(&application, "application", "",
+		"optional check, from the original API: the service's application in the manifest (else its name); another is refused (422)")
 	return cmd
 }
 

@@ -223,3 +223,21 @@ func TestDeployWaitToleratesARestartingOperator(t *testing.T) {
 		t.Errorf("an operator down for good: exit %d: %s", code, errOut)
 	}
 }
+
+// TestDeployApplicationHelp: --application is a check against the
+// manifest's application, not another image (the API answers 422 then).
+func TestDeployApplicationHelp(t *testing.T) {
+	code, out, _ := run(t, "deploy", "--help")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var help string
+	for line := range strings.SplitSeq(out, "\n") {
+		if strings.Contains(line, "--application") {
+			help = line
+		}
+	}
+	if strings.Contains(help, "image") || !strings.Contains(help, "manifest") || !strings.Contains(help, "422") {
+		t.Errorf("--application help: %q", help)
+	}
+}
