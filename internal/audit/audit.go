@@ -3,6 +3,7 @@ package audit
 import (
 	"sort"
 	"time"
+	"unicode/utf8"
 )
 
 // Actions recorded.
@@ -40,8 +41,14 @@ type Record struct {
 	Message  string    `json:"message"`
 }
 
-// Append adds r to records, dropping the oldest beyond max.
+// MaxMessageBytes bounds a record's message: records share ConfigMaps of
+// at most 1 MiB, and a message that long is not read anyway.
+const MaxMessageBytes = 2 << 10
+
+// Append adds r to records, dropping the oldest beyond max. A message over
+// MaxMessageBytes is cut, at a character boundary, and says so.
 func Append(records []Record, r Record, max int) []Record {
+	r.Message = truncate(r.Message, MaxMessageBytes)
 	records = append(records, r)
 	if len(records) > max {
 		records = append([]Record(nil), records[len(records)-max:]...)
@@ -65,4 +72,16 @@ func Query(sets [][]Record, service string, limit int) []Record {
 		out = out[:limit]
 	}
 	return out
+}
+
+func truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	const more = " … (cut)"
+	cut := limit - len(more)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + more
 }
