@@ -164,7 +164,7 @@ func (f *fakeAPI) serviceStatus(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeTestJSON(w, http.StatusNotFound, map[string]any{"error": "unknown service", "code": 404})
+	writeTestJSON(w, http.StatusNotFound, map[string]any{"error": fmt.Sprintf("unknown service %q", r.PathValue("service")), "code": 404})
 }
 
 func (f *fakeAPI) podsOf(w http.ResponseWriter, r *http.Request) {

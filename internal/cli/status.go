@@ -2,11 +2,9 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -14,14 +12,19 @@ import (
 	"github.com/envop/envop/internal/client"
 )
 
-// statusResult is one environment's answer, as -o json|yaml prints it.
+// statusResult is one environment's entry, as -o json|yaml prints it with
+// several environments.
 type statusResult struct {
-	Environment string              `json:"environment"`
-	Endpoint    string              `json:"endpoint"`
-	Status      *client.Environment `json:"status,omitempty"`
-	Error       string              `json:"error,omitempty"`
+	Environment string `json:"environment"`
+	Endpoint    string `json:"endpoint"`
+	// Status is the operator's answer: GET /status (a *client.Environment),
+	// or GET /status/{service} (a *client.Service) when a service is named.
+	Status any    `json:"status,omitempty"`
+	Error  string `json:"error,omitempty"`
 
-	err error
+	services []client.Service // the table's rows
+	sync     client.Sync
+	err      error
 }
 
 func newStatusCmd(streams Streams) *cobra.Command {
@@ -29,9 +32,10 @@ func newStatusCmd(streams Streams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [SERVICE] [--env all|a,b]",
 		Short: "Show the services of one or several environments, queried in parallel",
-		Long: `Status asks each environment's operator for its status (GET /status), all at once, and prints a
-table of services (environment, service, version, status, reason, replicas) or, with -o json|yaml,
-each environment's full answer. --env all means every environment of the config file.
+		Long: `Status asks each environment's operator for its status (GET /status, or GET /status/SERVICE),
+all at once, and prints a table of services (environment, service, version, status, reason,
+replicas) or, with -o json|yaml, each environment's answer. --env all means every environment of
+the config file.
 
 Exit status: 0 every environment answered, 2 a request was refused or SERVICE is unknown,
 3 an environment was unreachable or failed. The other environments are still shown.`,
@@ -48,14 +52,7 @@ Exit status: 0 every environment answered, 2 a request was refused or SERVICE is
 			results := queryStatus(cmd.Context(), ts, service)
 			if cf.output != "" {
 				err := writeResults(streams.Out, cf.output, cf.single(ts), results, func(res statusResult) any {
-					switch {
-					case res.Status == nil || res.err != nil:
-						return nil
-					case service != "":
-						return res.Status.Services[0] // GET /status/{service}
-					default:
-						return res.Status
-					}
+					return res.Status // nil when it failed: nothing is printed
 				})
 				if err != nil {
 					return err
@@ -63,7 +60,7 @@ Exit status: 0 every environment answered, 2 a request was refused or SERVICE is
 			} else {
 				writeStatusTable(streams.Out, results)
 			}
-			return statusFailure(streams.Err, results)
+			return worstFailure(streams.Err, resultErrors(results, func(r statusResult) error { return r.err }))
 		},
 	}
 	cf.bind(cmd.Flags())
@@ -72,52 +69,46 @@ Exit status: 0 every environment answered, 2 a request was refused or SERVICE is
 
 // queryStatus asks every target at once; results keep the targets' order.
 func queryStatus(ctx context.Context, ts []target, service string) []statusResult {
-	results := make([]statusResult, len(ts))
-	var wg sync.WaitGroup
-	for i, t := range ts {
-		wg.Go(func() {
-			results[i] = statusOf(ctx, t, service)
-		})
-	}
-	wg.Wait()
-	return results
+	return eachTarget(ctx, ts, func(ctx context.Context, t target) statusResult {
+		return statusOf(ctx, t, service)
+	})
 }
 
+// statusOf asks one target for its status, or with service for that
+// service's (GET /status/{service}, which answers 404 for an unknown one).
 func statusOf(ctx context.Context, t target, service string) statusResult {
 	res := statusResult{Environment: t.Name, Endpoint: t.Client.Endpoint()}
-	env, err := t.Client.Status(ctx)
-	if err != nil {
+	fail := func(err error) statusResult {
 		res.err = apiFailure(t, err)
 		res.Error = err.Error()
 		return res
 	}
-	if t.direct && env.Environment != "" {
-		res.Environment = env.Environment
-	}
 	if service != "" {
-		var keep []client.Service
-		for _, s := range env.Services {
-			if s.Name == service {
-				keep = append(keep, s)
-			}
+		s, err := t.Client.ServiceStatus(ctx, service)
+		if err != nil {
+			return fail(err)
 		}
-		if len(keep) == 0 {
-			res.err = exitf(ExitUsage, "%s: unknown service %q", res.Environment, service)
-			res.Error = fmt.Sprintf("unknown service %q", service)
-		}
-		env.Services = keep
+		res.Status, res.services = &s, []client.Service{s}
+		return res
+	}
+	env, err := t.Client.Status(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if t.direct && env.Environment != "" {
+		res.Environment = env.Environment // a better name for the table than a host
 	}
 	if env.Services == nil {
 		env.Services = []client.Service{}
 	}
-	res.Status = &env
+	res.Status, res.services, res.sync = &env, env.Services, env.Sync
 	return res
 }
 
 func writeStatusTable(w io.Writer, results []statusResult) {
 	answered := false
 	for _, r := range results {
-		answered = answered || r.Status != nil
+		answered = answered || r.err == nil
 	}
 	if !answered {
 		return
@@ -125,43 +116,20 @@ func writeStatusTable(w io.Writer, results []statusResult) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENVIRONMENT\tSERVICE\tVERSION\tSTATUS\tREASON\tREPLICAS\tUPDATED")
 	for _, r := range results {
-		if r.Status == nil {
-			continue
-		}
-		for _, s := range r.Status.Services {
+		for _, s := range r.services {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%d\n", r.Environment, s.Name, orDash(s.Version),
 				s.Status, orDash(s.Reason), s.Replicas.Ready, s.Replicas.Desired, s.Replicas.Updated)
 		}
 	}
 	_ = tw.Flush()
 	for _, r := range results {
-		if r.Status != nil && r.Status.Sync.Error != "" {
+		if r.sync.Error != "" {
 			// An invalid revision's errors come one a line: indented
 			// under the environment's line.
-			msg := strings.ReplaceAll(strings.TrimRight(r.Status.Sync.Error, "\n"), "\n", "\n  ")
-			fmt.Fprintf(w, "%s: last sync %s: %s\n", r.Environment, r.Status.Sync.Status, msg)
+			msg := strings.ReplaceAll(strings.TrimRight(r.sync.Error, "\n"), "\n", "\n  ")
+			fmt.Fprintf(w, "%s: last sync %s: %s\n", r.Environment, r.sync.Status, msg)
 		}
 	}
-}
-
-// statusFailure prints each environment's error and returns the one with
-// the highest exit code.
-func statusFailure(w io.Writer, results []statusResult) error {
-	var worst error
-	for _, r := range results {
-		if r.err == nil {
-			continue
-		}
-		if worst == nil || exitCode(r.err) > exitCode(worst) {
-			worst = r.err
-		}
-	}
-	for _, r := range results {
-		if r.err != nil && !errors.Is(r.err, worst) {
-			fmt.Fprintln(w, "error:", r.err)
-		}
-	}
-	return worst
 }
 
 func orDash(s string) string {

@@ -69,19 +69,62 @@ func TestStatusTableInParallel(t *testing.T) {
 	}
 }
 
+// TestStatusService: with several environments, each entry holds that
+// environment's GET /status/{service} answer, as with one environment.
 func TestStatusService(t *testing.T) {
-	cfg, _, _ := twoEnvironments(t)
-	code, out, _ := run(t, "status", "web", "--env", "staging,production", "--config", cfg, "-o", "json")
+	cfg, staging, production := twoEnvironments(t)
+	code, out, errOut := run(t, "status", "web", "--env", "staging,production", "--config", cfg, "-o", "json")
 	if code != ExitOK {
-		t.Fatalf("exit %d\n%s", code, out)
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
 	}
-	var results []statusResult
-	if err := json.Unmarshal([]byte(out), &results); err != nil {
-		t.Fatalf("not JSON: %v\n%s", err, out)
+	var results []struct {
+		Environment string         `json:"environment"`
+		Endpoint    string         `json:"endpoint"`
+		Status      client.Service `json:"status"`
 	}
-	if len(results) != 2 || results[0].Environment != "staging" || results[1].Status.Services[0].Reason != "CrashLoopBackOff" ||
-		len(results[0].Status.Services) != 1 {
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&results); err != nil {
+		t.Fatalf("not a list of GET /status/{service} answers: %v\n%s", err, out)
+	}
+	if len(results) != 2 || results[0].Environment != "staging" || results[0].Status.Name != "web" ||
+		results[0].Status.Version != "1.2.3" || results[1].Status.Reason != "CrashLoopBackOff" {
 		t.Errorf("results = %+v", results)
+	}
+	for _, api := range []*fakeAPI{staging, production} {
+		if !api.called("GET /status/web") {
+			t.Errorf("calls %v, want GET /status/web", api.Calls())
+		}
+	}
+}
+
+// TestStatusUnknownService: a 404 prints nothing on stdout, and the error
+// is prefixed with the endpoint's host or the environment's name, as the
+// target was given.
+func TestStatusUnknownService(t *testing.T) {
+	api := newFakeAPI(t, "dev")
+	host := strings.TrimPrefix(api.URL(), "http://")
+	code, out, errOut := run(t, append([]string{"status", "nosuch"}, direct(api)...)...)
+	if code != ExitUsage || out != "" || !strings.HasPrefix(errOut, "error: "+host+": ") || !strings.Contains(errOut, "404") {
+		t.Errorf("--endpoint: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = run(t, append([]string{"status", "nosuch", "-o", "json"}, direct(api)...)...)
+	if code != ExitUsage || out != "" || !strings.HasPrefix(errOut, "error: "+host+": ") {
+		t.Errorf("--endpoint -o json: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	cfg := writeConfig(t, "environments:\n  staging: {endpoint: "+api.URL()+", token: "+testToken+"}\n")
+	code, out, errOut = run(t, "status", "nosuch", "--env", "staging", "--config", cfg)
+	if code != ExitUsage || out != "" || !strings.HasPrefix(errOut, "error: staging: ") {
+		t.Errorf("--env: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	// Known in one environment only: that one is shown.
+	other := newFakeAPI(t, "production", func(f *fakeAPI) { f.env.Services = f.env.Services[:1] })
+	cfg = writeConfig(t, "environments:\n  staging: {endpoint: "+api.URL()+", token: "+testToken+"}\n"+
+		"  production: {endpoint: "+other.URL()+", token: "+testToken+"}\n")
+	code, out, errOut = run(t, "status", "web", "--env", "all", "--config", cfg)
+	if code != ExitUsage || !strings.Contains(out, "staging ") || strings.Contains(out, "production") ||
+		!strings.HasPrefix(errOut, "error: production: ") {
+		t.Errorf("one environment without it: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
 }
 
@@ -91,7 +134,10 @@ func TestStatusYAML(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
-	var results []statusResult
+	var results []struct {
+		Environment string
+		Status      client.Environment
+	}
 	if err := yaml.Unmarshal([]byte(out), &results); err != nil || len(results) != 2 || results[1].Status.Status != "red" {
 		t.Errorf("results = %+v, %v\n%s", results, err, out)
 	}
