@@ -268,3 +268,72 @@ func TestStatusSyncErrorLines(t *testing.T) {
 		t.Errorf("output:\n%s\nwant it to end with:\n%s", out, want)
 	}
 }
+
+// partialEnvironments is a config file of three environments: down is
+// unreachable, dev refuses the token and staging answers.
+func partialEnvironments(t *testing.T) string {
+	t.Helper()
+	at := time.Date(2026, 5, 4, 3, 2, 1, 0, time.UTC)
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) {
+		f.pods = crashingPods
+		f.audit = []client.AuditRecord{{Time: at, Actor: "ci", Action: "deploy", Service: "web", Version: "1.2.4", Result: "accepted"}}
+	})
+	return writeConfig(t, `environments:
+  down: {endpoint: `+closedEndpoint(t)+`, token: `+testToken+`}
+  dev: {endpoint: `+api.URL()+`, token: wrong}
+  staging: {endpoint: `+api.URL()+`, token: `+testToken+`}
+`)
+}
+
+// multiEntry is an entry of -o json with several environments: the
+// environment, and the answer under the command's key or an error.
+type multiEntry struct {
+	Environment string          `json:"environment"`
+	Endpoint    string          `json:"endpoint"`
+	Service     string          `json:"service"`
+	Audit       json.RawMessage `json:"audit"`
+	Pods        json.RawMessage `json:"pods"`
+	Error       string          `json:"error"`
+}
+
+// TestAuditAndLogsPartialFailure: an environment that cannot be asked is
+// reported while the others are still shown, as status does; the exit
+// code is the worst failure's.
+func TestAuditAndLogsPartialFailure(t *testing.T) {
+	cfg := partialEnvironments(t)
+	for _, cmd := range [][]string{{"audit"}, {"logs", "web"}} {
+		code, out, errOut := run(t, append(cmd, "--env", "all", "--config", cfg)...)
+		if code != ExitUnreachable {
+			t.Errorf("%v: exit %d, want 3", cmd, code)
+		}
+		if !strings.Contains(out, "staging") || strings.Contains(out, "down") || strings.Contains(out, "dev") {
+			t.Errorf("%v: stdout:\n%s", cmd, out)
+		}
+		if !strings.Contains(errOut, "error: down: ") || !strings.Contains(errOut, "error: dev: ") || !strings.Contains(errOut, "401") {
+			t.Errorf("%v: stderr:\n%s", cmd, errOut)
+		}
+		noToken(t, out, errOut)
+
+		code, out, _ = run(t, append(cmd, "--env", "down,dev,staging", "--config", cfg, "-o", "json")...)
+		var entries []multiEntry
+		dec := json.NewDecoder(strings.NewReader(out))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&entries); code != ExitUnreachable || err != nil || len(entries) != 3 {
+			t.Fatalf("%v -o json: exit %d, %v\n%s", cmd, code, err, out)
+		}
+		answer := entries[2].Audit
+		if cmd[0] == "logs" {
+			answer = entries[2].Pods
+		}
+		if entries[0].Environment != "down" || entries[0].Error == "" || entries[0].Audit != nil || entries[0].Pods != nil ||
+			entries[1].Environment != "dev" || !strings.Contains(entries[1].Error, "401") ||
+			entries[2].Environment != "staging" || entries[2].Error != "" || len(answer) < 10 {
+			t.Errorf("%v -o json:\n%s", cmd, out)
+		}
+	}
+	// A refusal alone: exit 2.
+	code, _, _ := run(t, "audit", "--env", "dev,staging", "--config", cfg)
+	if code != ExitUsage {
+		t.Errorf("refused: exit %d, want 2", code)
+	}
+}
