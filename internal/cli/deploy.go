@@ -313,6 +313,14 @@ func (p *progress) stop() {
 	<-p.done
 }
 
+// reasonPending is the reason GET /status/{service} gives while the
+// service's workload does not run the version it is driven to yet: its
+// replicas are still the previous version's.
+const reasonPending = "Pending"
+
+// progressLine says how the rollout of version stands. Replica counts are
+// shown only once they concern version: before the operator applied it,
+// they are the previous rollout's.
 func progressLine(env, service, version string, s client.Service, err error) string {
 	if err != nil {
 		return fmt.Sprintf("%s: %s %s: status unavailable: %v", env, service, version, err)
@@ -321,9 +329,16 @@ func progressLine(env, service, version string, s client.Service, err error) str
 	if s.Reason != "" {
 		phase += " (" + s.Reason + ")"
 	}
+	switch {
+	case s.Version != version:
+		return fmt.Sprintf("%s: %s %s: waiting for version %s to be applied (the service is at %s)",
+			env, service, version, version, orDash(s.Version))
+	case s.Reason == reasonPending:
+		return fmt.Sprintf("%s: %s %s: %s, waiting for version %s to be applied", env, service, version, phase, version)
+	}
 	rp := s.Replicas
 	return fmt.Sprintf("%s: %s %s: %s, updated %d/%d, ready %d/%d, available %d/%d",
-		env, service, s.Version, phase, rp.Updated, rp.Desired, rp.Ready, rp.Desired, rp.Available, rp.Desired)
+		env, service, version, phase, rp.Updated, rp.Desired, rp.Ready, rp.Desired, rp.Available, rp.Desired)
 }
 
 // maxPodsShown bounds the pods a failure report shows.

@@ -22,7 +22,10 @@ func TestDeployWithoutWaitPrintsID(t *testing.T) {
 }
 
 func TestDeployWaitSucceeds(t *testing.T) {
-	api := newFakeAPI(t, "staging", func(f *fakeAPI) { f.pending = 1 })
+	api := newFakeAPI(t, "staging", func(f *fakeAPI) {
+		f.pending = 1
+		f.env.Services[1].Version = "1.2.4" // applied: its replicas are the new version's
+	})
 	code, out, errOut := run(t, append([]string{"deploy", "web", "1.2.4", "--wait", "--timeout", "1m"}, direct(api)...)...)
 	if code != ExitOK {
 		t.Fatalf("exit %d\n%s%s", code, out, errOut)
@@ -239,5 +242,41 @@ func TestDeployApplicationHelp(t *testing.T) {
 	}
 	if strings.Contains(help, "image") || !strings.Contains(help, "manifest") || !strings.Contains(help, "422") {
 		t.Errorf("--application help: %q", help)
+	}
+}
+
+// TestDeployProgressBeforeTheVersionIsApplied: the replicas of the
+// previous rollout are not shown as the deploy's progress.
+func TestDeployProgressBeforeTheVersionIsApplied(t *testing.T) {
+	for name, tc := range map[string]struct {
+		svc  client.Service
+		want string
+	}{
+		"not yet accepted": {
+			client.Service{Name: "web", Version: "1.2.3", Status: "green", Replicas: client.Replicas{Desired: 3, Updated: 3, Ready: 3, Available: 3}},
+			": web 1.2.4: waiting for version 1.2.4 to be applied (the service is at 1.2.3)",
+		},
+		"not yet applied": {
+			client.Service{Name: "web", Version: "1.2.4", Status: "orange", Reason: "Pending", Message: "rolling out version 1.2.4",
+				Replicas: client.Replicas{Desired: 2, Updated: 2, Ready: 2, Available: 2}},
+			": web 1.2.4: orange (Pending), waiting for version 1.2.4 to be applied",
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			api := newFakeAPI(t, "staging", func(f *fakeAPI) { f.pending, f.env.Services[1] = 1, tc.svc })
+			code, out, errOut := run(t, append([]string{"deploy", "web", "1.2.4", "--wait"}, direct(api)...)...)
+			if code != ExitOK {
+				t.Fatalf("exit %d\n%s%s", code, out, errOut)
+			}
+			if !strings.Contains(out, tc.want) || strings.Contains(out, "updated") {
+				t.Errorf("output:\n%s\nwant %q and no replica counts", out, tc.want)
+			}
+		})
+	}
+	applied := client.Service{Name: "web", Version: "1.2.4", Status: "orange", Reason: "Progressing",
+		Replicas: client.Replicas{Desired: 3, Updated: 1, Ready: 2, Available: 2}}
+	want := "staging: web 1.2.4: orange (Progressing), updated 1/3, ready 2/3, available 2/3"
+	if got := progressLine("staging", "web", "1.2.4", applied, nil); got != want {
+		t.Errorf("applied: %q, want %q", got, want)
 	}
 }
