@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -9,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	"go.yaml.in/yaml/v3"
 )
 
 // Environment variables of the client commands.
@@ -32,7 +29,7 @@ const (
 //	environments:
 //	  staging: {endpoint: https://deploy.staging.example.com, token_env: STAGING_TOKEN}
 type clientConfig struct {
-	Environments map[string]envEntry `yaml:"environments"`
+	Environments map[string]envEntry
 
 	path  string   // the file read
 	order []string // environment names in file order
@@ -41,12 +38,12 @@ type clientConfig struct {
 // envEntry is one environment of the config file. Exactly one of Token,
 // TokenEnv and TokenFile says where the token comes from.
 type envEntry struct {
-	Endpoint           string `yaml:"endpoint"`
-	Token              string `yaml:"token"`
-	TokenEnv           string `yaml:"token_env"`
-	TokenFile          string `yaml:"token_file"`
-	CAFile             string `yaml:"ca_file"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+	Endpoint           string // endpoint
+	Token              string // token
+	TokenEnv           string // token_env
+	TokenFile          string // token_file
+	CAFile             string // ca_file
+	InsecureSkipVerify bool   // insecure_skip_verify
 }
 
 // defaultConfigPath is $ENVOP_CONFIG, else
@@ -65,16 +62,17 @@ func defaultConfigPath() (string, error) {
 	return filepath.Join(home, ".config", "envop", "config.yaml"), nil
 }
 
-// loadClientConfig reads and validates a config file strictly: unknown
-// keys, duplicate keys and invalid entries are errors, all reported at once.
+// loadClientConfig reads and checks a config file strictly: unknown keys,
+// duplicate keys, wrong types and invalid entries are errors, all reported
+// at once (see parseClientConfig).
 func loadClientConfig(path string) (*clientConfig, error) {
 	data, err := readBounded(path, maxConfigFile)
 	if err != nil {
 		return nil, fmt.Errorf("config file: %w", err)
 	}
-	cfg, err := parseClientConfig(data)
+	cfg, err := parseClientConfig(path, data)
 	if err != nil {
-		return nil, fmt.Errorf("config file %s: %w", path, err)
+		return nil, err
 	}
 	cfg.path = path
 	dir := filepath.Dir(path)
@@ -85,85 +83,6 @@ func loadClientConfig(path string) (*clientConfig, error) {
 		cfg.Environments[name] = e
 	}
 	return cfg, nil
-}
-
-func parseClientConfig(data []byte) (*clientConfig, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, err
-	}
-	if len(doc.Content) == 0 {
-		return nil, errors.New("empty: want an environments: map")
-	}
-	cfg := &clientConfig{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(cfg); err != nil {
-		return nil, err
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("more than one YAML document")
-	}
-	lines := envLines(doc.Content[0])
-	for name := range lines {
-		cfg.order = append(cfg.order, name)
-	}
-	slices.SortFunc(cfg.order, func(a, b string) int { return lines[a] - lines[b] })
-	if err := cfg.validate(lines); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
-// envLines maps each environment name to the line of its key.
-func envLines(root *yaml.Node) map[string]int {
-	out := map[string]int{}
-	if root.Kind != yaml.MappingNode {
-		return out
-	}
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "environments" || root.Content[i+1].Kind != yaml.MappingNode {
-			continue
-		}
-		envs := root.Content[i+1].Content
-		for j := 0; j+1 < len(envs); j += 2 {
-			out[envs[j].Value] = envs[j].Line
-		}
-	}
-	return out
-}
-
-// validate returns every problem of the file at once.
-func (c *clientConfig) validate(lines map[string]int) error {
-	if len(c.Environments) == 0 {
-		return errors.New("no environments: want an environments: map of NAME: {endpoint, token_env | token_file | token}")
-	}
-	var errs []error
-	for _, name := range c.order {
-		e := c.Environments[name]
-		bad := func(format string, args ...any) {
-			errs = append(errs, fmt.Errorf("line %d: environment %q: %s", lines[name], name, fmt.Sprintf(format, args...)))
-		}
-		if name == "" || name == "all" || strings.ContainsAny(name, ", \t") {
-			bad("invalid name: not empty, not \"all\", no commas or spaces")
-		}
-		if e.Endpoint == "" {
-			bad("endpoint is required")
-		} else if err := checkEndpoint(e.Endpoint); err != nil {
-			bad("%v", err)
-		}
-		sources := 0
-		for _, s := range []string{e.Token, e.TokenEnv, e.TokenFile} {
-			if s != "" {
-				sources++
-			}
-		}
-		if sources != 1 {
-			bad("set exactly one of token, token_env and token_file (%d set)", sources)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // names selects environments: each of want, in the order given, or every
