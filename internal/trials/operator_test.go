@@ -256,15 +256,17 @@ func (p *proc) wait(id string, timeout time.Duration) deployView {
 	return d
 }
 
-// deployRecords returns the service's audit records of deploys by deploy id
-// (the id is the second word of their message).
+// deployRecords returns the service's audit records of accepted deploys by
+// deploy id (the id is the second word of their message).
 func (p *proc) deployRecords(service string) map[string][]auditRecord {
 	p.t.Helper()
 	var records []auditRecord
 	p.must("GET", "/audit?service="+service+"&limit=1000", nil, http.StatusOK, &records)
 	out := map[string][]auditRecord{}
 	for _, r := range records {
-		if f := strings.Fields(r.Message); r.Action == "deploy" && len(f) > 1 {
+		// One record per accepted call; the one a deploy gets when it
+		// ends is not counted.
+		if f := strings.Fields(r.Message); r.Action == "deploy" && r.Result == "accepted" && len(f) > 1 {
 			out[f[1]] = append(out[f[1]], r)
 		}
 	}
