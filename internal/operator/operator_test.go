@@ -46,3 +46,16 @@ func TestRestConfigKubeconfig(t *testing.T) {
 		t.Errorf("a missing kubeconfig: %v, want an error naming it", err)
 	}
 }
+
+func TestValidateRefusesARegistryWithAScheme(t *testing.T) {
+	o := Options{Namespace: "shop", Environment: "dev", GitRepo: "file:///repo"}
+	o.Render.Registry = "https://registry.example.com/"
+	err := o.Validate()
+	if err == nil || !strings.Contains(err.Error(), "give registry.example.com") {
+		t.Errorf("Validate() = %v, want the registry refused with what to give instead", err)
+	}
+	o.Render.Registry = "registry.example.com:5000"
+	if err := o.Validate(); err != nil {
+		t.Errorf("a host and port: %v", err)
+	}
+}
