@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -44,7 +45,9 @@ func newServeCmd(streams Streams) *cobra.Command {
 			// client-go logs through klog: into our JSON log. Set once, before
 			// anything runs (klog's logger is process-wide and unguarded).
 			klog.SetSlogLogger(f.opts.Log)
-			if err := operator.Run(cmd.Context(), f.opts); err != nil {
+			if err := operator.Run(cmd.Context(), f.opts); errors.Is(err, operator.ErrConfig) {
+				return &ExitError{Code: ExitUsage, Err: err}
+			} else if err != nil {
 				return &ExitError{Code: ExitFailed, Err: err}
 			}
 			return nil

@@ -152,6 +152,10 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// ErrConfig marks a failure to start that lies in the settings given (no
+// way to reach the cluster), not in the cluster: serve exits 2 for it.
+var ErrConfig = errors.New("bad configuration")
+
 // restConfig uses the kubeconfig when given (a file, or a list of them as
 // in KUBECONFIG), else the in-cluster config. Client-side limits are
 // raised: the default 5 requests per second would throttle a large
@@ -168,8 +172,11 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 	} else {
 		cfg, err = rest.InClusterConfig()
 	}
+	if errors.Is(err, rest.ErrNotInCluster) {
+		return nil, fmt.Errorf("%w: no --kubeconfig (KUBECONFIG) given, and not running in a cluster", ErrConfig)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes config: %w", err)
+		return nil, fmt.Errorf("%w: kubernetes config: %w", ErrConfig, err)
 	}
 	cfg.QPS, cfg.Burst = apply.DefaultQPS, apply.DefaultBurst
 	cfg.UserAgent = "envop"
