@@ -46,9 +46,9 @@ type Record struct {
 const MaxMessageBytes = 2 << 10
 
 // Append adds r to records, dropping the oldest beyond max. A message over
-// MaxMessageBytes is cut, at a character boundary, and says so.
+// MaxMessageBytes is cut (see Truncate).
 func Append(records []Record, r Record, max int) []Record {
-	r.Message = truncate(r.Message, MaxMessageBytes)
+	r.Message = Truncate(r.Message, MaxMessageBytes)
 	records = append(records, r)
 	if len(records) > max {
 		records = append([]Record(nil), records[len(records)-max:]...)
@@ -74,14 +74,16 @@ func Query(sets [][]Record, service string, limit int) []Record {
 	return out
 }
 
-func truncate(s string, limit int) string {
-	if len(s) <= limit {
+// Truncate cuts s to at most n bytes, on a character boundary, ending it
+// with "…" when it cut.
+func Truncate(s string, n int) string {
+	const mark = "…"
+	if len(s) <= n {
 		return s
 	}
-	const more = " … (cut)"
-	cut := limit - len(more)
+	cut := max(n-len(mark), 0)
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut] + more
+	return s[:cut] + mark
 }

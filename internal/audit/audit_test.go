@@ -16,7 +16,7 @@ func TestAppendBoundsRecordsAndMessages(t *testing.T) {
 	}
 	long := strings.Repeat("é", MaxMessageBytes) // 2 bytes each
 	got := Append(nil, Record{Message: long}, 1)[0].Message
-	if len(got) > MaxMessageBytes || !utf8.ValidString(got) || !strings.HasSuffix(got, "(cut)") {
+	if len(got) > MaxMessageBytes || !utf8.ValidString(got) || !strings.HasSuffix(got, "…") {
 		t.Errorf("message of %d bytes, valid UTF-8 %v, ends %q", len(got), utf8.ValidString(got), got[len(got)-10:])
 	}
 	if short := Append(nil, Record{Message: "fine"}, 1)[0].Message; short != "fine" {

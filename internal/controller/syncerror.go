@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/manifest"
 )
 
@@ -35,7 +35,7 @@ func (e *fileErrors) Error() string { return e.list(false, maxStatusBytes) }
 // error is always there, cut if it must be.
 func (e *fileErrors) list(oneLine bool, maxBytes int) string {
 	if len(e.diags) == 1 {
-		return truncate(e.diags[0].String(), maxBytes)
+		return audit.Truncate(e.diags[0].String(), maxBytes)
 	}
 	first, sep := "\n", "\n"
 	if oneLine {
@@ -59,7 +59,7 @@ func (e *fileErrors) list(oneLine bool, maxBytes int) string {
 		} else {
 			b.WriteString(sep)
 		}
-		b.WriteString(truncate(line, limit-b.Len()))
+		b.WriteString(audit.Truncate(line, limit-b.Len()))
 		listed++
 	}
 	if left := len(e.diags) - listed; left > 0 {
@@ -74,7 +74,7 @@ func auditMessage(err error) string {
 		prefix := invalidPrefix(invalid)
 		return prefix + file.list(false, maxAuditBytes-len(prefix))
 	}
-	return truncate(err.Error(), maxAuditBytes)
+	return audit.Truncate(err.Error(), maxAuditBytes)
 }
 
 // eventMessage is err on one line, as an Event's message reads best in
@@ -90,7 +90,7 @@ func eventMessage(err error) string {
 			lines = append(lines, l)
 		}
 	}
-	return truncate(strings.Join(lines, "; "), maxEventBytes)
+	return audit.Truncate(strings.Join(lines, "; "), maxEventBytes)
 }
 
 func asFileErrors(err error) (*InvalidError, *fileErrors, bool) {
@@ -102,18 +102,4 @@ func asFileErrors(err error) (*InvalidError, *fileErrors, bool) {
 
 func invalidPrefix(e *InvalidError) string {
 	return fmt.Sprintf("revision %s is invalid: ", shortRev(e.Revision))
-}
-
-// truncate cuts s to at most n bytes, on a character boundary, marking the
-// cut.
-func truncate(s string, n int) string {
-	const mark = "…"
-	if len(s) <= n {
-		return s
-	}
-	cut := max(n-len(mark), 0)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
 }
