@@ -98,14 +98,43 @@ func Decode(filename string, data []byte) (*File, Diagnostics) {
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
-// documentMarker finds lines that may start a YAML document.
-var documentMarker = regexp.MustCompile(`(?m)^(---|\.\.\.)([ \t]|$)`)
-
 // secondDocument reports where a second, non-empty YAML document starts.
 // yaml.Unmarshal reads the first one only, so anything after it would be
 // silently ignored.
+// hasDocumentMarker reports whether a line after the first content starts
+// with "---" or "...", which may start or end a YAML document; the usual
+// "---" before the content does not count. A byte scan: the manifest is
+// read on every sync, and a regular expression over it costs milliseconds.
+func hasDocumentMarker(data []byte) bool {
+	for _, marker := range [][]byte{[]byte("---"), []byte("...")} {
+		for at := 0; ; {
+			i := bytes.Index(data[at:], marker)
+			if i < 0 {
+				break
+			}
+			i += at
+			if (i == 0 || data[i-1] == '\n') && hasContent(data[:i]) {
+				return true
+			}
+			at = i + len(marker)
+		}
+	}
+	return false
+}
+
+// hasContent reports whether text holds a line that is not blank or a
+// comment.
+func hasContent(text []byte) bool {
+	for line := range bytes.Lines(text) {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] != '#' {
+			return true
+		}
+	}
+	return false
+}
+
 func secondDocument(data []byte) (line, col int, ok bool) {
-	if !documentMarker.Match(data) {
+	if !hasDocumentMarker(data) {
 		return 0, 0, false
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))

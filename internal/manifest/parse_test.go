@@ -174,3 +174,20 @@ func FuzzParseSplit(f *testing.F) {
 		checkSplit(t, []byte(b.String()))
 	})
 }
+
+func TestHasDocumentMarker(t *testing.T) {
+	for text, want := range map[string]bool{
+		"project: p\n":                       false,
+		"---\nproject: p\n":                  false, // the usual leading marker
+		"# c\n\n---\nproject: p\n":           false,
+		"project: p\n---\nproject: q\n":      true,
+		"project: p\n...\n":                  true,
+		"---\n---\n":                         true,
+		"project: p\nnote: a---b\n":          false,
+		"project: p\ncommand: \"x\n---y\"\n": true, // a look, not a verdict: the decoder decides
+	} {
+		if got := hasDocumentMarker([]byte(text)); got != want {
+			t.Errorf("hasDocumentMarker(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
