@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -152,11 +154,19 @@ func (v *checker) metric(m *Metric) {
 func (v *checker) ingress(e *Environment, s *Service) {
 	up := joinPath(s.Path, "external_url")
 	v.hosts(up, s.ExternalURL)
-	if len(s.ExternalURL) > 0 && len(s.ServicePorts()) == 0 && s.BackendPort == 0 {
-		v.errorf(up, "an ingress needs a port: set port or backend_port")
-	}
-	if len(s.ExternalURL) > 0 && s.IsCustomResource() {
-		v.errorf(up, "does not apply to type (a legacy custom resource)")
+	if len(s.ExternalURL) > 0 {
+		ports := s.ServicePorts()
+		switch kind := s.WorkloadKind(); {
+		case s.IsCustomResource():
+			v.errorf(up, "does not apply to type (a legacy custom resource)")
+		case kind == KindJob || kind == KindCronJob:
+			v.errorf(up, "does not apply to kind %s: it serves no traffic", kind)
+		case s.Backend != "":
+		case len(ports) == 0 && s.BackendPort == 0:
+			v.errorf(up, "an ingress needs a port: set port, or backend and backend_port")
+		case s.BackendPort != 0 && !slices.Contains(ports, s.BackendPort):
+			v.errorf(joinPath(s.Path, "backend_port"), "port %d is not a port of the service (%s); without backend the Ingress routes to the service itself", s.BackendPort, portList(ports))
+		}
 	}
 	if s.Backend != "" {
 		v.dnsLabel(joinPath(s.Path, "backend"), s.Backend)
@@ -178,4 +188,15 @@ func (v *checker) ingress(e *Environment, s *Service) {
 		}
 	}
 	_ = e
+}
+
+func portList(ports []int) string {
+	if len(ports) == 0 {
+		return "it has none"
+	}
+	out := make([]string, len(ports))
+	for i, p := range ports {
+		out[i] = strconv.Itoa(p)
+	}
+	return strings.Join(out, ", ")
 }
