@@ -110,29 +110,33 @@ func loadManifest(file, env string) (*manifest.File, manifest.Diagnostics, error
 	if env == "" || f == nil {
 		return f, diags, nil
 	}
-	idx := -1
+	var idx []int
 	for i := range f.Environments {
 		if f.Environments[i].Name == env {
-			idx = i
+			idx = append(idx, i)
 		}
 	}
-	if idx < 0 {
+	if len(idx) == 0 {
 		if diags.HasErrors() {
 			return f, diags, nil // the name may be what failed to load
 		}
 		return nil, nil, exitf(ExitUsage, "environment %q not found in %s", env, file)
 	}
-	return f, forEnvironment(diags, idx), nil
+	return f, forEnvironments(diags, idx), nil
 }
 
-// forEnvironment keeps the diagnostics of one environment and of the top
-// level of the file.
-func forEnvironment(diags manifest.Diagnostics, idx int) manifest.Diagnostics {
-	prefix := fmt.Sprintf("environments[%d]", idx)
+// forEnvironments keeps the diagnostics of the environments at idx (more
+// than one when a name is given twice, which is itself an error) and of the
+// top level of the file.
+func forEnvironments(diags manifest.Diagnostics, idx []int) manifest.Diagnostics {
 	var out manifest.Diagnostics
 	for _, d := range diags {
-		if !strings.HasPrefix(d.Path, "environments[") || d.Path == prefix ||
-			strings.HasPrefix(d.Path, prefix+".") || strings.HasPrefix(d.Path, prefix+"[") {
+		keep := !strings.HasPrefix(d.Path, "environments[")
+		for _, i := range idx {
+			prefix := fmt.Sprintf("environments[%d]", i)
+			keep = keep || d.Path == prefix || strings.HasPrefix(d.Path, prefix+".") || strings.HasPrefix(d.Path, prefix+"[")
+		}
+		if keep {
 			out = append(out, d)
 		}
 	}

@@ -57,8 +57,23 @@ environments:
         port: 70000
 `
 
+// twiceNamed names one environment twice, each with its own mistake.
+const twiceNamed = `project: shop
+environments:
+  - name: dev
+    namespace: shop-dev
+    services:
+      - name: api
+        replcas: 2
+  - name: dev
+    namespace: shop-dev
+    services:
+      - name: web
+        port: 70000
+`
+
 func TestValidate(t *testing.T) {
-	valid, invalid := writeFile(t, validManifest), writeFile(t, invalidManifest)
+	valid, invalid, twice := writeFile(t, validManifest), writeFile(t, invalidManifest), writeFile(t, twiceNamed)
 	tests := []struct {
 		name       string
 		args       []string
@@ -70,6 +85,8 @@ func TestValidate(t *testing.T) {
 		{"valid with warning", []string{"validate", "-f", valid}, ExitOK, "valid (2 environments, 2 services, 1 warning)", ":11:20: warning: environments[0].services[0].env[0].value:", ""},
 		{"invalid", []string{"validate", "-f", invalid}, ExitFailed, "", invalid + ":7:9: environments[0].services[0].replcas: unknown field", ""},
 		{"invalid other env filtered", []string{"validate", "-f", invalid, "--env", "prod"}, ExitFailed, "", "environments[1].services[0].port: port 70000 out of range 1-65535", "replcas"},
+		{"one name twice: both environments", []string{"validate", "-f", twice, "--env", "dev"}, ExitFailed, "", "environments[0].services[0].replcas: unknown field", ""},
+		{"one name twice: the second too", []string{"validate", "-f", twice, "--env", "dev"}, ExitFailed, "", "environments[1].services[0].port: port 70000", ""},
 		{"no file here", []string{"validate"}, ExitUsage, "", "give -f FILE (there is no environments.bitesize", ""},
 		{"file as argument", []string{"validate", invalid}, ExitFailed, "", invalid + ":7:9: environments[0].services[0].replcas: unknown field", ""},
 		{"two files", []string{"validate", "-f", valid, invalid}, ExitUsage, "", "two manifest files", ""},
