@@ -23,3 +23,25 @@ func TestAppendBoundsRecordsAndMessages(t *testing.T) {
 		t.Errorf("short message changed to %q", short)
 	}
 }
+
+func TestRepeatsLastSync(t *testing.T) {
+	applied := Record{Action: ActionSync, Revision: "abc", Result: ResultSuccess, Message: "applied revision abc"}
+	deploy := Record{Action: ActionDeploy, Revision: "abc", Result: ResultAccepted}
+	failed := Record{Action: ActionSync, Revision: "def", Result: ResultFailed, Message: strings.Repeat("x", 3*MaxMessageBytes)}
+	for _, tt := range []struct {
+		name    string
+		records []Record
+		r       Record
+		want    bool
+	}{
+		{"nothing yet", nil, applied, false},
+		{"the same revision applied again (a restart)", []Record{applied, deploy}, applied, true},
+		{"a new revision", []Record{applied}, Record{Action: ActionSync, Revision: "def", Result: ResultSuccess}, false},
+		{"applied after failing", []Record{applied, failed}, applied, false},
+		{"the same failure again, its message cut when stored", Append([]Record{applied}, failed, 10), failed, true},
+	} {
+		if got := repeatsLastSync(tt.records, tt.r); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

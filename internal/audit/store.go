@@ -52,11 +52,16 @@ func (s *Store) Records() []Record {
 	return append([]Record(nil), s.records...)
 }
 
-// Add logs r and writes it to the store.
+// Add logs r and writes it to the store. A sync record that repeats the
+// newest one (same revision, result and message: a restart or a retry
+// applying what was applied) is not a change and is dropped.
 func (s *Store) Add(ctx context.Context, r Record) error {
-	Log(s.log, r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if r.Action == ActionSync && repeatsLastSync(s.records, r) {
+		return nil
+	}
+	Log(s.log, r)
 	s.records = Append(s.records, r, MaxEnvironment)
 	for try := 0; try < 5; try++ {
 		err := s.write(ctx)
@@ -73,6 +78,15 @@ func (s *Store) Add(ctx context.Context, r Record) error {
 		s.records = mergeNew(s.records, pending)
 	}
 	return fmt.Errorf("write audit record: too many conflicts")
+}
+
+func repeatsLastSync(records []Record, r Record) bool {
+	for i := len(records) - 1; i >= 0; i-- {
+		if last := records[i]; last.Action == ActionSync {
+			return last.Revision == r.Revision && last.Result == r.Result && last.Message == Truncate(r.Message, MaxMessageBytes)
+		}
+	}
+	return false
 }
 
 // Log writes r as one JSON log line with a constant message.

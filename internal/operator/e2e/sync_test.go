@@ -127,7 +127,23 @@ func TestRestartForgetsNothing(t *testing.T) {
 	if d := e.deploy("web", "5.0.0"); d.Status != "succeeded" {
 		t.Fatalf("deploy %+v", d)
 	}
+	syncRecords := func() int {
+		var records []struct{ Action, Service string }
+		e.call("GET", "/audit?limit=1000", nil, &records)
+		n := 0
+		for _, r := range records {
+			if r.Action == "sync" && r.Service == "" {
+				n++
+			}
+		}
+		return n
+	}
+	before := syncRecords()
 	e.restart()
+	// A restart applies the same revision again: not a change, not audited.
+	if after := syncRecords(); after != before {
+		t.Errorf("%d environment sync records after the restart, %d before", after, before)
+	}
 	// The deployed version wins over git's 1.0.0 after a restart...
 	if s := e.service("web"); s.Version != "5.0.0" || s.Status != "green" {
 		t.Fatalf("after restart: %+v", s)
