@@ -97,19 +97,17 @@ func (fl *renderFlags) options() (render.Options, error) {
 	return opts, nil
 }
 
-// checkRegistry refuses a registry given as a URL: an image reference
-// never has a scheme, so images rendered with one could not be pulled.
-// from is the flag or variable the value came from.
+// checkRegistry is render.CheckRegistry naming the flag or variable the
+// value came from.
 func checkRegistry(from, registry string) error {
-	_, rest, ok := strings.Cut(registry, "://")
-	if !ok {
+	err := render.CheckRegistry(registry)
+	if err == nil {
 		return nil
 	}
-	shown := from + " " + registry
-	if !strings.HasPrefix(from, "-") {
-		shown = from + "=" + registry
+	if strings.HasPrefix(from, "-") {
+		return fmt.Errorf("%s %s: %w", from, registry, err)
 	}
-	return fmt.Errorf("%s: an image registry has no scheme: give %s", shown, strings.TrimSuffix(rest, "/"))
+	return fmt.Errorf("%s=%s: %w", from, registry, err)
 }
 
 // pairs parses repeated KEY=VALUE flags.

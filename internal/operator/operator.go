@@ -143,8 +143,8 @@ func (o *Options) Validate() error {
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		return errors.New("--tls-cert-file and --tls-key-file go together")
 	}
-	if _, rest, ok := strings.Cut(o.Render.Registry, "://"); ok {
-		return fmt.Errorf("--registry (DOCKER_REGISTRY) %q: an image registry has no scheme: give %s", o.Render.Registry, strings.TrimSuffix(rest, "/"))
+	if err := render.CheckRegistry(o.Render.Registry); err != nil {
+		return fmt.Errorf("--registry (DOCKER_REGISTRY) %q: %w", o.Render.Registry, err)
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewJSONHandler(os.Stderr, nil))

@@ -1,6 +1,9 @@
 package render
 
 import (
+	"fmt"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -28,6 +31,16 @@ type Options struct {
 	Versions map[string]string
 	// Active overrides the active colour of blue/green services (promotion).
 	Active map[string]string
+}
+
+// CheckRegistry refuses a registry given as a URL: an image reference never
+// has a scheme, so images rendered with one could not be pulled. The error
+// says what to give instead; callers name where the value came from.
+func CheckRegistry(registry string) error {
+	if _, rest, ok := strings.Cut(registry, "://"); ok {
+		return fmt.Errorf("an image registry has no scheme: give %s", strings.TrimSuffix(rest, "/"))
+	}
+	return nil
 }
 
 // DefaultLimits are SPEC's default container limits.
