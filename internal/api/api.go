@@ -62,6 +62,12 @@ type Options struct {
 	// WebhookSecret signs webhook calls; empty refuses every webhook call.
 	WebhookSecret []byte
 	Log           *slog.Logger
+	// Ready, when set, answers GET /readyz: nil is ready, an error (such as
+	// controller.ErrNotReady) is a 503 saying why. Metrics, when set,
+	// serves GET /metrics. Both, like GET /healthz, need no token, and other
+	// methods get the 405 every route gives.
+	Ready   func() error
+	Metrics http.Handler
 }
 
 // New returns the API's handler.
@@ -116,6 +122,7 @@ func (s *server) mux() *http.ServeMux {
 		}
 		mux.Handle(rt.pattern(), h)
 	}
+	s.probes(mux)
 	mux.Handle("/", s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		if allow := allowed(mux, r); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
@@ -124,6 +131,26 @@ func (s *server) mux() *http.ServeMux {
 		return errorf(http.StatusNotFound, "no route for %s %s", r.Method, r.URL.Path)
 	}))
 	return mux
+}
+
+// probes registers the routes for kubelets and Prometheus. They are not
+// the API's operations (openapi.json leaves them out) but share its mux, so
+// its 404, 405 and error shape.
+func (s *server) probes(mux *http.ServeMux) {
+	ok := func(w http.ResponseWriter) { _, _ = w.Write([]byte("ok\n")) }
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { ok(w) })
+	if s.Ready != nil {
+		mux.Handle("GET /readyz", s.handle(func(w http.ResponseWriter, _ *http.Request) error {
+			if err := s.Ready(); err != nil {
+				return err
+			}
+			ok(w)
+			return nil
+		}))
+	}
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 }
 
 func (rt route) pattern() string {

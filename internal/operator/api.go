@@ -9,6 +9,7 @@ import (
 
 	"github.com/envop/envop/internal/api"
 	"github.com/envop/envop/internal/auth"
+	"github.com/envop/envop/internal/controller"
 )
 
 // newAPI builds the authenticated HTTP API over the running parts.
@@ -38,6 +39,15 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 	}
 	h := api.New(api.Options{
 		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
+		Ready: func() error { return ready(p.Controller) }, Metrics: p.Metrics.Handler(),
 	})
 	return h, closeAuth, nil
+}
+
+// ready is /readyz: ready once a revision is applied.
+func ready(c *controller.Controller) error {
+	if !c.Ready() {
+		return fmt.Errorf("not ready: %w", controller.ErrNotReady)
+	}
+	return nil
 }

@@ -2,7 +2,6 @@ package operator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -22,7 +21,7 @@ func serve(ctx context.Context, opts Options, p Parts) error {
 		return err
 	}
 	defer closeAPI()
-	srv, ln, err := httpServer(opts, p, handler)
+	srv, ln, err := httpServer(opts, handler)
 	if err != nil {
 		return err
 	}
@@ -94,21 +93,7 @@ func countServices(ctx context.Context, p Parts) {
 	}
 }
 
-func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.Listener, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !p.Controller.Ready() {
-			writeError(w, http.StatusServiceUnavailable, "not ready: no revision applied yet")
-			return
-		}
-		_, _ = w.Write([]byte("ok\n"))
-	})
-	mux.Handle("GET /metrics", p.Metrics.Handler())
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		mux.HandleFunc(path, probeMethodNotAllowed)
-	}
-	mux.Handle("/", api)
+func httpServer(opts Options, api http.Handler) (*http.Server, net.Listener, error) {
 	ln := opts.Listener
 	if ln == nil {
 		var err error
@@ -117,7 +102,7 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 		}
 	}
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		// No WriteTimeout: GET /deploys/{id}?wait= holds a response open.
@@ -125,22 +110,4 @@ func httpServer(opts Options, p Parts, api http.Handler) (*http.Server, net.List
 		MaxHeaderBytes: 64 << 10,
 	}
 	return srv, ln, nil
-}
-
-// probeMethodNotAllowed answers a probe path asked with another method than
-// GET or HEAD the way the API answers its own routes: 405, Allow, JSON.
-func probeMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Allow", "GET, HEAD")
-	writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed for %s (allowed: GET, HEAD)", r.Method, r.URL.Path))
-}
-
-// writeError writes the API's error shape, {"error": MSG, "code": CODE}.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	body, _ := json.Marshal(struct {
-		Error string `json:"error"`
-		Code  int    `json:"code"`
-	}{msg, code})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_, _ = w.Write(append(body, '\n'))
 }
