@@ -83,6 +83,13 @@ func countServices(ctx context.Context, p Parts) {
 				counts[s.Status]++
 			}
 			p.Metrics.SetServices(counts)
+			// A rollout changes the watches many times a second, and each
+			// count builds the whole status: once a second is enough.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
 		}
 		select {
 		case <-ctx.Done():
