@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/client"
 )
 
@@ -98,7 +99,7 @@ func writeAuditTable(streams Streams, results []auditResult) error {
 	for _, r := range results {
 		for _, a := range r.Audit {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Environment, a.Time.UTC().Format(time.RFC3339),
-				orDash(a.Actor), a.Action, orDash(a.Service), orDash(a.Version), a.Result, truncate(a.Message, 80))
+				orDash(a.Actor), a.Action, orDash(a.Service), orDash(a.Version), a.Result, audit.Truncate(a.Message, 80))
 		}
 	}
 	return tw.Flush()

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/envop/envop/internal/audit"
 )
 
 // maxConfigProblems bounds the problems reported of one config file.
@@ -300,7 +302,7 @@ func describe(n *yaml.Node) string {
 		return "nothing"
 	}
 	if n.Kind == yaml.ScalarNode {
-		return strconv.Quote(truncate(n.Value, 40))
+		return strconv.Quote(audit.Truncate(n.Value, 40))
 	}
 	return "a " + kindName(n)
 }

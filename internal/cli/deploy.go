@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/client"
 )
 
@@ -288,7 +289,7 @@ func (r *deployRun) startProgress(ctx context.Context, t target, d client.Deploy
 			}
 			line := progressLine(t.Name, r.service, d.Version, s, err)
 			if r.tty {
-				fmt.Fprintf(r.text, "\r\x1b[K%s", truncate(line, 110))
+				fmt.Fprintf(r.text, "\r\x1b[K%s", audit.Truncate(line, 110))
 				drawn = true
 			} else if line != last {
 				fmt.Fprintf(r.text, "%s %s\n", time.Now().UTC().Format(time.RFC3339), line)
@@ -420,13 +421,6 @@ func joinNonEmpty(sep string, parts ...string) string {
 		}
 	}
 	return strings.Join(out, sep)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n-3] + "..."
 }
 
 func targetNames(ts []target) []string {
