@@ -59,6 +59,7 @@ var environmentFields = fieldTable[Environment]{
 	"node_selector": func(d *decoder, n *yaml.Node, p string, e *Environment) { e.NodeSelector = d.strMap(n, p) },
 	"tolerations":   func(d *decoder, n *yaml.Node, p string, e *Environment) { e.Tolerations = decodeTolerations(d, n, p) },
 	"dns":           func(d *decoder, n *yaml.Node, p string, e *Environment) { e.DNS = decodeDNS(d, n, p) },
+	"pod_security":  func(d *decoder, n *yaml.Node, p string, e *Environment) { e.PodSecurity = d.str(n, p) },
 	// Accepted for compatibility with the original format, which ignored
 	// them too: tests never ran, and gists now come from the same repository.
 	"tests":            func(d *decoder, n *yaml.Node, p string, e *Environment) { d.skip(n) },
@@ -113,6 +114,10 @@ var serviceFields = fieldTable[Service]{
 	"tolerations":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.Tolerations = decodeTolerations(d, n, p) },
 	"dns":             func(d *decoder, n *yaml.Node, p string, s *Service) { s.DNS = decodeDNS(d, n, p) },
 	"runtime":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.Runtime = d.str(n, p) },
+	"adopt":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Adopt = d.boolean(n, p) },
+	"automount_service_account_token": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.AutomountServiceAccountToken = d.boolean(n, p)
+	},
 	"type":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Type = d.str(n, p) },
 	"options":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.Options = d.options(n, p) },
 	"api_version":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.APIVersion = d.str(n, p) },

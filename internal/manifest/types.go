@@ -50,7 +50,16 @@ type Environment struct {
 	NodeSelector map[string]string
 	Tolerations  []Toleration
 	DNS          *DNS
+	// PodSecurity is the security level of the rendered pods: baseline
+	// (the default) or restricted; see docs/security.md.
+	PodSecurity string
 }
+
+// Pod security levels of Environment.PodSecurity.
+const (
+	PodSecurityBaseline   = "baseline"
+	PodSecurityRestricted = "restricted"
+)
 
 // Service is one entry of an environment's services.
 type Service struct {
@@ -100,6 +109,13 @@ type Service struct {
 	Tolerations  []Toleration
 	DNS          *DNS
 	Runtime      string
+
+	// Adopt lets envop take over existing objects of this service's names
+	// that it did not create (see docs/security.md).
+	Adopt bool
+	// AutomountServiceAccountToken mounts the pods' ServiceAccount token:
+	// only services that call the Kubernetes API need it.
+	AutomountServiceAccountToken bool
 
 	// Type, Options and APIVersion describe a legacy custom resource.
 	Type       string
