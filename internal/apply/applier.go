@@ -3,6 +3,8 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -32,6 +34,7 @@ type Applier struct {
 	mu      sync.Mutex
 	applied map[objectKey]record
 	kinds   map[schema.GroupKind]bool // see RememberKinds
+	inv     inventory
 }
 
 // objectKey names an object in the Applier's namespace.
@@ -80,6 +83,13 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 // stage concurrently. It never stops at a failure: every object gets a
 // Change. Apply does not modify objs.
 //
+// Apply changes only objects envop created for the environment (see
+// owns): when an object of a desired name exists without being envop's,
+// nothing of its service is applied (a NotOwnedError), unless adopt says
+// the service may take it over. Objects about to be created or adopted
+// join the inventory before they are written, so a crash never leaves an
+// object envop made outside it.
+//
 // An object costs no write when its desired hash equals the one this
 // Applier last applied and our field manager's managedFields entry in the
 // live object is the one that apply returned: another manager taking one of
@@ -88,17 +98,47 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 // skipped only when its AnnotationAppliedHash equals the desired hash and
 // our Apply entry still owns every field of the desired object (see
 // ownsAll); otherwise it is applied once and remembered.
-func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured) *ChangeSet {
+func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, adopt Adopt) *ChangeSet {
 	start := time.Now()
 	cs := &ChangeSet{}
+	if err := a.ensureInventory(ctx); err != nil {
+		return failAll(objs, err)
+	}
+	live := a.listLive(ctx, objs)
+	refused := a.refusals(ctx, objs, live, adopt)
+	if err := a.recordIntent(ctx, objs, refused); err != nil {
+		return failAll(objs, err)
+	}
 	for _, stage := range stages(objs) {
-		live := a.listLive(ctx, stage)
-		cs.Changes = append(cs.Changes, a.applyStage(ctx, stage, live)...)
+		cs.Changes = append(cs.Changes, a.applyStage(ctx, stage, live, refused)...)
 	}
 	counts := cs.Counts()
 	a.opts.Logger.Info("applied", "namespace", a.opts.Namespace, "objects", len(objs),
 		"created", counts[Created], "configured", counts[Configured], "unchanged", counts[Unchanged],
-		"failed", counts[Failed], "duration", time.Since(start))
+		"refused", len(refused), "failed", counts[Failed], "duration", time.Since(start))
+	return cs
+}
+
+// recordIntent adds to the inventory, and saves, the objects about to be
+// applied: those of services not refused.
+func (a *Applier) recordIntent(ctx context.Context, objs []*unstructured.Unstructured, refused map[string]*NotOwnedError) error {
+	var keys []objectKey
+	for _, obj := range objs {
+		if refused[serviceOf(obj)] == nil {
+			keys = append(keys, keyOf(obj))
+		}
+	}
+	a.inv.add(keys...)
+	return a.saveInventory(ctx)
+}
+
+// failAll is the outcome when nothing could be applied.
+func failAll(objs []*unstructured.Unstructured, err error) *ChangeSet {
+	cs := &ChangeSet{}
+	for _, obj := range objs {
+		cs.Changes = append(cs.Changes, Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: serviceOf(obj),
+			Action: Failed, Err: fmt.Errorf("apply %s %s: %w", obj.GetKind(), obj.GetName(), err)})
+	}
 	return cs
 }
 
@@ -133,11 +173,15 @@ func stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 
 // applyStage applies one stage with a bounded pool of workers; the changes
 // keep the order of stage.
-func (a *Applier) applyStage(ctx context.Context, stage []*unstructured.Unstructured, live liveObjects) []Change {
+func (a *Applier) applyStage(ctx context.Context, stage []*unstructured.Unstructured, live *liveObjects, refused map[string]*NotOwnedError) []Change {
 	changes := make([]Change, len(stage))
 	sem := make(chan struct{}, a.opts.Workers)
 	var wg sync.WaitGroup
 	for i, obj := range stage {
+		if err := refused[serviceOf(obj)]; err != nil {
+			changes[i] = refusedChange(obj, err)
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
@@ -194,7 +238,7 @@ func (a *Applier) appliedKinds() []schema.GroupKind {
 			out = append(out, key.GroupKind)
 		}
 	}
-	for gk := range a.kinds {
+	for _, gk := range append(a.inv.kinds(), slices.Collect(maps.Keys(a.kinds))...) {
 		if !seen[gk] {
 			seen[gk] = true
 			out = append(out, gk)

@@ -6,11 +6,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/testcluster"
 )
 
@@ -25,14 +23,14 @@ func TestApplyCreatesThenResyncWritesNothing(t *testing.T) {
 	objs := appSet(t, ns)
 	a, writes := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
 
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Created: len(objs), Failed: 0})
 	if n := len(writes.reset()); n != len(objs) {
 		t.Errorf("first apply made %d writes, want one per object (%d)", n, len(objs))
 	}
 
 	before := settledVersions(t, a, objs)
-	cs = a.Apply(t.Context(), objs)
+	cs = a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Unchanged: len(objs)})
 	if w := writes.reset(); len(w) != 0 {
 		t.Errorf("resync made %d write requests, want 0: %v", len(w), w)
@@ -57,7 +55,7 @@ func TestApplyOrderAndServiceLabel(t *testing.T) {
 	for i, o := range objs {
 		rev[len(objs)-1-i] = o
 	}
-	cs := a.Apply(t.Context(), rev)
+	cs := a.Apply(t.Context(), rev, nil)
 	stageOf := func(kind string) int {
 		return map[string]int{"ConfigMap": 0, "PersistentVolumeClaim": 0, "Deployment": 1, "Job": 1, "CronJob": 1}[kind] + map[string]int{"Service": 2, "Ingress": 2, "HorizontalPodAutoscaler": 2}[kind]
 	}
@@ -75,12 +73,12 @@ func TestChangedObjectIsTheOnlyWrite(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	objs := appSet(t, ns)
 	a, writes := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 	writes.reset()
 
 	api := find(t, objs, "Deployment", "api")
 	setImage(t, api, "registry.example.com/shop/api:1.4.3")
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
 	if c, _ := cs.Find("Deployment", "api"); c.Action != Configured {
 		t.Errorf("Deployment api: %s", c.Action)
@@ -106,11 +104,11 @@ func TestDriftIsReverted(t *testing.T) {
 	objs := appSet(t, ns)
 	c := testcluster.Get(t)
 	a, writes := newApplier(t, c.Config, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 
 	editImage(t, ns, "api", "evil:latest")
 	writes.reset()
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
 	if got := image(t, ns, "api"); got != "registry.example.com/shop/api:1.4.2" {
 		t.Errorf("image after apply: %s", got)
@@ -155,14 +153,14 @@ func TestHPAScaleIsNotReverted(t *testing.T) {
 	objs := appSet(t, ns)
 	c := testcluster.Get(t)
 	a, writes := newApplier(t, c.Config, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 
 	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 7}}
 	if _, err := c.Client.AppsV1().Deployments(ns).UpdateScale(t.Context(), "web", scale, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
 		t.Fatal(err)
 	}
 	writes.reset()
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Unchanged: len(objs)})
 	if w := writes.reset(); len(w) != 0 {
 		t.Errorf("writes after the scale: %v", w)
@@ -184,10 +182,10 @@ func TestHPAAddedKeepsReplicas(t *testing.T) {
 	if err := unstructured.SetNestedField(web.Object, int64(5), "spec", "replicas"); err != nil {
 		t.Fatal(err)
 	}
-	requireCounts(t, a.Apply(t.Context(), plain), map[Action]int{Created: len(plain)})
+	requireCounts(t, a.Apply(t.Context(), plain, nil), map[Action]int{Created: len(plain)})
 
 	unstructured.RemoveNestedField(web.Object, "spec", "replicas")
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Configured: 1, Created: 1, Failed: 0})
 	if r := *deployment(t, ns, "web").Spec.Replicas; r != 5 {
 		t.Errorf("replicas %d after the HPA arrived, want 5 kept", r)
@@ -210,7 +208,7 @@ func TestInvalidObjectsFailAlone(t *testing.T) {
 	objs = append(objs, other, unlabelled)
 
 	a, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Failed: 3, Created: len(objs) - 3})
 	for _, name := range []string{"api", "elsewhere", "unlabelled"} {
 		var found bool
@@ -228,27 +226,5 @@ func TestInvalidObjectsFailAlone(t *testing.T) {
 	}
 	if cs.Err() == nil {
 		t.Error("no joined error")
-	}
-}
-
-// TestAdoptsExistingObject: an object that exists without our labels is
-// configured, not reported as created.
-func TestAdoptsExistingObject(t *testing.T) {
-	ns := testcluster.Namespace(t)
-	c := testcluster.Get(t)
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "adopted"}, Data: map[string]string{"a": "1"}}
-	if _, err := c.Client.CoreV1().ConfigMaps(ns).Create(t.Context(), cm, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	desired := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{"name": "adopted", "namespace": ns, "labels": map[string]any{
-			render.LabelManagedBy: render.ManagedBy, render.LabelEnvironment: testEnv, render.LabelName: "svc"}},
-		"data": map[string]any{"a": "2"},
-	}}
-	a, _ := newApplier(t, c.Config, Options{Namespace: ns})
-	cs := a.Apply(t.Context(), []*unstructured.Unstructured{desired})
-	if ch, _ := cs.Find("ConfigMap", "adopted"); ch.Action != Configured || ch.Service != "svc" {
-		t.Errorf("adopted ConfigMap: %+v", ch)
 	}
 }

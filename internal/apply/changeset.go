@@ -28,6 +28,8 @@ type Change struct {
 	Reason string
 	// Err is set when Action is Failed; it names the kind and name.
 	Err error
+
+	key objectKey
 }
 
 func (c Change) String() string {

@@ -15,13 +15,17 @@ import (
 	"github.com/envop/envop/internal/render"
 )
 
-// liveObjects holds the managed objects of a stage read with one LIST per
-// kind, so checking a few hundred objects costs a few requests. An object of
-// a listed kind that is not there is applied without a read (see
-// classify); one of a kind whose list failed is read with a GET.
+// liveObjects holds every object of a kind in the namespace, as metadata,
+// read with one LIST per kind (envop's or not: an object of a desired name
+// that envop did not create must be seen to be left alone), so checking a
+// few hundred objects costs a few requests. An object of a listed kind that
+// is not there does not exist; one of a kind whose list failed is read with
+// a GET, once.
 type liveObjects struct {
 	listed map[schema.GroupKind]bool
+	mu     sync.Mutex
 	objs   map[objectKey]*unstructured.Unstructured
+	read   map[objectKey]bool
 }
 
 // selector selects the objects of this environment.
@@ -32,18 +36,19 @@ func (a *Applier) selector() string {
 	}).String()
 }
 
-// listLive lists, concurrently, every kind of the stage.
-func (a *Applier) listLive(ctx context.Context, stage []*unstructured.Unstructured) liveObjects {
-	live := liveObjects{listed: map[schema.GroupKind]bool{}, objs: map[objectKey]*unstructured.Unstructured{}}
+// listLive lists, concurrently, every kind of objs.
+func (a *Applier) listLive(ctx context.Context, objs []*unstructured.Unstructured) *liveObjects {
+	live := &liveObjects{listed: map[schema.GroupKind]bool{}, objs: map[objectKey]*unstructured.Unstructured{},
+		read: map[objectKey]bool{}}
 	gvks := map[schema.GroupVersionKind]bool{}
-	for _, obj := range stage {
+	for _, obj := range objs {
 		gvks[obj.GroupVersionKind()] = true
 	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for gvk := range gvks {
 		wg.Go(func() {
-			items, err := a.list(ctx, gvk)
+			items, err := a.list(ctx, gvk, "")
 			if err != nil {
 				a.opts.Logger.Debug("list failed, reading objects one by one", "kind", gvk.Kind, "error", err)
 				return
@@ -63,13 +68,13 @@ func (a *Applier) listLive(ctx context.Context, stage []*unstructured.Unstructur
 // listPage bounds the objects of one list response.
 const listPage = 500
 
-// list lists the managed objects of gvk in the namespace.
-func (a *Applier) list(ctx context.Context, gvk schema.GroupVersionKind) ([]unstructured.Unstructured, error) {
+// list lists the objects of gvk in the namespace that selector selects.
+func (a *Applier) list(ctx context.Context, gvk schema.GroupVersionKind, selector string) ([]unstructured.Unstructured, error) {
 	mapping, err := a.mapper.mapping(gvk)
 	if err != nil {
 		return nil, err
 	}
-	opts := metav1.ListOptions{LabelSelector: a.selector(), Limit: listPage}
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: listPage}
 	var items []unstructured.Unstructured
 	for {
 		l, err := a.meta.Resource(mapping.Resource).Namespace(a.opts.Namespace).List(ctx, opts)
@@ -101,11 +106,21 @@ func metadataObject(gvk schema.GroupVersionKind, m *metav1.PartialObjectMetadata
 	return u, nil
 }
 
-// get returns the live object of key, or nil when it is not one of ours
-// (it does not exist, or it lacks our labels).
-func (l liveObjects) get(ctx context.Context, ri dynamic.ResourceInterface, key objectKey) (*unstructured.Unstructured, error) {
-	if obj, ok := l.objs[key]; ok || l.listed[key.GroupKind] {
+// get returns the live object of key, nil when it does not exist.
+func (l *liveObjects) get(ctx context.Context, ri dynamic.ResourceInterface, key objectKey) (*unstructured.Unstructured, error) {
+	l.mu.Lock()
+	obj, ok := l.objs[key]
+	known := ok || l.listed[key.GroupKind] || l.read[key]
+	l.mu.Unlock()
+	if known {
 		return obj, nil
 	}
-	return notFound(ri.Get(ctx, key.Name, metav1.GetOptions{}))
+	obj, err := notFound(ri.Get(ctx, key.Name, metav1.GetOptions{}))
+	if err != nil {
+		return nil, err
+	}
+	l.mu.Lock()
+	l.objs[key], l.read[key] = obj, true
+	l.mu.Unlock()
+	return obj, nil
 }

@@ -19,7 +19,7 @@ import (
 
 // applyOne applies one object unless it is up to date; it never panics on
 // bad input and turns every error into a failed Change naming the object.
-func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, live liveObjects) Change {
+func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, live *liveObjects) Change {
 	ch := Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: obj.GetLabels()[render.LabelName]}
 	action, err := a.reconcile(ctx, obj, live)
 	if err != nil {
@@ -34,7 +34,7 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, 
 	return ch
 }
 
-func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured, live liveObjects) (Action, error) {
+func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured, live *liveObjects) (Action, error) {
 	if err := a.admit(obj); err != nil {
 		return "", err
 	}
@@ -52,7 +52,7 @@ func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured,
 		return "", err
 	}
 	key := keyOf(desired)
-	if current != nil && a.upToDate(key, hash, desired, current) {
+	if current != nil && a.owns(current) && a.upToDate(key, hash, desired, current) {
 		return Unchanged, nil
 	}
 	if err := a.handOverReplicas(ctx, ri, desired, current); err != nil {
@@ -136,9 +136,8 @@ func (a *Applier) ownEntry(obj *unstructured.Unstructured) (string, bool) {
 }
 
 // classify tells created from configured from unchanged. Without a live
-// object (none of ours was listed), the apply created the object if our
-// entry is the only one: an object that existed without our labels carries
-// the entry of whoever made it.
+// object, the apply created it if our entry is the only one: an object
+// created meanwhile by someone else carries the entry of whoever made it.
 func (a *Applier) classify(before, after *unstructured.Unstructured) Action {
 	switch {
 	case before == nil && a.onlyManager(after):

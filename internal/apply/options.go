@@ -44,6 +44,9 @@ type Options struct {
 	Workers int
 	// Logger receives constant messages with key/values; nil discards.
 	Logger *slog.Logger
+	// Inventory keeps the references of the objects envop applied between
+	// restarts; nil keeps them in memory only (tests, one-shot tools).
+	Inventory InventoryStore
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -30,10 +30,14 @@ var ErrEmptyDesired = errors.New("the desired set is empty")
 // failed Change; the error returned is for a prune refused or not attempted.
 func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructured) (*ChangeSet, error) {
 	start := time.Now()
-	live, err := a.listManaged(ctx, pruneKinds(desired, a.appliedKinds()))
+	if err := a.ensureInventory(ctx); err != nil {
+		return &ChangeSet{}, fmt.Errorf("prune: %w", err)
+	}
+	labelled, listed, err := a.listManaged(ctx, pruneKinds(desired, a.appliedKinds()))
 	if err != nil {
 		return &ChangeSet{}, err
 	}
+	live := a.inventoried(labelled)
 	if len(desired) == 0 && len(live) > 0 && !a.opts.AllowEmpty {
 		return &ChangeSet{}, fmt.Errorf("prune: %w while %d managed objects exist in namespace %s: refusing to delete them all (a manifest that suddenly lists no services is more likely a mistake); run the operator with --allow-empty to allow it",
 			ErrEmptyDesired, len(live), a.opts.Namespace)
@@ -46,10 +50,45 @@ func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructure
 	for _, obj := range orphans(live, keep) {
 		cs.Changes = append(cs.Changes, a.pruneOne(ctx, obj))
 	}
+	if err := a.settleInventory(ctx, live, listed, cs); err != nil {
+		return cs, err
+	}
 	counts := cs.Counts()
 	a.opts.Logger.Info("pruned", "namespace", a.opts.Namespace, "pruned", counts[Pruned],
 		"skipped", counts[Skipped], "failed", counts[Failed], "duration", time.Since(start))
 	return cs, nil
+}
+
+// inventoried keeps the labelled objects that are members of the
+// inventory: an object that merely carries envop's labels was not made by
+// envop and is never deleted.
+func (a *Applier) inventoried(labelled []*unstructured.Unstructured) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, obj := range labelled {
+		if a.owns(obj) {
+			out = append(out, obj)
+		} else {
+			a.opts.Logger.Debug("labelled object outside the inventory left alone", "kind", obj.GetKind(), "name", obj.GetName())
+		}
+	}
+	return out
+}
+
+// settleInventory drops from the inventory what no longer exists: objects
+// pruned, and objects whose creation failed. Members of kinds that could
+// not be listed stay: they may exist.
+func (a *Applier) settleInventory(ctx context.Context, live []*unstructured.Unstructured, listed map[schema.GroupKind]bool, cs *ChangeSet) error {
+	exists := make(map[objectKey]bool, len(live))
+	for _, obj := range live {
+		exists[keyOf(obj)] = true
+	}
+	for _, ch := range cs.Changes {
+		if ch.Action == Pruned {
+			delete(exists, ch.key)
+		}
+	}
+	a.inv.retain(func(k objectKey) bool { return !listed[k.GroupKind] || exists[k] })
+	return a.saveInventory(ctx)
 }
 
 // orphans are the live objects not kept, in reverse apply order.
@@ -71,10 +110,11 @@ func orphans(live []*unstructured.Unstructured, keep map[objectKey]bool) []*unst
 // A custom resource kind the operator may not list is skipped with a
 // warning rather than stopping all pruning: its rights are the user's to
 // grant, and may be gone with the service.
-func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]*unstructured.Unstructured, error) {
+func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]*unstructured.Unstructured, map[schema.GroupKind]bool, error) {
 	var out []*unstructured.Unstructured
+	listed := map[schema.GroupKind]bool{}
 	for _, gk := range kinds {
-		items, err := a.list(ctx, gk.WithVersion(""))
+		items, err := a.list(ctx, gk.WithVersion(""), a.selector())
 		if meta.IsNoMatchError(err) {
 			continue // not served here: nothing of it to prune
 		}
@@ -84,17 +124,18 @@ func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("prune: list %s: %w", gk, err)
+			return nil, nil, fmt.Errorf("prune: list %s: %w", gk, err)
 		}
+		listed[gk] = true
 		for i := range items {
 			out = append(out, &items[i])
 		}
 	}
-	return out, nil
+	return out, listed, nil
 }
 
 func (a *Applier) pruneOne(ctx context.Context, obj *unstructured.Unstructured) Change {
-	ch := Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: obj.GetLabels()[render.LabelName]}
+	ch := Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: obj.GetLabels()[render.LabelName], key: keyOf(obj)}
 	if obj.GetKind() == "PersistentVolumeClaim" && !a.opts.PruneClaims {
 		ch.Action, ch.Reason = Skipped, "claims are kept unless PruneClaims is set"
 		a.opts.Logger.Info("claim kept", "name", ch.Name, "service", ch.Service)

@@ -17,7 +17,7 @@ func TestPrune(t *testing.T) {
 	c := testcluster.Get(t)
 	objs := appSet(t, ns)
 	a, _ := newApplier(t, c.Config, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 	foreign := map[string]map[string]string{
 		"unlabelled": {"app": "mine"},
 		"other-env":  {render.LabelManagedBy: render.ManagedBy, render.LabelEnvironment: "prod"},
@@ -64,7 +64,7 @@ func TestPruneRefusesEmptyDesired(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	objs := appSet(t, ns)
 	a, writes := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 	writes.reset()
 
 	cs, err := a.Prune(t.Context(), nil)

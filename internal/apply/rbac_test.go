@@ -18,14 +18,14 @@ func TestNamespacedServiceAccount(t *testing.T) {
 	objs := appSet(t, ns)
 	a, writes := newApplier(t, cfg, Options{Namespace: ns})
 
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 	writes.reset()
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Unchanged: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Unchanged: len(objs)})
 	if w := writes.reset(); len(w) != 0 {
 		t.Errorf("resync wrote %v", w)
 	}
 	setImage(t, find(t, objs, "Deployment", "web"), "nginx:1.28")
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Configured: 1})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Configured: 1})
 	cs, err := a.Prune(t.Context(), without(objs, "Service", "web"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +41,7 @@ func TestRequiredRulesAreMinimal(t *testing.T) {
 			cfg, _ := testcluster.ServiceAccountClient(t, ns, "envop", withoutVerb(RequiredRules, verb))
 			objs := golden(t, ns, "basic.yaml")
 			a, _ := newApplier(t, cfg, Options{Namespace: ns})
-			cs := a.Apply(t.Context(), objs)
+			cs := a.Apply(t.Context(), objs, nil)
 			failed := cs.Err() != nil
 			if !failed {
 				pruned, err := a.Prune(t.Context(), without(objs, "Service", "web"))
@@ -72,7 +72,7 @@ func TestRememberedKindNotListable(t *testing.T) {
 	cfg, _ := testcluster.ServiceAccountClient(t, ns, "envop", RequiredRules)
 	objs := appSet(t, ns)
 	a, _ := newApplier(t, cfg, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 	a.RememberKinds(couchbase.GroupKind())
 	cs, err := a.Prune(t.Context(), without(objs, "Service", "web"))
 	if err != nil {

@@ -17,17 +17,17 @@ func TestRestartWritesNothing(t *testing.T) {
 	objs := appSet(t, ns)
 	cfg := testcluster.Get(t).Config
 	first, _ := newApplier(t, cfg, Options{Namespace: ns})
-	requireCounts(t, first.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, first.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 
 	restarted, writes := newApplier(t, cfg, Options{Namespace: ns})
-	requireCounts(t, restarted.Apply(t.Context(), objs), map[Action]int{Unchanged: len(objs)})
+	requireCounts(t, restarted.Apply(t.Context(), objs, nil), map[Action]int{Unchanged: len(objs)})
 	if w := writes.reset(); len(w) != 0 {
 		t.Errorf("first apply after a restart wrote %v", w)
 	}
 
 	editImage(t, ns, "web", "nginx:evil")
 	again, writes := newApplier(t, cfg, Options{Namespace: ns})
-	cs := again.Apply(t.Context(), objs)
+	cs := again.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
 	if c, _ := cs.Find("Deployment", "web"); c.Action != Configured || image(t, ns, "web") != "nginx:1.27" {
 		t.Errorf("drift before the restart not corrected: %s, image %s", c.Action, image(t, ns, "web"))
@@ -84,10 +84,10 @@ func TestCustomResources(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	objs := golden(t, ns, "basic.yaml", "legacy-custom-resource.yaml")
 	a, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
-	requireCounts(t, a.Apply(t.Context(), objs[:1]), map[Action]int{Created: 1}) // discovery cached
+	requireCounts(t, a.Apply(t.Context(), objs[:1], nil), map[Action]int{Created: 1}) // discovery cached
 	testcluster.InstallCRD(t, couchbase)
 
-	cs := a.Apply(t.Context(), objs)
+	cs := a.Apply(t.Context(), objs, nil)
 	requireCounts(t, cs, map[Action]int{Failed: 1, Unchanged: 1, Created: len(objs) - 2})
 	if c, _ := cs.Find("Sqs", "queue"); c.Action != Failed || !strings.Contains(c.Err.Error(), "Sqs queue") {
 		t.Errorf("unserved kind: %v %v", c.Action, c.Err)
@@ -112,7 +112,7 @@ func TestCustomResourceKindRememberedAfterRestart(t *testing.T) {
 	testcluster.InstallCRD(t, couchbase)
 	objs := without(golden(t, ns, "basic.yaml", "legacy-custom-resource.yaml"), "Sqs", "queue")
 	first, _ := newApplier(t, testcluster.Get(t).Config, Options{Namespace: ns})
-	if cs := first.Apply(t.Context(), objs); cs.Err() != nil {
+	if cs := first.Apply(t.Context(), objs, nil); cs.Err() != nil {
 		t.Fatal(cs.Err())
 	}
 	rest := without(objs, "Couchbase", "cb-1")

@@ -49,12 +49,12 @@ func TestApply100Services(t *testing.T) {
 	a, writes := newApplier(t, cfg, Options{Namespace: ns})
 
 	start := time.Now()
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Created: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
 	first := time.Since(start)
 	created := len(writes.reset())
 
 	start = time.Now()
-	requireCounts(t, a.Apply(t.Context(), objs), map[Action]int{Unchanged: len(objs)})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Unchanged: len(objs)})
 	resync := time.Since(start)
 	if w := writes.reset(); len(w) != 0 {
 		t.Errorf("no-op resync wrote %d times", len(w))
@@ -62,7 +62,7 @@ func TestApply100Services(t *testing.T) {
 
 	restarted, writes := newApplier(t, cfg, Options{Namespace: ns})
 	start = time.Now()
-	requireCounts(t, restarted.Apply(t.Context(), objs), map[Action]int{Unchanged: len(objs)})
+	requireCounts(t, restarted.Apply(t.Context(), objs, nil), map[Action]int{Unchanged: len(objs)})
 	afterRestart := time.Since(start)
 	if w := writes.reset(); len(w) != 0 {
 		t.Errorf("resync after a restart wrote %d times", len(w))

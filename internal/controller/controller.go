@@ -19,6 +19,7 @@ import (
 	"github.com/envop/envop/internal/metrics"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/status"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -38,7 +39,7 @@ var (
 
 // Applier applies and prunes rendered objects (package apply).
 type Applier interface {
-	Apply(ctx context.Context, objs []*unstructured.Unstructured) *apply.ChangeSet
+	Apply(ctx context.Context, objs []*unstructured.Unstructured, adopt apply.Adopt) *apply.ChangeSet
 	Prune(ctx context.Context, desired []*unstructured.Unstructured) (*apply.ChangeSet, error)
 	// RememberKinds adds custom resource kinds pruning lists from now on.
 	RememberKinds(kinds ...schema.GroupKind)
@@ -114,6 +115,7 @@ type Controller struct {
 	status       SyncStatus
 	fetchFailing bool
 	skipped      []render.Skipped
+	refused      map[string]status.Refusal
 
 	kick  chan struct{}
 	retry chan struct{}
@@ -152,6 +154,14 @@ func (c *Controller) Status() SyncStatus {
 	c.statusMu.RLock()
 	defer c.statusMu.RUnlock()
 	return c.status
+}
+
+// Refused returns the services the last sync or resync refused to apply,
+// with the reason; nil when none.
+func (c *Controller) Refused() map[string]status.Refusal {
+	c.statusMu.RLock()
+	defer c.statusMu.RUnlock()
+	return c.refused
 }
 
 // Ready reports whether a valid revision has been applied.

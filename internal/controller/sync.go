@@ -11,6 +11,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/envop/envop/internal/apply"
@@ -19,6 +20,7 @@ import (
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/status"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -56,11 +58,28 @@ func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
 	}
 	c.finishSync(snap.Revision, start, err)
 	c.auditSync(ctx, snap, err)
-	var invalid *InvalidError
-	if err != nil && !errors.As(err, &invalid) {
+	if retryable(err) {
 		c.retryLater()
 	}
 	return err
+}
+
+// retryable says whether a retry may fix err: not for an invalid revision,
+// nor for services refused because an object in their way is not envop's
+// (only a change to the file or to that object does).
+func retryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var invalid *InvalidError
+	if errors.As(err, &invalid) {
+		return false
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		return slices.ContainsFunc(joined.Unwrap(), retryable)
+	}
+	var notOwned *apply.NotOwnedError
+	return !errors.As(err, &notOwned)
 }
 
 // auditSync records one audit entry per revision synced.
@@ -115,12 +134,11 @@ func (c *Controller) finishResync(rev string, err error) {
 	}
 	c.statusMu.Unlock()
 	c.generation.Add(1)
-	var invalid *InvalidError
 	if err != nil {
 		c.log.Error("resync failed", "revision", rev, "error", err)
-		if !errors.As(err, &invalid) {
-			c.retryLater()
-		}
+	}
+	if retryable(err) {
+		c.retryLater()
 	}
 }
 
@@ -166,10 +184,11 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) er
 	// now is kept from pruning (Unavailable), never applied empty.
 	secrets, tlsErr := c.vault.Secrets(ctx, res.Objects)
 	objs := append(slices.Clone(res.Objects), secrets...)
-	cs := c.applier.Apply(ctx, objs)
 	c.applier.RememberKinds(c.customKinds()...)
+	cs := c.applier.Apply(ctx, objs, adoption(d.env))
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
+	c.setRefused(cs)
 	c.failUnapplied(ctx, cs)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
@@ -267,11 +286,18 @@ func (c *Controller) persistService(ctx context.Context, planned *state.Service,
 }
 
 // failUnapplied ends the running deploys whose workload the API server
-// refused. A failure that a retry may fix (the API server unreachable,
-// overloaded or timing out) leaves the deploy running: the retry decides.
+// refused, or whose service was not applied because an object in its way
+// is not envop's. A failure that a retry may fix (the API server
+// unreachable, overloaded or timing out) leaves the deploy running: the
+// retry decides.
 func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet) {
 	for _, d := range c.tracker.Running() {
 		for _, ch := range cs.Failed() {
+			var notOwned *apply.NotOwnedError
+			if errors.As(ch.Err, &notOwned) && notOwned.Service == d.Service {
+				c.tracker.Fail(ctx, d, apply.ReasonNotOwned, ch.Err.Error())
+				break
+			}
 			if !refused(ch.Err) {
 				continue
 			}
@@ -366,4 +392,47 @@ func shortRev(rev string) string {
 		return rev[:12]
 	}
 	return rev
+}
+
+// adoption lets the services with `adopt: true` take over existing objects
+// of their own names; gists and access objects are never adopted.
+func adoption(env *manifest.Environment) apply.Adopt {
+	adopt := map[string]bool{}
+	for i := range env.Services {
+		if env.Services[i].Adopt {
+			adopt[env.Services[i].Name] = true
+		}
+	}
+	if len(adopt) == 0 {
+		return nil
+	}
+	return func(obj *unstructured.Unstructured) bool {
+		l := obj.GetLabels()
+		_, access := l[render.LabelAccess]
+		_, gist := obj.GetAnnotations()[render.AnnotationContentHash]
+		return adopt[l[render.LabelName]] && !access && !gist
+	}
+}
+
+// setRefused records, for status, the services not applied because an
+// object in their way is not envop's, and tells of each once in an Event.
+func (c *Controller) setRefused(cs *apply.ChangeSet) {
+	refused := map[string]status.Refusal{}
+	for _, ch := range cs.Failed() {
+		var notOwned *apply.NotOwnedError
+		if errors.As(ch.Err, &notOwned) {
+			refused[notOwned.Service] = status.Refusal{Reason: apply.ReasonNotOwned, Message: notOwned.Error()}
+		}
+	}
+	c.statusMu.Lock()
+	before := c.refused
+	c.refused = refused
+	c.statusMu.Unlock()
+	c.generation.Add(1)
+	for svc, r := range refused {
+		if before[svc] != r {
+			c.log.Warn("service not applied", "service", svc, "reason", r.Reason, "message", r.Message)
+			c.events.Warning(r.Reason, r.Message)
+		}
+	}
 }

@@ -50,7 +50,7 @@ func (b *backend) Status() status.Environment {
 	}
 	in := status.Input{
 		Environment: b.p.Env, Namespace: b.p.Namespace, Revision: sync.Revision, Sync: view,
-		Env: env, Workloads: b.p.Monitor.Workloads(),
+		Env: env, Workloads: b.p.Monitor.Workloads(), Refused: b.p.Controller.Refused(),
 	}
 	var out status.Environment
 	// Build copies what it keeps, so it may read the store in place.

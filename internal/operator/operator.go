@@ -197,6 +197,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	applier, err := apply.New(cfg, apply.Options{
 		Namespace: opts.Namespace, Environment: opts.Environment,
 		PruneClaims: opts.PruneClaims, AllowEmpty: opts.AllowEmpty, Logger: log,
+		Inventory: state.NewInventory(client, opts.Namespace, opts.Environment),
 	})
 	if err != nil {
 		return Parts{}, fmt.Errorf("applier: %w", err)

@@ -71,6 +71,15 @@ type Input struct {
 	Env       *manifest.Environment
 	States    map[string]*state.Service
 	Workloads []health.Workload
+	// Refused are the services the last sync could not apply for a
+	// reason of their own (an object envop does not own in the way).
+	Refused map[string]Refusal
+}
+
+// Refusal is why nothing of a service was applied.
+type Refusal struct {
+	Reason  string
+	Message string
 }
 
 // Build computes the environment's view.
@@ -90,6 +99,9 @@ func Build(in Input) Environment {
 	statuses := []health.Status{}
 	for i := range in.Env.Services {
 		s := BuildService(in.Env, &in.Env.Services[i], in.States[in.Env.Services[i].Name], byName)
+		if r, ok := in.Refused[s.Name]; ok {
+			s.Status, s.Reason, s.Message = string(health.Red), r.Reason, r.Message
+		}
 		out.Services = append(out.Services, s)
 		statuses = append(statuses, health.Status(s.Status))
 	}

@@ -76,7 +76,7 @@ func applyFile(t *testing.T, file, ns string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ch := range a.Apply(t.Context(), objs).Changes {
+	for _, ch := range a.Apply(t.Context(), objs, nil).Changes {
 		if ch.Err != nil {
 			t.Fatalf("apply: %v", ch.Err)
 		}

@@ -78,7 +78,7 @@ func (e *operatorEnv) sync(ctx context.Context, file string) error {
 	objs := render1(e.t, e.ns, file)
 	secrets, vaultErr := e.src.Secrets(ctx, objs)
 	objs = append(objs, secrets...)
-	if err := e.applier.Apply(ctx, objs).Err(); err != nil {
+	if err := e.applier.Apply(ctx, objs, nil).Err(); err != nil {
 		e.t.Fatalf("apply: %v", err)
 	}
 	if _, err := e.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(vaultErr)...)); err != nil {
