@@ -118,14 +118,14 @@ var serviceFields = fieldTable[Service]{
 	"automount_service_account_token": func(d *decoder, n *yaml.Node, p string, s *Service) {
 		s.AutomountServiceAccountToken = d.boolean(n, p)
 	},
-	"type":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Type = d.str(n, p) },
-	"options":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.Options = d.options(n, p) },
-	"api_version":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.APIVersion = d.str(n, p) },
-	"httpsOnly":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSOnly = d.boolean(n, p) },
-	"httpsBackend":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSBackend = d.boolean(n, p) },
-	"http2":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTP2 = d.boolean(n, p) },
-	"graceperiod":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.GracePeriod = d.int64Ptr(n, p) },
-	"database_type":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
+	"type":          func(d *decoder, n *yaml.Node, p string, s *Service) { s.Type = d.str(n, p) },
+	"options":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.Options = d.options(n, p) },
+	"api_version":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.APIVersion = d.str(n, p) },
+	"httpsOnly":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSOnly = d.boolean(n, p) },
+	"httpsBackend":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSBackend = d.boolean(n, p) },
+	"http2":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTP2 = d.boolean(n, p) },
+	"graceperiod":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.GracePeriod = d.int64Ptr(n, p) },
+	"database_type": func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
 }
 
 // servicePorts records port or ports (p names which). When a service has
