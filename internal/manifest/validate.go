@@ -132,6 +132,7 @@ func (v *checker) environment(e *Environment) {
 		v.labelValue(joinPath(e.Path, "name"), e.Name)
 	}
 	v.dnsLabel(joinPath(e.Path, "namespace"), e.Namespace)
+	v.oneOf(joinPath(e.Path, "pod_security"), e.PodSecurity, PodSecurityBaseline, PodSecurityRestricted)
 	if e.Deployment != nil {
 		v.deployment(e.Deployment, "")
 	}
@@ -199,6 +200,10 @@ func (v *checker) access(e *Environment) {
 			v.errorf(a.Path, "one of group or user is required")
 		case a.Group != "" && a.User != "":
 			v.errorf(joinPath(a.Path, "user"), "group and user are mutually exclusive")
+		}
+		if a.Group != "" || a.User != "" {
+			v.accessSubject(joinPath(a.Path, "group"), "group", a.Group)
+			v.accessSubject(joinPath(a.Path, "user"), "user", a.User)
 		}
 		if v.required(joinPath(a.Path, "role"), a.Role) {
 			v.oneOf(joinPath(a.Path, "role"), a.Role, AccessRoles...)
