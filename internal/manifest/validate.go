@@ -150,6 +150,7 @@ func (v *checker) gists(e *Environment) {
 		np := joinPath(g.Path, "name")
 		if v.required(np, g.Name) {
 			v.dnsSubdomain(np, g.Name)
+			v.definesReserved(np, g.Name)
 		}
 		v.unique(seen, g.Name, np, "gist")
 		v.oneOf(joinPath(g.Path, "type"), g.Type, "configmap")
@@ -186,11 +187,13 @@ func (v *checker) presets(e *Environment) {
 		v.volumes(ps.Volumes, "deployment")
 		v.annotations(joinPath(ps.Path, "annotations"), ps.Annotations)
 		v.initContainers(&Service{InitContainers: ps.InitContainers, Volumes: ps.Volumes})
+		v.reservedRefs(presetRefs(ps))
+		v.reservedClaims(ps.Volumes, ps.InitContainers)
 	}
 }
 
-// AccessRoles are the roles a user or group can hold, as SPEC section 2
-// fixes them, lowest first: each includes the rights of those before it.
+// AccessRoles are the roles a user or group can hold (docs/manifest.md),
+// lowest first: each includes the rights of those before it.
 var AccessRoles = []string{"view", "deploy", "admin"}
 
 func (v *checker) access(e *Environment) {
