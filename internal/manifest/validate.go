@@ -132,6 +132,7 @@ func (v *checker) environment(e *Environment) {
 		v.labelValue(joinPath(e.Path, "name"), e.Name)
 	}
 	v.dnsLabel(joinPath(e.Path, "namespace"), e.Namespace)
+	v.oneOf(joinPath(e.Path, "pod_security"), e.PodSecurity, PodSecurityBaseline, PodSecurityRestricted)
 	if e.Deployment != nil {
 		v.deployment(e.Deployment, "")
 	}
@@ -149,6 +150,7 @@ func (v *checker) gists(e *Environment) {
 		np := joinPath(g.Path, "name")
 		if v.required(np, g.Name) {
 			v.dnsSubdomain(np, g.Name)
+			v.definesReserved(np, g.Name)
 		}
 		v.unique(seen, g.Name, np, "gist")
 		v.oneOf(joinPath(g.Path, "type"), g.Type, "configmap")
@@ -185,11 +187,13 @@ func (v *checker) presets(e *Environment) {
 		v.volumes(ps.Volumes, "deployment")
 		v.annotations(joinPath(ps.Path, "annotations"), ps.Annotations)
 		v.initContainers(&Service{InitContainers: ps.InitContainers, Volumes: ps.Volumes})
+		v.reservedRefs(presetRefs(ps))
+		v.reservedClaims(ps.Volumes, ps.InitContainers)
 	}
 }
 
-// AccessRoles are the roles a user or group can hold, as SPEC section 2
-// fixes them, lowest first: each includes the rights of those before it.
+// AccessRoles are the roles a user or group can hold (docs/manifest.md),
+// lowest first: each includes the rights of those before it.
 var AccessRoles = []string{"view", "deploy", "admin"}
 
 func (v *checker) access(e *Environment) {
@@ -199,6 +203,10 @@ func (v *checker) access(e *Environment) {
 			v.errorf(a.Path, "one of group or user is required")
 		case a.Group != "" && a.User != "":
 			v.errorf(joinPath(a.Path, "user"), "group and user are mutually exclusive")
+		}
+		if a.Group != "" || a.User != "" {
+			v.accessSubject(joinPath(a.Path, "group"), "group", a.Group)
+			v.accessSubject(joinPath(a.Path, "user"), "user", a.User)
 		}
 		if v.required(joinPath(a.Path, "role"), a.Role) {
 			v.oneOf(joinPath(a.Path, "role"), a.Role, AccessRoles...)

@@ -7,6 +7,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/api/validate/content"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // IsExtendedResource reports whether a resource name is an extended resource
@@ -168,8 +169,8 @@ func (v *checker) ingress(e *Environment, s *Service) {
 			v.errorf(joinPath(s.Path, "backend_port"), "port %d is not a port of the service (%s); without backend the Ingress routes to the service itself", s.BackendPort, portList(ports))
 		}
 	}
-	if s.Backend != "" {
-		v.dnsLabel(joinPath(s.Path, "backend"), s.Backend)
+	if s.Backend != "" && v.invalid(joinPath(s.Path, "backend"), s.Backend, validation.IsDNS1123Label(s.Backend)) {
+		v.backend(e, s)
 	}
 	if s.BackendPort != 0 && (s.BackendPort < 1 || s.BackendPort > 65535) {
 		v.errorf(joinPath(s.Path, "backend_port"), "port %d out of range 1-65535", s.BackendPort)
@@ -187,7 +188,6 @@ func (v *checker) ingress(e *Environment, s *Service) {
 			v.errorf(t.Path, "exactly one of cluster_issuer, issuer and vault is required")
 		}
 	}
-	_ = e
 }
 
 func portList(ports []int) string {

@@ -198,6 +198,8 @@ func (v *checker) service(e *Environment, s *Service) {
 	v.tolerations(s.Tolerations)
 	v.oneOf(joinPath(s.Path, "runtime"), s.Runtime, runtimes...)
 	v.customResource(s)
+	v.reservedRefs(serviceRefs(e, s))
+	v.reservedClaims(s.Volumes, s.InitContainers)
 	if s.GracePeriod != nil && *s.GracePeriod < 0 {
 		v.errorf(joinPath(s.Path, "graceperiod"), "must not be negative")
 	}
@@ -208,6 +210,7 @@ func (v *checker) serviceName(e *Environment, s *Service) {
 	if !v.required(np, s.Name) {
 		return
 	}
+	v.definesReserved(np, s.Name)
 	if s.IsCustomResource() {
 		v.dnsSubdomain(np, s.Name)
 		return

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,7 +25,7 @@ func (r *renderer) blueGreen(s *manifest.Service) error {
 		if err := r.workload(s, name, versions[colour]); err != nil {
 			return err
 		}
-		r.networking(s, name, versions[colour], previewHosts(s, colour), name)
+		r.networking(s, name, versions[colour], s.PreviewHosts(colour), name)
 	}
 	active := s.ActiveColour(r.env)
 	if a := r.opts.Active[s.Name]; a == manifest.ColourBlue || a == manifest.ColourGreen {
@@ -35,24 +33,6 @@ func (r *renderer) blueGreen(s *manifest.Service) error {
 	}
 	r.networking(s, s.Name+"-"+active, versions[active], s.ExternalURL, s.Name)
 	return nil
-}
-
-// previewHosts are a colour's custom URLs, else the service's hosts with the
-// first label suffixed by the colour (api.example.com → api-blue.example.com).
-func previewHosts(s *manifest.Service, colour string) []string {
-	if s.Deployment != nil && len(s.Deployment.CustomURLs[colour]) > 0 {
-		return s.Deployment.CustomURLs[colour]
-	}
-	var out []string
-	for _, h := range s.ExternalURL {
-		first, rest, found := strings.Cut(h, ".")
-		if found {
-			out = append(out, first+"-"+colour+"."+rest)
-		} else {
-			out = append(out, h+"-"+colour)
-		}
-	}
-	return out
 }
 
 // networking renders the Service called name selecting the pods of
@@ -110,8 +90,8 @@ func (r *renderer) ingress(s *manifest.Service, name string, labels map[string]s
 	if class := orDefault(s.IngressClass, r.opts.IngressClass); class != "" {
 		spec.IngressClassName = &class
 	}
-	if hasTLS(s) {
-		spec.TLS = []networkingv1.IngressTLS{{Hosts: hosts, SecretName: orDefault(s.TLSSecret, name+"-tls")}}
+	if s.HasTLS() {
+		spec.TLS = []networkingv1.IngressTLS{{Hosts: hosts, SecretName: s.TLSSecretName(name)}}
 	}
 	_ = r.add(&networkingv1.Ingress{
 		TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
@@ -128,11 +108,6 @@ func backendPort(s *manifest.Service) int {
 		return ports[0]
 	}
 	return 0
-}
-
-// hasTLS: ssl: true, or any TLS source, asks for TLS on every host.
-func hasTLS(s *manifest.Service) bool {
-	return s.SSL || s.TLS != nil || s.TLSSecret != ""
 }
 
 func ingressAnnotations(s *manifest.Service) map[string]string {
