@@ -62,6 +62,9 @@ type Config struct {
 	Render render.Options
 	// AllowEmpty lets a revision listing no services remove them all.
 	AllowEmpty bool
+	// Policy is what the installer allows the file to reference; the
+	// operator's own Secrets are added to it on every sync (Deps.OwnSecrets).
+	Policy manifest.Policy
 }
 
 // SyncStatus is the state of the last sync.
@@ -84,6 +87,9 @@ type Deps struct {
 	// Vault reads TLS certificates for Ingresses that ask for them; nil
 	// reports those Ingresses as not configured.
 	Vault *vault.Source
+	// OwnSecrets lists the operator's own Secrets, which the file may
+	// never reference; nil knows of none but the reserved names.
+	OwnSecrets func(context.Context) ([]string, error)
 	// Events and Audit may be nil.
 	Events Events
 	Audit  func(context.Context, audit.Record)
@@ -98,6 +104,7 @@ type Controller struct {
 	tracker *deploy.Tracker
 	health  deploy.Health
 	vault   *vault.Source
+	own     func(context.Context) ([]string, error)
 	metrics *metrics.Metrics
 	events  Events
 	audit   func(context.Context, audit.Record)
@@ -138,8 +145,11 @@ func New(cfg Config, d Deps) *Controller {
 	if d.Audit == nil {
 		d.Audit = func(context.Context, audit.Record) {}
 	}
+	if d.OwnSecrets == nil {
+		d.OwnSecrets = func(context.Context) ([]string, error) { return nil, nil }
+	}
 	return &Controller{
-		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health, vault: d.Vault,
+		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health, vault: d.Vault, own: d.OwnSecrets,
 		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log,
 		status: SyncStatus{Status: SyncPending},
 		kick:   make(chan struct{}, 1),

@@ -52,7 +52,7 @@ func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
 	defer c.mu.Unlock()
 	start := time.Now()
 	c.setAttempt(snap.Revision)
-	d, err := c.load(snap)
+	d, err := c.loadConfined(ctx, snap)
 	if err == nil {
 		err = c.reconcile(ctx, d, true)
 	}
@@ -142,16 +142,33 @@ func (c *Controller) finishResync(rev string, err error) {
 	}
 }
 
-// load reads and validates the manifest of a snapshot.
-func (c *Controller) load(snap Snapshot) (*desired, error) {
+// loadConfined loads a snapshot under the installer's policy, with the
+// operator's own Secrets as they are now.
+func (c *Controller) loadConfined(ctx context.Context, snap Snapshot) (*desired, error) {
+	own, err := c.own(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list the operator's own secrets: %w", err)
+	}
+	policy := c.cfg.Policy
+	policy.OwnSecrets = append(slices.Clone(policy.OwnSecrets), own...)
+	return c.load(snap, policy)
+}
+
+// load reads and validates the manifest of a snapshot; what policy refuses
+// in the operator's environment is an error like any other.
+func (c *Controller) load(snap Snapshot, policy manifest.Policy) (*desired, error) {
 	f, diags, err := manifest.LoadFS(snap.Files, c.cfg.File)
 	if err != nil {
 		return nil, &InvalidError{Revision: snap.Revision, Err: err}
 	}
+	env := f.Environment(c.cfg.Environment)
+	if env != nil {
+		diags = append(diags, within(env, policy.Check(f))...)
+		diags.Sort()
+	}
 	if diags.HasErrors() {
 		return nil, &InvalidError{Revision: snap.Revision, Err: &fileErrors{diags.Errors()}}
 	}
-	env := f.Environment(c.cfg.Environment)
 	if env == nil {
 		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("%s lists no environment %q", c.cfg.File, c.cfg.Environment)}
 	}
@@ -166,6 +183,18 @@ func (c *Controller) load(snap Snapshot) (*desired, error) {
 		return nil, &InvalidError{Revision: snap.Revision, Err: err}
 	}
 	return &desired{revision: snap.Revision, author: snap.Author, project: f.Project, env: env, files: files}, nil
+}
+
+// within keeps the diagnostics of env: the installer's policy of this
+// operator binds its own environment, not the others the file lists.
+func within(env *manifest.Environment, diags manifest.Diagnostics) manifest.Diagnostics {
+	var out manifest.Diagnostics
+	for _, d := range diags {
+		if d.Path == env.Path || strings.HasPrefix(d.Path, env.Path+".") {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // reconcile renders d with the resolved versions, records new git intents,

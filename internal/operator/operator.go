@@ -64,6 +64,9 @@ type Options struct {
 	LeaderElect bool
 	// Vault, when configured, is where `tls: {vault: PATH}` certificates come from.
 	Vault vault.Options
+	// Policy is what the installer allows environment files to reference
+	// (see docs/security.md); Validate defaults its Vault prefix.
+	Policy manifest.Policy
 
 	Log *slog.Logger
 }
@@ -143,6 +146,13 @@ func (o *Options) Validate() error {
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		return errors.New("--tls-cert-file and --tls-key-file go together")
 	}
+	if o.Vault.Configured() && o.Policy.VaultPathPrefix == "" {
+		// Without a prefix, an environment reads only Vault paths of its own.
+		o.Policy.VaultPathPrefix = o.Namespace
+	}
+	if err := o.Policy.Validate(); err != nil {
+		return err
+	}
 	if err := render.CheckRegistry(o.Render.Registry); err != nil {
 		return fmt.Errorf("--registry (DOCKER_REGISTRY) %q: %w", o.Render.Registry, err)
 	}
@@ -219,10 +229,11 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	tracker.OnEnd = func(d state.Deploy) { m.Deploys.WithLabelValues(d.Status).Inc() }
 	ctrl := controller.New(controller.Config{
 		Namespace: opts.Namespace, Environment: opts.Environment, File: opts.File, Render: opts.Render,
-		AllowEmpty: opts.AllowEmpty,
+		AllowEmpty: opts.AllowEmpty, Policy: opts.Policy,
 	}, controller.Deps{
 		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m, Vault: vaultSource,
-		Events: newEvents(ctx, client, opts.Namespace, log), Log: log,
+		OwnSecrets: ownSecrets(client, opts.Namespace, log),
+		Events:     newEvents(ctx, client, opts.Namespace, log), Log: log,
 		Audit: func(ctx context.Context, r audit.Record) {
 			if err := auditStore.Add(ctx, r); err != nil {
 				log.Error("audit write failed", "error", err)

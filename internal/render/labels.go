@@ -13,6 +13,11 @@ const (
 	LabelClaim = "envop.io/claim"
 	// LabelAccess marks the Roles and RoleBindings rendered from access.
 	LabelAccess = "envop.io/access"
+	// LabelOperatorSecret, set to "true", marks a Secret of the operator's
+	// installation that its Pod does not mount (one it reads another way):
+	// no environment file may reference it. The Secrets the Pod mounts are
+	// known without it.
+	LabelOperatorSecret = "envop.io/operator-secret"
 )
 
 // ManagedBy is the value of LabelManagedBy.
