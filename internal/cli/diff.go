@@ -59,7 +59,8 @@ deployed through the API and promotions are read from the operator's state in th
 only what the file changes shows. Objects are shown as "+ created", "~ configured" with a unified
 diff, or "- pruned" (managed objects of the environment the file no longer renders). The render
 flags are render's, with the same defaults from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS and
-INGRESS_CLASS.
+INGRESS_CLASS, and so are the policy flags (--allowed-secrets, --allowed-hosts,
+--vault-path-prefix): a file the operator's policy refuses is invalid.
 
 Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable).`,
 		Args: manifestArg(&fl.file),
@@ -77,6 +78,7 @@ Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster 
 	f.BoolVar(&fl.pruneClaims, "prune-claims", false, "the operator prunes PersistentVolumeClaims (serve --prune-claims)")
 	f.BoolVar(&fl.noState, "ignore-state", false, "ignore versions deployed through the API: compare the file's versions")
 	fl.bindSettings(f)
+	fl.policy.bind(f)
 	return cmd
 }
 
@@ -93,7 +95,11 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	f, diags, err := loadManifest(fl.file, fl.env)
+	policy, err := fl.policy.policy()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	f, diags, err := loadManifest(fl.file, fl.env, policy)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}

@@ -23,6 +23,10 @@ type renderFlags struct {
 
 	// registryFrom names where registry came from, for its errors.
 	registryFrom string
+
+	// policy is bound apart from the settings: it limits the file, and
+	// renders nothing differently.
+	policy policyFlags
 }
 
 func newRenderCmd(streams Streams) *cobra.Command {
@@ -33,7 +37,9 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
 Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
 --registry, --project, --pull-secrets and --ingress-class default to the variables serve reads
-(DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS); a flag given wins.`,
+(DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS); a flag given wins.
+A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
+default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fl.fromEnv(cmd.Flags())
@@ -46,6 +52,7 @@ Gist files are read relative to the manifest's folder. Invalid files are refused
 	f.StringVarP(&fl.output, "output", "o", "yaml", "output format: yaml or json")
 	f.StringVar(&fl.namespace, "namespace", "", "namespace when the environment names none")
 	fl.bindSettings(f)
+	fl.policy.bind(f)
 	return cmd
 }
 
@@ -60,7 +67,11 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	f, diags, err := loadManifest(fl.file, fl.env)
+	policy, err := fl.policy.policy()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	f, diags, err := loadManifest(fl.file, fl.env, policy)
 	if err != nil {
 		return err
 	}

@@ -21,19 +21,26 @@ type validateOutput struct {
 
 func newValidateCmd(streams Streams) *cobra.Command {
 	var file, env, output string
+	var policy policyFlags
 	cmd := &cobra.Command{
 		Use:   "validate [-f] FILE [--env NAME]",
 		Short: "Check an environments.bitesize file and print every error and warning",
 		Long: `Validate loads the file strictly and prints each problem as FILE:LINE:COL: path: message.
 FILE may be given with -f or as the argument; without either, environments.bitesize in the
 current folder is read. -o json|yaml prints {file, valid, diagnostics} instead.
+--allowed-secrets, --allowed-hosts and --vault-path-prefix (default: ALLOWED_SECRETS, ALLOWED_HOSTS,
+VAULT_PATH_PREFIX, as serve reads them) report what the operator's policy refuses, as errors.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable file.`,
 		Args: manifestArg(&file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			f, diags, err := loadManifest(file, env)
+			pol, err := policy.policy()
+			if err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			f, diags, err := loadManifest(file, env, pol)
 			if err != nil {
 				return err
 			}
@@ -54,6 +61,7 @@ Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable fi
 	cmd.Flags().StringVarP(&file, "file", "f", "", "manifest file (environments.bitesize)")
 	cmd.Flags().StringVar(&env, "env", "", "check only this environment")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml")
+	policy.bind(cmd.Flags())
 	return cmd
 }
 
@@ -87,10 +95,11 @@ func manifestArg(file *string) cobra.PositionalArgs {
 	}
 }
 
-// loadManifest reads and loads a manifest, keeping only the diagnostics of
+// loadManifest reads and loads a manifest and checks it against the
+// installer's policy, as the operator does, keeping only the diagnostics of
 // env when one is named. A missing file or unknown environment is a usage
 // error; a file too large to be a manifest is an invalid one.
-func loadManifest(file, env string) (*manifest.File, manifest.Diagnostics, error) {
+func loadManifest(file, env string, policy manifest.Policy) (*manifest.File, manifest.Diagnostics, error) {
 	if file == "" {
 		if _, err := os.Stat(manifest.DefaultFile); err != nil {
 			return nil, nil, exitf(ExitUsage, "no manifest: give -f FILE (there is no %s in the current folder)", manifest.DefaultFile)
@@ -103,6 +112,10 @@ func loadManifest(file, env string) (*manifest.File, manifest.Diagnostics, error
 		return nil, nil, exitf(ExitFailed, "%v", err)
 	case err != nil:
 		return nil, nil, exitf(ExitUsage, "%v", err)
+	}
+	if refused := policy.Check(f); len(refused) > 0 {
+		diags = append(diags, refused...)
+		diags.Sort()
 	}
 	for i := range diags {
 		diags[i].File = file

@@ -147,7 +147,8 @@ func (v *checker) definesReserved(path, name string) {
 
 // reservedRefs reports references to the installation's Secrets and
 // ConfigMaps. A TLS Secret is written, not read: it counts as a name of
-// the file's own.
+// the file's own. A default one (<ingress>-tls) is reserved only when the
+// service's name is, which is reported there.
 func (v *checker) reservedRefs(refs []objectRef) {
 	for _, r := range refs {
 		switch {
