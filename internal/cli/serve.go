@@ -27,6 +27,7 @@ type serveFlags struct {
 	pullSecrets string
 	storage     []string
 	gitKeyFile  string
+	policy      policyFlags
 }
 
 func newServeCmd(streams Streams) *cobra.Command {
@@ -88,6 +89,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Git.InsecureSkipTLSVerify, "git-insecure-skip-tls-verify", false, "do not verify the https repository's certificate")
 	fs.BoolVar(&o.Git.InsecureIgnoreHostKey, "git-insecure-ignore-host-key", false, "do not verify the ssh repository's host key")
 	fs.StringVar(&f.gitKeyFile, "git-private-key-file", "", "ssh private key file (instead of GIT_PRIVATE_KEY)")
+	f.policy.bind(fs)
 }
 
 // complete fills what flags cannot: credentials from the environment, lists,
@@ -110,6 +112,9 @@ func (f *serveFlags) complete(_ *pflag.FlagSet, streams Streams) error {
 	o.Git.PrivateKeyPassphrase = os.Getenv("GIT_PRIVATE_KEY_PASSPHRASE")
 	o.Git.Logger = o.Log
 	if o.Vault, err = vault.OptionsFromEnv(os.Getenv); err != nil {
+		return err
+	}
+	if o.Policy, err = f.policy.policy(); err != nil {
 		return err
 	}
 	o.Render.PullSecrets = splitList(f.pullSecrets)
