@@ -21,6 +21,10 @@ type Policy struct {
 	AllowedHosts []string
 	// VaultPathPrefix, when set, is the Vault path every `tls: {vault: PATH}` must lie under.
 	VaultPathPrefix string
+	// VaultMount is the KV v2 mount the paths are relative to: a path may
+	// name it (MOUNT/path or MOUNT/data/path), and the prefix is compared
+	// with what follows.
+	VaultMount string
 }
 
 // Check reports, with positions, every reference of f that p refuses.
@@ -192,7 +196,7 @@ func (p Policy) vault(v *checker, s *Service) {
 	if p.VaultPathPrefix == "" || s.TLS == nil || s.TLS.Vault == "" {
 		return
 	}
-	if !underVaultPrefix(s.TLS.Vault, p.VaultPathPrefix) {
+	if !underVaultPrefix(RelativeVaultPath(s.TLS.Vault, p.VaultMount), p.VaultPathPrefix) {
 		v.errorf(joinPath(s.TLS.Path, "vault"), "Vault path %q is not inside %s/, the prefix the installer allows (whole segments; empty, . and .. segments are refused)", s.TLS.Vault, strings.Trim(p.VaultPathPrefix, "/"))
 	}
 }
@@ -234,4 +238,20 @@ func matchesAny(patterns []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// RelativeVaultPath is path relative to the KV v2 mount: a path is
+// accepted as `vault kv get` takes it (MOUNT/path), as the HTTP API names
+// it (MOUNT/data/path), or already relative to the mount.
+func RelativeVaultPath(path, mount string) string {
+	mount = strings.Trim(mount, "/")
+	if mount == "" {
+		return path
+	}
+	for _, prefix := range []string{mount + "/data/", mount + "/"} {
+		if rest, ok := strings.CutPrefix(path, prefix); ok {
+			return rest
+		}
+	}
+	return path
 }

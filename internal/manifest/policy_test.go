@@ -229,3 +229,25 @@ func TestPolicyValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestVaultPrefixUnderMount: a path may name the mount as `vault kv get`
+// or the HTTP API do; the prefix is compared with what follows it.
+func TestVaultPrefixUnderMount(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		ok   bool
+	}{
+		{"certs/web", true},
+		{"secret/certs/web", true},
+		{"secret/data/certs/web", true},
+		{"secret/data/other/web", false},
+		{"secretx/certs/web", false},
+		{"secret/data/certs/../other/web", false},
+	} {
+		p := Policy{VaultPathPrefix: "certs", VaultMount: "secret"}
+		got := underVaultPrefix(RelativeVaultPath(tt.path, p.VaultMount), p.VaultPathPrefix)
+		if got != tt.ok {
+			t.Errorf("%s: inside = %v, want %v", tt.path, got, tt.ok)
+		}
+	}
+}

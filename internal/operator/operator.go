@@ -1,6 +1,7 @@
 package operator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -150,6 +151,7 @@ func (o *Options) Validate() error {
 		// Without a prefix, an environment reads only Vault paths of its own.
 		o.Policy.VaultPathPrefix = o.Namespace
 	}
+	o.Policy.VaultMount = cmp.Or(o.Vault.Mount, vault.DefaultMount)
 	if err := o.Policy.Validate(); err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/vault/api"
+
+	"github.com/envop/envop/internal/manifest"
 )
 
 // Fields of the KV v2 entry.
@@ -173,16 +175,10 @@ func field(data map[string]any, name string) ([]byte, error) {
 	return []byte(str), nil
 }
 
-// relative accepts a path as `vault kv get` takes it (MOUNT/path) or as
-// the HTTP API names it (MOUNT/data/path), as well as relative to the mount.
+// relative is path relative to the mount (see manifest.RelativeVaultPath:
+// the installer's prefix is checked on the same form).
 func (s *Source) relative(path string) string {
-	mount := strings.Trim(s.opts.Mount, "/")
-	for _, prefix := range []string{mount + "/data/", mount + "/"} {
-		if rest, ok := strings.CutPrefix(path, prefix); ok {
-			return rest
-		}
-	}
-	return path
+	return manifest.RelativeVaultPath(path, s.opts.Mount)
 }
 
 // checkPath refuses paths that could leave the mount or the KV API:

@@ -34,6 +34,7 @@ func TestVaultCertificateBecomesSecret(t *testing.T) {
 	kv.Put("certs/web", pair.Entry())
 	e := newEnvWith(t, withVaultTLS, func(o *operator.Options) {
 		o.Vault = vault.Options{Address: kv.URL, Token: "vault-token", CAFile: kv.CAFile}
+		o.Policy.VaultPathPrefix = "certs"
 	})
 	c := testcluster.Get(t)
 	e.eventually(30*time.Second, "TLS Secret written", func() (bool, string) {
