@@ -22,7 +22,7 @@ func foreignService(t *testing.T, ns, name string, labels map[string]string) *co
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "legacy-" + name},
-			Ports: []corev1.ServicePort{{Port: 8080, TargetPort: intstr.FromInt32(8080)}}},
+			Ports: []corev1.ServicePort{{Name: "legacy", Port: 8080, TargetPort: intstr.FromInt32(8080)}}},
 	}
 	out, err := testcluster.Get(t).Client.CoreV1().Services(ns).Create(t.Context(), svc, metav1.CreateOptions{})
 	if err != nil {
