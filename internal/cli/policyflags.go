@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/vault"
 )
 
 // policyFlags are the installer's limits on what an environment file may
@@ -28,6 +29,8 @@ func (p *policyFlags) policy() (manifest.Policy, error) {
 		AllowedSecrets:  splitList(p.allowedSecrets),
 		AllowedHosts:    splitList(p.allowedHosts),
 		VaultPathPrefix: p.vaultPathPrefix,
+		// Paths are compared relative to the mount the operator reads.
+		VaultMount: env("VAULT_KV_MOUNT", vault.DefaultMount),
 	}
 	if err := pol.Validate(); err != nil {
 		return manifest.Policy{}, err

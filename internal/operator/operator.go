@@ -151,7 +151,7 @@ func (o *Options) Validate() error {
 		// Without a prefix, an environment reads only Vault paths of its own.
 		o.Policy.VaultPathPrefix = o.Namespace
 	}
-	o.Policy.VaultMount = cmp.Or(o.Vault.Mount, vault.DefaultMount)
+	o.Policy.VaultMount = cmp.Or(o.Vault.Mount, o.Policy.VaultMount, vault.DefaultMount)
 	if err := o.Policy.Validate(); err != nil {
 		return err
 	}
