@@ -3,6 +3,7 @@ package trials
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -69,7 +70,12 @@ func TestTrialHostileFile(t *testing.T) {
 	if !strings.Contains(st.Sync.Error, "ConfigMap settings exists and was not created by envop") {
 		t.Errorf("the sync does not report the gist in the way: %q", st.Sync.Error)
 	}
-	rep.add("hand-made Service web and ConfigMap settings in the way: web red NotOwned, the gist reported in sync.error, api green")
+	var accepted deployView
+	op.must("POST", "/deploy", map[string]string{"name": "web", "version": "2.0.0"}, http.StatusAccepted, &accepted)
+	if d := op.wait(accepted.ID, time.Minute); d.Status != "failed" || d.Reason != "NotOwned" || !strings.Contains(d.Message, "Service web") {
+		t.Errorf("a deploy of a service in the way of a hand-made object: %+v", d)
+	}
+	rep.add("hand-made Service web and ConfigMap settings in the way: web red NotOwned, its deploy failed NotOwned, the gist reported in sync.error, api green")
 
 	for _, h := range hostileFiles(ns) {
 		rev := r.commit(h.content)
