@@ -135,6 +135,8 @@ func (v *checker) environment(e *Environment) {
 	if e.Deployment != nil {
 		v.deployment(e.Deployment, "")
 	}
+	// A misspelt level must not quietly render the laxer default.
+	v.oneOf(joinPath(e.Path, "pod_security"), e.PodSecurity, PodSecurityBaseline, PodSecurityRestricted)
 	v.labels(joinPath(e.Path, "node_selector"), e.NodeSelector)
 	v.tolerations(e.Tolerations)
 	v.gists(e)
