@@ -31,6 +31,10 @@ type Options struct {
 	Versions map[string]string
 	// Active overrides the active colour of blue/green services (promotion).
 	Active map[string]string
+	// OIDCGroupsPrefix prefixes the groups of `access` in the RoleBindings:
+	// the API server's --oidc-groups-prefix, so that `group: devs` binds the
+	// group the API server sees, e.g. "oidc:devs". Users are left as given.
+	OIDCGroupsPrefix string
 }
 
 // CheckRegistry refuses a registry given as a URL: an image reference never
