@@ -21,8 +21,10 @@ var readVerbs = []string{"get", "list", "watch"}
 // (docs/install.md).
 var accessRules = map[string][]rbacv1.PolicyRule{
 	// view sees workloads, their pods, logs and events, and their config.
+	// A log is only ever read with get.
 	"view": {
-		{APIGroups: []string{""}, Resources: []string{"pods", "pods/log", "services", "endpoints", "configmaps", "persistentvolumeclaims", "events"}, Verbs: readVerbs},
+		{APIGroups: []string{""}, Resources: []string{"pods", "services", "endpoints", "configmaps", "persistentvolumeclaims", "events"}, Verbs: readVerbs},
+		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "replicasets"}, Verbs: readVerbs},
 		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: readVerbs},
 		{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: readVerbs},

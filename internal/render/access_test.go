@@ -36,7 +36,7 @@ func rights(rules []rbacv1.PolicyRule) map[string][]string {
 func TestAccessRolesExact(t *testing.T) {
 	read := []string{"get", "list", "watch"}
 	view := map[string][]string{
-		"pods": read, "pods/log": read, "services": read, "endpoints": read, "configmaps": read,
+		"pods": read, "pods/log": {"get"}, "services": read, "endpoints": read, "configmaps": read,
 		"persistentvolumeclaims": read, "events": read, "events.events.k8s.io": read,
 		"deployments.apps": read, "statefulsets.apps": read, "replicasets.apps": read,
 		"jobs.batch": read, "cronjobs.batch": read, "horizontalpodautoscalers.autoscaling": read,
