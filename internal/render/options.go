@@ -47,12 +47,14 @@ func CheckRegistry(registry string) error {
 	return nil
 }
 
-// DefaultLimits are SPEC's default container limits.
+// DefaultLimits are the container limits of services that set none
+// (docs/manifest.md).
 func DefaultLimits() map[string]string {
 	return map[string]string{"cpu": "1000m", "memory": "2048Mi"}
 }
 
-// DefaultRequests are SPEC's default container requests.
+// DefaultRequests are the container requests of services that set none
+// (docs/manifest.md).
 func DefaultRequests() map[string]string {
 	return map[string]string{"cpu": "100m"}
 }
