@@ -47,8 +47,9 @@ var accessRules = map[string][]rbacv1.PolicyRule{
 // AccessRoleName is the name of the Role rendered for an `access` role.
 func AccessRoleName(role string) string { return "envop-" + role }
 
-// AccessRules are the rules of every role `access` can grant: the operator
-// must hold them all to create and bind those Roles.
+// AccessRules are the rules of every role `access` can grant, which are
+// those of the highest role, as each includes the ones below it. The
+// operator must hold them all to create and bind those Roles.
 func AccessRules() []rbacv1.PolicyRule {
 	return rulesUpTo(manifest.AccessRoles[len(manifest.AccessRoles)-1])
 }
