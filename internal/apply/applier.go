@@ -79,8 +79,8 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 }
 
 // Apply server-side applies objs, stage by stage (configuration, claims and
-// RBAC; workloads; Services, Ingresses and HPAs; custom resources), each
-// stage concurrently. It never stops at a failure: every object gets a
+// Roles; RoleBindings; workloads; Services, Ingresses and HPAs; custom
+// resources), each stage concurrently. It never stops at a failure: every object gets a
 // Change. Apply does not modify objs.
 //
 // Apply changes only objects envop created for the environment (see
@@ -143,18 +143,23 @@ func failAll(objs []*unstructured.Unstructured, err error) *ChangeSet {
 }
 
 // stages groups objs by apply stage, each sorted by render.Sort.
+// RoleBindings wait for the Roles: the operator holds no `bind`, so the API
+// server allows a binding only once the Role it names exists and grants
+// nothing the operator lacks (docs/install.md).
 func stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
-	workloads, routes := render.Rank("Deployment"), render.Rank("Service")
+	bindings, workloads, routes := render.Rank("RoleBinding"), render.Rank("Deployment"), render.Rank("Service")
 	custom := len(render.KindOrder)
-	var out [4][]*unstructured.Unstructured
+	var out [5][]*unstructured.Unstructured
 	for _, obj := range objs {
 		r := render.Rank(obj.GetKind())
 		switch {
 		case r >= custom:
-			out[3] = append(out[3], obj)
+			out[4] = append(out[4], obj)
 		case r >= routes:
-			out[2] = append(out[2], obj)
+			out[3] = append(out[3], obj)
 		case r >= workloads:
+			out[2] = append(out[2], obj)
+		case r >= bindings:
 			out[1] = append(out[1], obj)
 		default:
 			out[0] = append(out[0], obj)

@@ -85,8 +85,8 @@ var applyVerbs = []string{"list", "patch", "create", "delete"}
 // suffice. Discovery needs no rule: every authenticated user may read it.
 // Two additions depend on the manifest: custom resource kinds of legacy
 // `type` services need the same verbs on their resource, and applying the
-// Roles of `access` needs either the permissions those Roles grant or the
-// `escalate` and `bind` verbs on roles.
+// Roles of `access` needs every permission those Roles grant,
+// render.AccessRules (`envop install --access`; docs/install.md).
 var RequiredRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"configmaps", "secrets", "persistentvolumeclaims", "serviceaccounts", "services"}, Verbs: applyVerbs},
 	{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: applyVerbs},

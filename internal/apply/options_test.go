@@ -33,8 +33,9 @@ func TestEveryRenderedKindHasAGroup(t *testing.T) {
 }
 
 func TestStages(t *testing.T) {
-	objs := golden(t, "ns", "basic.yaml", "volumes.yaml", "legacy-custom-resource.yaml")
-	want := [][]string{{"ConfigMap", "PersistentVolumeClaim"}, {"Deployment"}, {"Service", "Ingress", "HorizontalPodAutoscaler"}, {"Couchbase", "Sqs"}}
+	objs := golden(t, "ns", "basic.yaml", "volumes.yaml", "access.yaml", "legacy-custom-resource.yaml")
+	want := [][]string{{"ConfigMap", "PersistentVolumeClaim", "Role"}, {"RoleBinding"}, {"Deployment"},
+		{"Service", "Ingress", "HorizontalPodAutoscaler"}, {"Couchbase", "Sqs"}}
 	got := stages(objs)
 	if len(got) != len(want) {
 		t.Fatalf("%d stages, want %d", len(got), len(want))

@@ -58,9 +58,9 @@ dry run with the operator's field manager, and compares the result with the live
 deployed through the API and promotions are read from the operator's state in the namespace, so
 only what the file changes shows. Objects are shown as "+ created", "~ configured" with a unified
 diff, or "- pruned" (managed objects of the environment the file no longer renders). The render
-flags are render's, with the same defaults from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS and
-INGRESS_CLASS, and so are the policy flags (--allowed-secrets, --allowed-hosts,
---vault-path-prefix): a file the operator's policy refuses is invalid.
+flags are render's, with the same defaults from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS,
+INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are the policy flags (--allowed-secrets,
+--allowed-hosts, --vault-path-prefix): a file the operator's policy refuses is invalid.
 
 Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable).`,
 		Args: manifestArg(&fl.file),

@@ -21,7 +21,8 @@ func newInstallCmd(streams Streams) *cobra.Command {
 their RoleBinding, a hardened Deployment and its Service, ready for kubectl apply -f -.
 The Secrets they read (API tokens, git credentials) are named in the header; create them yourself.
 An environment with access entries also needs --access: Kubernetes lets the operator create
-the Roles those entries grant only with escalate and bind on them.`,
+the Roles those entries grant only if it holds every right they grant, which --access adds
+to its Role (up to pods/exec; never escalate or bind).`,
 		Example: `  envop install --namespace shop-dev --environment dev \
     --git-repo https://git.example.com/shop/environments.git | kubectl apply -f -`,
 		Args: cobra.NoArgs,
@@ -50,7 +51,7 @@ the Roles those entries grant only with escalate and bind on them.`,
 	f.StringVar(&o.AuthTokenSecret, "auth-token-secret", install.DefaultAuthTokenSecret,
 		`Secret holding the API tokens (key "tokens"); "" mounts none, for OIDC-only setups`)
 	f.BoolVar(&o.Access, "access", false,
-		"also the Role letting the operator create the Roles of `access` entries (grants up to namespace admin)")
+		"also give the Role the rights of the Roles of `access` entries, so the operator may create them (up to pods/exec)")
 	f.StringVarP(&output, "output", "o", install.FormatYAML, "output format: yaml or json")
 	return cmd
 }

@@ -16,6 +16,7 @@ type renderFlags struct {
 	registry, project, namespace string
 	pullSecrets                  []string
 	ingressClass                 string
+	oidcGroupsPrefix             string
 	storageClasses               []string
 	versions, active             []string
 	cpuLimit, memLimit           string
@@ -36,8 +37,9 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
 Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
---registry, --project, --pull-secrets and --ingress-class default to the variables serve reads
-(DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS); a flag given wins.
+--registry, --project, --pull-secrets, --ingress-class and --oidc-groups-prefix default to the
+variables serve reads (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS,
+OIDC_GROUPS_PREFIX); a flag given wins.
 A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
 default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),

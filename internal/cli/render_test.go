@@ -79,6 +79,9 @@ const overridesManifest = `project: shop
 environments:
   - name: dev
     namespace: shop-dev
+    access:
+      - group: devs
+        role: view
     services:
       - name: api
         version: 1.0.0
@@ -109,14 +112,16 @@ func TestRenderSettingsFromEnvironment(t *testing.T) {
 		want []string
 	}{
 		{"variables", map[string]string{"DOCKER_REGISTRY": "reg.example.com:5000", "PROJECT": "team",
-			"DOCKER_PULL_SECRETS": "a, b", "INGRESS_CLASS": "internal"}, nil,
-			[]string{"image: reg.example.com:5000/team/api:1.0.0", "- name: a\n", "- name: b\n", "ingressClassName: internal"}},
+			"DOCKER_PULL_SECRETS": "a, b", "INGRESS_CLASS": "internal", "OIDC_GROUPS_PREFIX": "oidc:"}, nil,
+			[]string{"image: reg.example.com:5000/team/api:1.0.0", "- name: a\n", "- name: b\n", "ingressClassName: internal",
+				"name: oidc:devs"}},
 		{"flags win", map[string]string{"DOCKER_REGISTRY": "reg.example.com", "PROJECT": "team",
-			"DOCKER_PULL_SECRETS": "a", "INGRESS_CLASS": "internal"},
-			[]string{"--registry", "other.example.com", "--project", "", "--pull-secrets", "c", "--ingress-class", "public"},
-			[]string{"image: other.example.com/api:1.0.0", "- name: c\n", "ingressClassName: public"}},
+			"DOCKER_PULL_SECRETS": "a", "INGRESS_CLASS": "internal", "OIDC_GROUPS_PREFIX": "oidc:"},
+			[]string{"--registry", "other.example.com", "--project", "", "--pull-secrets", "c", "--ingress-class", "public",
+				"--oidc-groups-prefix", "corp:"},
+			[]string{"image: other.example.com/api:1.0.0", "- name: c\n", "ingressClassName: public", "name: corp:devs"}},
 		{"empty variables are unset", map[string]string{"DOCKER_REGISTRY": "", "PROJECT": ""}, nil,
-			[]string{"image: api:1.0.0"}},
+			[]string{"image: api:1.0.0", "name: devs\n"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clearSettingVars(t)

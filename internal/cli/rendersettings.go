@@ -28,6 +28,7 @@ func (fl *renderFlags) settingVars() []settingVar {
 		{"project", "PROJECT", func(v string) { fl.project = v }},
 		{"pull-secrets", "DOCKER_PULL_SECRETS", func(v string) { fl.pullSecrets = splitList(v) }},
 		{"ingress-class", "INGRESS_CLASS", func(v string) { fl.ingressClass = v }},
+		{"oidc-groups-prefix", "OIDC_GROUPS_PREFIX", func(v string) { fl.oidcGroupsPrefix = v }},
 	}
 }
 
@@ -38,6 +39,7 @@ func (fl *renderFlags) bindSettings(f *pflag.FlagSet) {
 	f.StringVar(&fl.project, "project", "", "image project prefix [PROJECT]")
 	f.StringSliceVar(&fl.pullSecrets, "pull-secrets", nil, "image pull secrets, comma-separated [DOCKER_PULL_SECRETS]")
 	f.StringVar(&fl.ingressClass, "ingress-class", "", "default ingress class [INGRESS_CLASS]")
+	f.StringVar(&fl.oidcGroupsPrefix, "oidc-groups-prefix", "", "the API server's --oidc-groups-prefix, put before the groups of access entries in RoleBindings [OIDC_GROUPS_PREFIX]")
 	f.StringArrayVar(&fl.storageClasses, "storage-class", nil, "volume TYPE=STORAGECLASS (repeatable)")
 	f.StringArrayVar(&fl.versions, "version", nil, "WORKLOAD=VERSION override, as deployed through the API; a blue/green service's workloads are NAME-blue and NAME-green (repeatable)")
 	f.StringArrayVar(&fl.active, "active", nil, "SERVICE=blue|green active colour of a blue/green service, as promoted through the API (repeatable)")
@@ -64,7 +66,7 @@ func (fl *renderFlags) options() (render.Options, error) {
 	}
 	opts := render.Options{
 		Registry: fl.registry, Project: fl.project, Namespace: fl.namespace,
-		PullSecrets: fl.pullSecrets, IngressClass: fl.ingressClass,
+		PullSecrets: fl.pullSecrets, IngressClass: fl.ingressClass, OIDCGroupsPrefix: fl.oidcGroupsPrefix,
 		DefaultLimits: map[string]string{}, DefaultRequests: map[string]string{},
 	}
 	for flag, set := range map[string]struct {

@@ -77,6 +77,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&f.pullSecrets, "pull-secrets", env("DOCKER_PULL_SECRETS", ""), "image pull secrets, comma-separated [DOCKER_PULL_SECRETS]")
 	fs.StringVar(&o.Render.Project, "project", env("PROJECT", ""), "image project prefix [PROJECT]")
 	fs.StringVar(&o.Render.IngressClass, "ingress-class", env("INGRESS_CLASS", ""), "default ingress class [INGRESS_CLASS]")
+	fs.StringVar(&o.Render.OIDCGroupsPrefix, "oidc-groups-prefix", env("OIDC_GROUPS_PREFIX", ""), "the API server's --oidc-groups-prefix, put before the groups of access entries in RoleBindings [OIDC_GROUPS_PREFIX]")
 	fs.StringArrayVar(&f.storage, "storage-class", nil, "volume type to storage class, TYPE=CLASS (repeatable)")
 	fs.StringVar(&o.OIDCIssuerURL, "oidc-issuer-url", env("OIDC_ISSUER_URL", ""), "OIDC issuer for API tokens [OIDC_ISSUER_URL]")
 	fs.StringVar(&o.OIDCClientID, "oidc-client-id", env("OIDC_CLIENT_ID", ""), "OIDC audience [OIDC_CLIENT_ID]")

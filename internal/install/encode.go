@@ -43,9 +43,13 @@ func Render(o Options, format string) ([]byte, error) {
 }
 
 // RenderAccessComponent is deploy/components/access/access.yaml: the
-// AccessObjects with no namespace, for kustomize to place.
-func RenderAccessComponent(header string) ([]byte, error) {
-	maps, err := toMaps(AccessObjects(""))
+// accessPatch of o, which the component applies to the Role of the base.
+func RenderAccessComponent(header string, o Options) ([]byte, error) {
+	patch, err := accessPatch(o)
+	if err != nil {
+		return nil, err
+	}
+	maps, err := toMaps([]runtime.Object{patch})
 	if err != nil {
 		return nil, err
 	}
@@ -114,9 +118,9 @@ func Header(o Options) string {
 		"The Role grants only the namespaced rights the operator uses (docs/install.md).",
 	}
 	if o.Access {
-		lines = append(lines, "The envop-access Role lets it create the Roles of `access` entries, up to namespace admin.")
+		lines = append(lines, "It also holds the rights of the Roles of `access` entries (up to pods/exec), so that it may create and bind them.")
 	} else {
-		lines = append(lines, "An environment with `access` entries also needs the envop-access Role: --access, or the kustomize component deploy/components/access.")
+		lines = append(lines, "An environment with `access` entries also needs their rights in the Role: --access, or the kustomize component deploy/components/access.")
 	}
 	lines = append(lines, "Create these Secrets yourself; credentials never belong in these manifests:")
 	if o.AuthTokenSecret != "" {

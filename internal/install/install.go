@@ -7,11 +7,10 @@ import (
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/rbac"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/version"
 )
@@ -52,9 +51,21 @@ type Options struct {
 	// Rules are the Role's rules: operator.RequiredRules(), passed in so that
 	// this package stays free of the operator's I/O dependencies.
 	Rules []rbacv1.PolicyRule
-	// Access adds the Role and RoleBinding an environment with `access`
-	// entries needs (see AccessObjects).
+	// Access adds to the Role the rules of the Roles an environment with
+	// `access` entries renders (see RoleRules).
 	Access bool
+}
+
+// RoleRules are the rules of the operator's Role. Kubernetes lets a Role be
+// created, or bound, only by someone who holds every right it grants (or
+// holds escalate or bind, which would let the operator grant anything);
+// so with Access the operator holds exactly the rights of the `access`
+// Roles besides its own, and can grant nothing more.
+func (o Options) RoleRules() []rbacv1.PolicyRule {
+	if !o.Access {
+		return o.Rules
+	}
+	return rbac.Merge(o.Rules, render.AccessRules())
 }
 
 // DefaultImage is the released image of this build's version.
@@ -78,14 +89,20 @@ func (o Options) Validate() error {
 	if strings.ContainsAny(o.Image, " \t\n") {
 		errs = append(errs, fmt.Errorf("--image %q: no whitespace allowed", o.Image))
 	}
-	if err := checkRules(o.Rules); err != nil {
+	if err := checkRules(o.RoleRules()); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+// escalating are the verbs that get around RBAC's escalation prevention:
+// a Role holding one lets the operator grant, or act with, rights it does
+// not hold.
+var escalating = []string{"escalate", "bind", "impersonate"}
+
 // checkRules refuses what a least-privilege Role must never hold: no rules,
-// wildcards, or rules that are not about namespaced resources.
+// wildcards, the escalating verbs, or rules that are not about namespaced
+// resources.
 func checkRules(rules []rbacv1.PolicyRule) error {
 	if len(rules) == 0 {
 		return errors.New("no rules for the Role")
@@ -95,6 +112,9 @@ func checkRules(rules []rbacv1.PolicyRule) error {
 		if slices.Contains(all, rbacv1.VerbAll) || slices.ContainsFunc(r.Resources, func(s string) bool { return strings.Contains(s, "*") }) {
 			return fmt.Errorf("rule %d: wildcards are not allowed", i)
 		}
+		if v := slices.IndexFunc(r.Verbs, func(v string) bool { return slices.Contains(escalating, v) }); v >= 0 {
+			return fmt.Errorf("rule %d: %s is not allowed", i, r.Verbs[v])
+		}
 		if len(r.NonResourceURLs) > 0 || len(r.Resources) == 0 || len(r.Verbs) == 0 {
 			return fmt.Errorf("rule %d: want resources and verbs, no non-resource URLs", i)
 		}
@@ -103,8 +123,7 @@ func checkRules(rules []rbacv1.PolicyRule) error {
 }
 
 // Objects returns the manifests in apply order: ServiceAccount, Role,
-// RoleBinding, the access Role and RoleBinding when asked, Deployment,
-// Service.
+// RoleBinding, Deployment, Service.
 func Objects(o Options) ([]runtime.Object, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -112,44 +131,18 @@ func Objects(o Options) ([]runtime.Object, error) {
 	if o.Image == "" {
 		o.Image = DefaultImage()
 	}
-	objs := []runtime.Object{serviceAccount(o), role(o), roleBinding(o)}
-	if o.Access {
-		objs = append(objs, AccessObjects(o.Namespace)...)
-	}
-	return append(objs, deployment(o), service(o)), nil
+	return []runtime.Object{serviceAccount(o), role(o), roleBinding(o), deployment(o), service(o)}, nil
 }
 
-// AccessName names the Role and RoleBinding of AccessObjects.
-const AccessName = Name + "-access"
-
-// AccessObjects are the Role and RoleBinding that let the operator create
-// and bind the Roles of `access`. Kubernetes lets a Role be created or bound
-// only by someone holding every right it grants, or holding escalate and
-// bind on it; the `access` Roles grant more than the operator's own Role,
-// so this Role gives escalate and bind on exactly those Role names. It lets
-// the operator grant up to namespace admin, which is what `access` asks for:
-// install it only for environments that use `access`. An empty namespace
-// leaves it to kustomize (deploy/components/access).
-func AccessObjects(namespace string) []runtime.Object {
-	var names []string
-	for _, r := range manifest.AccessRoles {
-		names = append(names, render.AccessRoleName(r))
+// accessPatch is the Role of Options with Access, without a namespace: a
+// patch that gives an installed operator's Role the rights of the `access`
+// Roles (deploy/components/access).
+func accessPatch(o Options) (*rbacv1.Role, error) {
+	o.Access, o.Namespace = true, ""
+	if err := checkRules(o.RoleRules()); err != nil {
+		return nil, err
 	}
-	meta := metav1.ObjectMeta{Name: AccessName, Namespace: namespace, Labels: labels()}
-	return []runtime.Object{
-		&rbacv1.Role{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
-			ObjectMeta: meta,
-			Rules: []rbacv1.PolicyRule{{
-				APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles"},
-				ResourceNames: names, Verbs: []string{"escalate", "bind"},
-			}},
-		},
-		&rbacv1.RoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-			ObjectMeta: meta,
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: AccessName},
-			Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: Name, Namespace: namespace}},
-		},
-	}
+	r := role(o)
+	r.Labels = nil // the patch changes the rules only
+	return r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/envop/envop/internal/operator"
+	"github.com/envop/envop/internal/rbac"
+	"github.com/envop/envop/internal/render"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files and deploy/base")
@@ -86,7 +89,7 @@ func TestDeployBaseUpToDate(t *testing.T) {
 // TestAccessComponentUpToDate keeps deploy/components/access what this
 // package generates for --access.
 func TestAccessComponentUpToDate(t *testing.T) {
-	got, err := RenderAccessComponent(baseNotice)
+	got, err := RenderAccessComponent(baseNotice, baseOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +142,48 @@ func TestObjects(t *testing.T) {
 		if l := o.(interface{ GetLabels() map[string]string }).GetLabels(); l["app.kubernetes.io/managed-by"] != "" || l["envop.io/environment"] != "" {
 			t.Errorf("%T carries the labels the operator prunes by: %v", o, l)
 		}
+	}
+}
+
+// TestAccessRole: with Access the operator's Role holds exactly its own
+// rules and those of the `access` Roles, merged, and nothing that gets
+// around RBAC; there is no other Role.
+func TestAccessRole(t *testing.T) {
+	o := fullOptions()
+	o.Access = true
+	objs, err := Objects(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := 0
+	for _, obj := range objs {
+		if _, ok := obj.(*rbacv1.Role); ok {
+			roles++
+		}
+	}
+	if roles != 1 {
+		t.Errorf("%d Roles, want the operator's only", roles)
+	}
+	got := objs[1].(*rbacv1.Role).Rules
+	if want := rbac.Merge(operator.RequiredRules(), render.AccessRules()); !reflect.DeepEqual(got, want) {
+		t.Errorf("Role rules =\n%v\nwant\n%v", got, want)
+	}
+	if !reflect.DeepEqual(rbac.Merge(got, render.AccessRules()), got) {
+		t.Error("the Role lacks a right of the access Roles")
+	}
+	for _, r := range got {
+		for _, v := range r.Verbs {
+			if slices.Contains([]string{"escalate", "bind", "impersonate"}, v) {
+				t.Errorf("Role holds %s: %+v", v, r)
+			}
+		}
+	}
+	patch, err := accessPatch(baseOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if patch.Name != Name || patch.Namespace != "" || !reflect.DeepEqual(patch.Rules, rbac.Merge(operator.RequiredRules(), render.AccessRules())) {
+		t.Errorf("access patch = %+v", patch)
 	}
 }
 
@@ -228,6 +273,12 @@ func TestValidate(t *testing.T) {
 			o.Rules = []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}
 		}, []string{"non-resource"}},
 		{"image", func(o *Options) { o.Image = "a b" }, []string{"--image"}},
+		{"escalate", func(o *Options) {
+			o.Rules = append(o.Rules, rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles"}, Verbs: []string{"bind", "escalate"}})
+		}, []string{"bind is not allowed"}},
+		{"impersonate", func(o *Options) {
+			o.Rules = []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"serviceaccounts"}, Verbs: []string{"impersonate"}}}
+		}, []string{"impersonate is not allowed"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			o := fullOptions()

@@ -39,8 +39,9 @@ func serviceAccount(o Options) *corev1.ServiceAccount {
 }
 
 func role(o Options) *rbacv1.Role {
-	rules := make([]rbacv1.PolicyRule, len(o.Rules))
-	for i, r := range o.Rules {
+	given := o.RoleRules()
+	rules := make([]rbacv1.PolicyRule, len(given))
+	for i, r := range given {
 		rules[i] = *r.DeepCopy()
 	}
 	return &rbacv1.Role{

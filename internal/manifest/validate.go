@@ -132,10 +132,11 @@ func (v *checker) environment(e *Environment) {
 		v.labelValue(joinPath(e.Path, "name"), e.Name)
 	}
 	v.dnsLabel(joinPath(e.Path, "namespace"), e.Namespace)
-	v.oneOf(joinPath(e.Path, "pod_security"), e.PodSecurity, PodSecurityBaseline, PodSecurityRestricted)
 	if e.Deployment != nil {
 		v.deployment(e.Deployment, "")
 	}
+	// A misspelt level must not quietly render the laxer default.
+	v.oneOf(joinPath(e.Path, "pod_security"), e.PodSecurity, PodSecurityBaseline, PodSecurityRestricted)
 	v.labels(joinPath(e.Path, "node_selector"), e.NodeSelector)
 	v.tolerations(e.Tolerations)
 	v.gists(e)

@@ -1,12 +1,11 @@
 package operator
 
 import (
-	"slices"
-
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/health"
+	"github.com/envop/envop/internal/rbac"
 )
 
 // ownRules are what the operator needs beyond applying and watching: its
@@ -22,33 +21,8 @@ var ownRules = []rbacv1.PolicyRule{
 }
 
 // RequiredRules are every namespaced rule the operator needs, merged by API
-// group and resource: the Role `envop install` and the demo grant.
+// group and resource: the Role `envop install` and the demo grant. An
+// environment with `access` also needs render.AccessRules (docs/install.md).
 func RequiredRules() []rbacv1.PolicyRule {
-	type key struct{ group, resource string }
-	verbs := map[key][]string{}
-	var order []key
-	for _, set := range [][]rbacv1.PolicyRule{apply.RequiredRules, health.RequiredRules, ownRules} {
-		for _, r := range set {
-			for _, g := range r.APIGroups {
-				for _, res := range r.Resources {
-					k := key{g, res}
-					if _, ok := verbs[k]; !ok {
-						order = append(order, k)
-					}
-					for _, v := range r.Verbs {
-						if !slices.Contains(verbs[k], v) {
-							verbs[k] = append(verbs[k], v)
-						}
-					}
-				}
-			}
-		}
-	}
-	out := make([]rbacv1.PolicyRule, 0, len(order))
-	for _, k := range order {
-		v := slices.Clone(verbs[k])
-		slices.Sort(v)
-		out = append(out, rbacv1.PolicyRule{APIGroups: []string{k.group}, Resources: []string{k.resource}, Verbs: v})
-	}
-	return out
+	return rbac.Merge(apply.RequiredRules, health.RequiredRules, ownRules)
 }

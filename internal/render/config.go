@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envop/envop/internal/manifest"
@@ -119,75 +118,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// Rules of the roles access can grant. view reads workloads, pods and their
-// logs; deploy adds what rolling a new version and restarting pods needs;
-// admin manages every namespaced object envop renders.
-var accessRules = map[string][]rbacv1.PolicyRule{
-	"view": {
-		{APIGroups: []string{""}, Resources: []string{"pods", "pods/log", "services", "endpoints", "configmaps", "persistentvolumeclaims", "events"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets", "replicasets"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"batch"}, Resources: []string{"jobs", "cronjobs"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: []string{"get", "list", "watch"}},
-		{APIGroups: []string{"networking.k8s.io"}, Resources: []string{"ingresses"}, Verbs: []string{"get", "list", "watch"}},
-	},
-	"deploy": {
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"delete"}},
-		{APIGroups: []string{"apps"}, Resources: []string{"deployments", "statefulsets"}, Verbs: []string{"patch", "update"}},
-	},
-	"admin": {
-		{APIGroups: []string{"", "apps", "batch", "autoscaling", "networking.k8s.io"}, Resources: []string{"*"}, Verbs: []string{"*"}},
-	},
-}
-
-// AccessRoleName is the name of the Role rendered for an `access` role.
-func AccessRoleName(role string) string { return "envop-" + role }
-
-// access renders a Role and a RoleBinding per role in use; each role
-// includes the rules of the roles below it.
-func (r *renderer) access() {
-	subjects := map[string][]rbacv1.Subject{}
-	for _, a := range r.env.Access {
-		s := rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: a.Group}
-		if a.User != "" {
-			s = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: a.User}
-		}
-		subjects[a.Role] = append(subjects[a.Role], s)
-	}
-	for _, role := range manifest.AccessRoles {
-		subs := subjects[role]
-		if len(subs) == 0 {
-			continue
-		}
-		sort.Slice(subs, func(i, j int) bool { return subs[i].Kind+"/"+subs[i].Name < subs[j].Kind+"/"+subs[j].Name })
-		name := AccessRoleName(role)
-		labels := r.labels(name, name, "")
-		labels[LabelAccess] = role
-		meta := metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels}
-		_ = r.add(&rbacv1.Role{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "Role"), ObjectMeta: meta, Rules: rulesUpTo(role)})
-		_ = r.add(&rbacv1.RoleBinding{TypeMeta: typeMeta("rbac.authorization.k8s.io/v1", "RoleBinding"), ObjectMeta: meta,
-			Subjects: dedupeSubjects(subs), RoleRef: rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name}})
-	}
-}
-
-func rulesUpTo(role string) []rbacv1.PolicyRule {
-	var out []rbacv1.PolicyRule
-	for _, r := range manifest.AccessRoles {
-		out = append(out, accessRules[r]...)
-		if r == role {
-			break
-		}
-	}
-	return out
-}
-
-func dedupeSubjects(subs []rbacv1.Subject) []rbacv1.Subject {
-	var out []rbacv1.Subject
-	for i, s := range subs {
-		if i == 0 || s != subs[i-1] {
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -15,6 +15,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/randfill"
@@ -176,5 +177,26 @@ func BenchmarkConverterAndPrune(b *testing.B) {
 			b.Fatal(err)
 		}
 		pruneEmpty(m)
+	}
+}
+
+// TestToMapKeepsFalseSecurity: the security settings every pod gets are
+// pointers to false, which omitempty must not drop (a dropped
+// automountServiceAccountToken would mount the token after all).
+func TestToMapKeepsFalseSecurity(t *testing.T) {
+	spec := corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}}
+	secure(&spec, &manifest.Service{}, manifest.PodSecurityRestricted)
+	d := &appsv1.Deployment{Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: spec}}}
+	got, err := toMap(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := reference(t, d); !reflect.DeepEqual(got, want) {
+		t.Fatalf("toMap differs from the converter\n got: %v\nwant: %v", got, want)
+	}
+	pod, _, _ := unstructured.NestedMap(got, "spec", "template", "spec")
+	c := pod["containers"].([]any)[0].(map[string]any)
+	if pod["automountServiceAccountToken"] != false || c["securityContext"].(map[string]any)["allowPrivilegeEscalation"] != false {
+		t.Errorf("false settings dropped: %v", pod)
 	}
 }

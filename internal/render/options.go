@@ -31,6 +31,10 @@ type Options struct {
 	Versions map[string]string
 	// Active overrides the active colour of blue/green services (promotion).
 	Active map[string]string
+	// OIDCGroupsPrefix prefixes the groups of `access` in the RoleBindings:
+	// the API server's --oidc-groups-prefix, so that `group: devs` binds the
+	// group the API server sees, e.g. "oidc:devs". Users are left as given.
+	OIDCGroupsPrefix string
 }
 
 // CheckRegistry refuses a registry given as a URL: an image reference never
@@ -43,12 +47,14 @@ func CheckRegistry(registry string) error {
 	return nil
 }
 
-// DefaultLimits are SPEC's default container limits.
+// DefaultLimits are the container limits of services that set none
+// (docs/manifest.md).
 func DefaultLimits() map[string]string {
 	return map[string]string{"cpu": "1000m", "memory": "2048Mi"}
 }
 
-// DefaultRequests are SPEC's default container requests.
+// DefaultRequests are the container requests of services that set none
+// (docs/manifest.md).
 func DefaultRequests() map[string]string {
 	return map[string]string{"cpu": "100m"}
 }

@@ -35,6 +35,7 @@ func (r *renderer) podTemplate(s *manifest.Service, instance, version string) (c
 	if k := s.WorkloadKind(); k == manifest.KindJob || k == manifest.KindCronJob {
 		spec.RestartPolicy = corev1.RestartPolicyOnFailure
 	}
+	secure(&spec, s, r.env.PodSecurity)
 	if s.IsBlueGreen(r.env) {
 		colourEnv(&spec, strings.TrimPrefix(instance, s.Name+"-"))
 	}

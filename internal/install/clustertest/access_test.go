@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/testcluster"
@@ -31,8 +34,8 @@ environments:
 
 // TestAccessComponent: with deploy/components/access added to the install,
 // or with `envop install --access`, the operator may create and bind the
-// Roles of `access`, which grant more than it holds itself; without either
-// Kubernetes refuses them.
+// Roles of `access`, which grant more than it needs for itself; without
+// either Kubernetes refuses them.
 func TestAccessComponent(t *testing.T) {
 	for _, mode := range []string{"component", "flag", "none"} {
 		t.Run(mode, func(t *testing.T) {
@@ -41,54 +44,66 @@ func TestAccessComponent(t *testing.T) {
 			if mode == "flag" {
 				args = append(args, "--access")
 			}
-			apply(t, decode(t, envopInstall(t, args...)), "Deployment")
+			objs := decode(t, envopInstall(t, args...))
 			if mode == "component" {
-				applyAccessComponent(t, ns)
+				objs = accessOverlay(t, ns)
+				sameRules(t, find(t, objs, "Role"), find(t, decode(t, envopInstall(t, append(args, "--access")...)), "Role"))
 			}
+			apply(t, objs, "Deployment")
 			cfg, _ := testcluster.TokenClient(t, ns, "envop")
 			op := startOperator(t, operator.Options{
 				RestConfig: cfg, Namespace: ns, Environment: "dev", GitRepo: gitRepo(t, fmt.Sprintf(withAccess, ns)),
 				PollInterval: time.Hour, ResyncInterval: time.Hour,
 			})
 			granted := mode != "none"
+			rbac := testcluster.Get(t).Client.RbacV1()
 			for _, name := range []string{"envop-view", "envop-admin"} {
-				_, err := testcluster.Get(t).Client.RbacV1().Roles(ns).Get(t.Context(), name, metav1.GetOptions{})
+				_, err := rbac.Roles(ns).Get(t.Context(), name, metav1.GetOptions{})
+				if err == nil {
+					_, err = rbac.RoleBindings(ns).Get(t.Context(), name, metav1.GetOptions{})
+				}
 				if granted && err != nil {
-					t.Errorf("Role %s: %v\n%s", name, err, op.logs.String())
+					t.Errorf("Role and RoleBinding %s: %v\n%s", name, err, op.logs.String())
 				}
 				if !granted && !apierrors.IsNotFound(err) {
-					t.Errorf("Role %s created without the access Role: %v", name, err)
+					t.Errorf("Role %s created without the access rights: %v", name, err)
 				}
 			}
 		})
 	}
 }
 
-// applyAccessComponent applies deploy/components/access into ns, as an
-// overlay's namespace would place it.
-func applyAccessComponent(t *testing.T, ns string) {
+// accessOverlay builds, with kubectl's kustomize, an overlay of deploy/base
+// with the component deploy/components/access in ns, as docs/install.md
+// shows.
+func accessOverlay(t *testing.T, ns string) []*unstructured.Unstructured {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "..", "deploy", "components", "access", "access.yaml"))
+	dir := t.TempDir()
+	deploy, err := filepath.Abs(filepath.Join("..", "..", "..", "deploy"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs := decode(t, string(data))
-	for _, o := range objs {
-		o.SetNamespace(ns)
-	}
-	if err := setSubjectNamespace(find(t, objs, "RoleBinding").Object, ns); err != nil {
+	// kustomize refuses absolute paths to other kustomizations.
+	rel, err := filepath.Rel(dir, deploy)
+	if err != nil {
 		t.Fatal(err)
 	}
-	apply(t, objs)
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: %s\n"+
+		"resources:\n- %s\ncomponents:\n- %s\n", ns, filepath.ToSlash(filepath.Join(rel, "base")), filepath.ToSlash(filepath.Join(rel, "components", "access")))
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return decode(t, kubectl(t, "kustomize", dir))
 }
 
-func setSubjectNamespace(rb map[string]any, ns string) error {
-	subjects, ok := rb["subjects"].([]any)
-	if !ok || len(subjects) == 0 {
-		return fmt.Errorf("no subjects in %v", rb)
+// sameRules checks the component gives the Role `envop install --access`
+// prints.
+func sameRules(t *testing.T, got, want *unstructured.Unstructured) {
+	t.Helper()
+	var g, w rbacv1.Role
+	fromMap(t, got, &g)
+	fromMap(t, want, &w)
+	if !reflect.DeepEqual(g.Rules, w.Rules) || g.Namespace != w.Namespace {
+		t.Errorf("the access component's Role differs from envop install --access:\n%v\n%v", g, w)
 	}
-	for _, s := range subjects {
-		s.(map[string]any)["namespace"] = ns
-	}
-	return nil
 }

@@ -21,7 +21,7 @@ import (
 // authenticated user gets from the cluster's default roles
 // (system:basic-user, system:discovery, system:public-info-viewer). Nothing
 // else may appear: a new line here is a new right, reviewed in the diff.
-var allowList = []string{
+var allowList = append([]string{
 	// The Role: exactly operator.RequiredRules().
 	"configmaps [] [] [create delete get list patch update]",
 	"cronjobs.batch [] [] [create delete list patch watch]",
@@ -41,8 +41,41 @@ var allowList = []string{
 	"serviceaccounts [] [] [create delete list patch]",
 	"services [] [] [create delete list patch]",
 	"statefulsets.apps [] [] [create delete list patch watch]",
+}, everyUser...)
 
-	// Every authenticated user, from the cluster's default ClusterRoles.
+// accessAllowList is what the account may do when installed with --access:
+// the Role of operator.RequiredRules() merged with render.AccessRules(), and
+// what every authenticated user gets. Against allowList: watch and get on
+// what the access Roles read, delete pods, events.k8s.io, endpoints, and
+// pods/exec and pods/portforward.
+var accessAllowList = append([]string{
+	"configmaps [] [] [create delete get list patch update watch]",
+	"cronjobs.batch [] [] [create delete get list patch watch]",
+	"deployments.apps [] [] [create delete get list patch watch]",
+	"endpoints [] [] [get list watch]",
+	"events [] [] [create get list patch watch]",
+	"events.events.k8s.io [] [] [get list watch]",
+	"horizontalpodautoscalers.autoscaling [] [] [create delete get list patch watch]",
+	"ingresses.networking.k8s.io [] [] [create delete get list patch watch]",
+	"jobs.batch [] [] [create delete get list patch watch]",
+	"leases.coordination.k8s.io [] [] [create get update]",
+	"persistentvolumeclaims [] [] [create delete get list patch watch]",
+	"pods [] [] [delete get list watch]",
+	"pods/exec [] [] [create get]",
+	"pods/log [] [] [get]",
+	"pods/portforward [] [] [create get]",
+	"replicasets.apps [] [] [get list watch]",
+	"rolebindings.rbac.authorization.k8s.io [] [] [create delete list patch]",
+	"roles.rbac.authorization.k8s.io [] [] [create delete list patch]",
+	"secrets [] [] [create delete list patch]",
+	"serviceaccounts [] [] [create delete list patch]",
+	"services [] [] [create delete get list patch watch]",
+	"statefulsets.apps [] [] [create delete get list patch watch]",
+}, everyUser...)
+
+// everyUser is what every authenticated user gets from the cluster's
+// default ClusterRoles.
+var everyUser = []string{
 	"clustertrustbundles.certificates.k8s.io [] [] [get list watch]",
 	"selfsubjectaccessreviews.authorization.k8s.io [] [] [create]",
 	"selfsubjectreviews.authentication.k8s.io [] [] [create]",
@@ -65,18 +98,29 @@ var allowList = []string{
 }
 
 func TestServiceAccountRights(t *testing.T) {
-	ns := testcluster.Namespace(t)
-	apply(t, decode(t, envopInstall(t, "--namespace", ns)), "Deployment")
-	t.Run("impersonated", func(t *testing.T) {
-		got := canIList(kubectl(t, "auth", "can-i", "--list", "-n", ns, "--as", "system:serviceaccount:"+ns+":envop"))
-		compareRights(t, got)
-	})
-	t.Run("own token", func(t *testing.T) {
-		// The token also carries the groups system:serviceaccounts and
-		// system:serviceaccounts:NS, which impersonation leaves out.
-		got := canIList(kubectl(t, "--kubeconfig", tokenKubeconfig(t, ns), "auth", "can-i", "--list", "-n", ns))
-		compareRights(t, got)
-	})
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		allow []string
+	}{
+		{"plain", nil, allowList},
+		{"access", []string{"--access"}, accessAllowList},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ns := testcluster.Namespace(t)
+			apply(t, decode(t, envopInstall(t, append([]string{"--namespace", ns}, tt.args...)...)), "Deployment")
+			t.Run("impersonated", func(t *testing.T) {
+				got := canIList(kubectl(t, "auth", "can-i", "--list", "-n", ns, "--as", "system:serviceaccount:"+ns+":envop"))
+				compareRights(t, got, tt.allow)
+			})
+			t.Run("own token", func(t *testing.T) {
+				// The token also carries the groups system:serviceaccounts and
+				// system:serviceaccounts:NS, which impersonation leaves out.
+				got := canIList(kubectl(t, "--kubeconfig", tokenKubeconfig(t, ns), "auth", "can-i", "--list", "-n", ns))
+				compareRights(t, got, tt.allow)
+			})
+		})
+	}
 }
 
 // canIList turns kubectl's table into one normalised line per row, without
@@ -93,9 +137,9 @@ func canIList(out string) []string {
 	return slices.Compact(rows)
 }
 
-func compareRights(t *testing.T, got []string) {
+func compareRights(t *testing.T, got, allow []string) {
 	t.Helper()
-	want := slices.Sorted(slices.Values(allowList))
+	want := slices.Sorted(slices.Values(allow))
 	for _, row := range got {
 		// Non-resource URL patterns (/api/*) are the cluster's discovery
 		// defaults; a wildcard anywhere else is a right nobody reviewed.
