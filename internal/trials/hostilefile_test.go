@@ -194,9 +194,9 @@ func handMade(t *testing.T, c kubernetes.Interface, ns string) map[string]string
 }
 
 // snapshot is the JSON of every object of the operator and made by hand,
-// by kind/name, without what controllers change on their own (the status,
-// with its resourceVersion and managedFields entry). Every other
-// managedFields entry is kept: a write by envop would show there.
+// by kind/name, resourceVersion included: byte for byte, but for what the
+// deployment controller writes to the operator's Deployment (see
+// withoutController).
 func snapshot(t *testing.T, ns string) map[string]string {
 	t.Helper()
 	dyn := dynamic.NewForConfigOrDie(testcluster.Get(t).Config)
@@ -216,7 +216,9 @@ func snapshot(t *testing.T, ns string) map[string]string {
 			if err != nil {
 				t.Fatalf("read %s %s: %v", gvr.Resource, name, err)
 			}
-			withoutStatus(u)
+			if gvr.Resource == "deployments" {
+				withoutController(u)
+			}
 			data, err := json.Marshal(u.Object)
 			if err != nil {
 				t.Fatal(err)
@@ -227,12 +229,20 @@ func snapshot(t *testing.T, ns string) map[string]string {
 	return out
 }
 
-func withoutStatus(u *unstructured.Unstructured) {
+// withoutController removes what kube-controller-manager writes to a
+// Deployment (its status, revision annotation, their managedFields entries
+// and the resourceVersion they move). Every other manager's entry is kept:
+// a write by envop would show there.
+func withoutController(u *unstructured.Unstructured) {
 	unstructured.RemoveNestedField(u.Object, "status")
 	unstructured.RemoveNestedField(u.Object, "metadata", "resourceVersion")
+	unstructured.RemoveNestedField(u.Object, "metadata", "annotations", "deployment.kubernetes.io/revision")
+	if len(u.GetAnnotations()) == 0 {
+		unstructured.RemoveNestedField(u.Object, "metadata", "annotations")
+	}
 	var kept []metav1.ManagedFieldsEntry
 	for _, mf := range u.GetManagedFields() {
-		if mf.Subresource != "status" {
+		if mf.Manager != "kube-controller-manager" {
 			kept = append(kept, mf)
 		}
 	}
