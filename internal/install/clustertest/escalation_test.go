@@ -18,13 +18,7 @@ import (
 func TestServiceAccountCannotEscalate(t *testing.T) {
 	for _, mode := range []string{"plain", "access"} {
 		t.Run(mode, func(t *testing.T) {
-			ns := testcluster.Namespace(t)
-			args := []string{"--namespace", ns}
-			if mode == "access" {
-				args = append(args, "--access")
-			}
-			apply(t, decode(t, envopInstall(t, args...)), "Deployment")
-			_, client := testcluster.TokenClient(t, ns, "envop")
+			ns, client := installedAccount(t, mode == "access")
 			rbacGroup := rbacv1.GroupName
 			for _, a := range []authorizationv1.ResourceAttributes{
 				{Namespace: ns, Verb: "escalate", Group: rbacGroup, Resource: "roles"},
@@ -73,13 +67,7 @@ func allowed(t *testing.T, client kubernetes.Interface, a authorizationv1.Resour
 func TestAccessRolesNeedNoEscalate(t *testing.T) {
 	for _, mode := range []string{"access", "plain"} {
 		t.Run(mode, func(t *testing.T) {
-			ns := testcluster.Namespace(t)
-			args := []string{"--namespace", ns}
-			if mode == "access" {
-				args = append(args, "--access")
-			}
-			apply(t, decode(t, envopInstall(t, args...)), "Deployment")
-			_, client := testcluster.TokenClient(t, ns, "envop")
+			ns, client := installedAccount(t, mode == "access")
 			name := render.AccessRoleName("admin")
 			role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: render.AccessRules()}
 			_, roleErr := client.RbacV1().Roles(ns).Create(t.Context(), role, metav1.CreateOptions{})
@@ -108,4 +96,19 @@ func TestAccessRolesNeedNoEscalate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// installedAccount installs envop (with --access when asked) in a new
+// namespace, without its Deployment, and returns a client with the
+// ServiceAccount's own token.
+func installedAccount(t *testing.T, access bool) (string, kubernetes.Interface) {
+	t.Helper()
+	ns := testcluster.Namespace(t)
+	args := []string{"--namespace", ns}
+	if access {
+		args = append(args, "--access")
+	}
+	apply(t, decode(t, envopInstall(t, args...)), "Deployment")
+	_, client := testcluster.TokenClient(t, ns, "envop")
+	return ns, client
 }
