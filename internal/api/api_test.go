@@ -361,7 +361,7 @@ func TestPage(t *testing.T) {
 	}
 }
 
-// specStatus is SPEC section 4's GET /status, field by field.
+// specStatus is GET /status as docs/api.md documents it, field by field.
 var specStatus = map[string][]string{
 	"":         {"environment", "namespace", "revision", "sync", "status", "services"},
 	"sync":     {"status", "error", "at"},
@@ -369,7 +369,7 @@ var specStatus = map[string][]string{
 	"replicas": {"desired", "updated", "ready", "available"},
 }
 
-// extraService are the fields a service may carry beyond SPEC.
+// extraService are the fields a service may carry beyond docs/api.md.
 var extraService = []string{"kind", "workload", "active"}
 
 func TestStatus(t *testing.T) {
@@ -412,7 +412,7 @@ func wantKeys(t *testing.T, what string, obj map[string]any, want, extra []strin
 	}
 	for k := range obj {
 		if !slices.Contains(want, k) && !slices.Contains(extra, k) {
-			t.Errorf("%s has %q, which SPEC does not list", what, k)
+			t.Errorf("%s has %q, which docs/api.md does not list", what, k)
 		}
 	}
 }

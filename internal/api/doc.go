@@ -1,4 +1,4 @@
-// Package api is the operator's HTTP API (SPEC section 4): deploys you can
+// Package api is the operator's HTTP API (docs/api.md): deploys you can
 // wait on, truthful status, pods with their logs, rollback, blue/green
 // promotion, the audit trail and the webhook. Handlers return errors; one
 // wrapper turns them into a status code and a JSON body `{"error", "code"}`

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Exit codes, as SPEC section 5 fixes them.
+// Exit codes, as docs/cli.md fixes them.
 const (
 	ExitOK          = 0  // success
 	ExitFailed      = 1  // the deploy failed, validation found errors, diff has changes

@@ -173,7 +173,7 @@ func checkOutput(output string) error {
 	return exitf(ExitUsage, "unknown output format %q (want json or yaml)", output)
 }
 
-// exitCode maps an API call's error to the exit code SPEC section 5 fixes:
+// exitCode maps an API call's error to the exit code docs/cli.md fixes:
 // refused (4xx) is a usage error, unreachable or a server error is 3.
 func exitCode(err error) int {
 	var exit *ExitError

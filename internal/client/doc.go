@@ -1,5 +1,5 @@
-// Package client is a small typed client for the operator's HTTP API (SPEC
-// section 4), used by the CLI's client commands.
+// Package client is a small typed client for the operator's HTTP API
+// (docs/api.md), used by the CLI's client commands.
 //
 // Errors are typed so callers can map them to exit codes: an *APIError is
 // an answer from the server (4xx or 5xx, with the message of its JSON

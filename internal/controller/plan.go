@@ -21,7 +21,7 @@ type plan struct {
 	gitDeploys []state.Deploy
 }
 
-// plan resolves versions: the latest intent wins (SPEC section 3).
+// plan resolves versions: the latest intent wins (docs/operator.md).
 func (c *Controller) plan(d *desired, fromGit bool) *plan {
 	p := &plan{versions: map[string]string{}, active: map[string]string{}, services: map[string]*state.Service{}}
 	if !fromGit {

@@ -36,7 +36,7 @@ type Node struct {
 
 // DefaultNodes are two general nodes sized like large cloud machines and
 // one tainted GPU node with four devices. Tests run many environments at
-// once, and SPEC's default limits (2Gi, so a 2Gi memory request) add up.
+// once, and the manifest's default limits (docs/manifest.md) (2Gi, so a 2Gi memory request) add up.
 func DefaultNodes() []Node {
 	general := func() corev1.ResourceList {
 		return corev1.ResourceList{

@@ -24,7 +24,7 @@ type Replicas struct {
 	Available int32 `json:"available"`
 }
 
-// Service is one service as SPEC section 4 describes it.
+// Service is one service as docs/api.md describes it.
 type Service struct {
 	Name        string     `json:"name"`
 	Application string     `json:"application"`
