@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -198,11 +199,29 @@ func (v *checker) backend(e *Environment, s *Service) {
 			continue
 		}
 		if t.Name == s.Backend {
+			v.backendPort(s, t)
 			return
 		}
 		names = append(names, t.Name)
 	}
 	v.errorf(joinPath(s.Path, "backend"), "%q is not a service of this environment with ports: an Ingress routes only to the environment's own services (%s)", s.Backend, nameList(names))
+}
+
+// backendPort checks the port the Ingress routes to on the backend
+// (backend_port, else the service's own first port) against the backend's
+// Service: another one routes to nothing. An explicit backend_port is an
+// error; the implied one, which the original format allowed, a warning.
+func (v *checker) backendPort(s, backend *Service) {
+	ports := backend.ServicePorts()
+	if s.BackendPort != 0 {
+		if !slices.Contains(ports, s.BackendPort) {
+			v.errorf(joinPath(s.Path, "backend_port"), "port %d is not a port of the backend service %s (%s)", s.BackendPort, backend.Name, portList(ports))
+		}
+		return
+	}
+	if own := s.ServicePorts(); len(own) > 0 && !slices.Contains(ports, own[0]) {
+		v.warnf(joinPath(s.Path, "backend"), "the Ingress routes to port %d of %s (this service's first port), which %s does not have (%s): set backend_port", own[0], backend.Name, backend.Name, portList(ports))
+	}
 }
 
 // servesTraffic reports whether a service renders a Service with ports.
