@@ -20,12 +20,8 @@ func podTemplates(t *testing.T, res *Result) map[string]corev1.PodTemplateSpec {
 	t.Helper()
 	out := map[string]corev1.PodTemplateSpec{}
 	for _, o := range res.Objects {
-		path := []string{"spec", "template"}
-		switch o.GetKind() {
-		case "CronJob":
-			path = []string{"spec", "jobTemplate", "spec", "template"}
-		case "Deployment", "StatefulSet", "Job":
-		default:
+		path := PodTemplatePath(o.GetKind())
+		if path == nil {
 			continue
 		}
 		m, found, err := unstructured.NestedMap(o.Object, path...)

@@ -147,3 +147,15 @@ func metricSpec(m *manifest.Metric) (autoscalingv2.MetricSpec, error) {
 	return autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType,
 		Pods: &autoscalingv2.PodsMetricSource{Metric: autoscalingv2.MetricIdentifier{Name: m.Name}, Target: target}}, nil
 }
+
+// PodTemplatePath is where a workload kind keeps its pod template in the
+// rendered object; nil for kinds that have none.
+func PodTemplatePath(kind string) []string {
+	switch kind {
+	case "CronJob":
+		return []string{"spec", "jobTemplate", "spec", "template"}
+	case "Deployment", "StatefulSet", "Job":
+		return []string{"spec", "template"}
+	}
+	return nil
+}

@@ -103,12 +103,8 @@ func renderedPods(t *testing.T, level, ns string) []*corev1.Pod {
 // podOf turns a workload's pod template into a Pod; nil for other kinds.
 func podOf(t *testing.T, o *unstructured.Unstructured) *corev1.Pod {
 	t.Helper()
-	path := []string{"spec", "template"}
-	switch o.GetKind() {
-	case "CronJob":
-		path = []string{"spec", "jobTemplate", "spec", "template"}
-	case "Deployment", "StatefulSet", "Job":
-	default:
+	path := render.PodTemplatePath(o.GetKind())
+	if path == nil {
 		return nil
 	}
 	tmpl, found, err := unstructured.NestedMap(o.Object, path...)
