@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -230,25 +229,11 @@ func (a *Applier) RememberKinds(kinds ...schema.GroupKind) {
 	}
 }
 
-// appliedKinds are the kinds of the objects remembered and the kinds
-// remembered on their own, sorted.
+// appliedKinds are the kinds of the inventory's members (every object
+// applied joins it first) and the kinds remembered on their own, sorted.
 func (a *Applier) appliedKinds() []schema.GroupKind {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	seen := map[schema.GroupKind]bool{}
-	var out []schema.GroupKind
-	for key := range a.applied {
-		if !seen[key.GroupKind] {
-			seen[key.GroupKind] = true
-			out = append(out, key.GroupKind)
-		}
-	}
-	for _, gk := range append(a.inv.kinds(), slices.Collect(maps.Keys(a.kinds))...) {
-		if !seen[gk] {
-			seen[gk] = true
-			out = append(out, gk)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
-	return out
+	remembered := slices.Collect(maps.Keys(a.kinds))
+	a.mu.Unlock()
+	return a.inv.kinds(remembered...)
 }

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -72,19 +73,21 @@ func (inv *inventory) retain(keep func(objectKey) bool) {
 	}
 }
 
-// kinds are the kinds of the members, so pruning lists every kind envop
-// ever applied, custom resources included, even after a restart.
-func (inv *inventory) kinds() []schema.GroupKind {
+// kinds are the kinds of the members and extra, sorted, so pruning lists
+// every kind envop ever applied, custom resources included, even after a
+// restart.
+func (inv *inventory) kinds(extra ...schema.GroupKind) []schema.GroupKind {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	seen := map[schema.GroupKind]bool{}
-	var out []schema.GroupKind
 	for k := range inv.refs {
-		if !seen[k.GroupKind] {
-			seen[k.GroupKind] = true
-			out = append(out, k.GroupKind)
-		}
+		seen[k.GroupKind] = true
 	}
+	for _, gk := range extra {
+		seen[gk] = true
+	}
+	out := slices.Collect(maps.Keys(seen))
+	slices.SortFunc(out, func(a, b schema.GroupKind) int { return strings.Compare(a.String(), b.String()) })
 	return out
 }
 
@@ -175,14 +178,13 @@ func (a *Applier) saveInventory(ctx context.Context) error {
 	a.inv.mu.Lock()
 	unchanged := text == a.inv.saved
 	a.inv.mu.Unlock()
-	if unchanged || a.opts.Inventory == nil {
-		a.inv.mu.Lock()
-		a.inv.saved = text
-		a.inv.mu.Unlock()
+	if unchanged {
 		return nil
 	}
-	if err := a.opts.Inventory.SaveInventory(ctx, refs); err != nil {
-		return fmt.Errorf("save inventory: %w", err)
+	if a.opts.Inventory != nil {
+		if err := a.opts.Inventory.SaveInventory(ctx, refs); err != nil {
+			return fmt.Errorf("save inventory: %w", err)
+		}
 	}
 	a.inv.mu.Lock()
 	a.inv.saved = text

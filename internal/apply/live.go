@@ -20,12 +20,11 @@ import (
 // that envop did not create must be seen to be left alone), so checking a
 // few hundred objects costs a few requests. An object of a listed kind that
 // is not there does not exist; one of a kind whose list failed is read with
-// a GET, once.
+// a GET, once (objs then holds its answer, nil when it does not exist).
 type liveObjects struct {
 	listed map[schema.GroupKind]bool
 	mu     sync.Mutex
 	objs   map[objectKey]*unstructured.Unstructured
-	read   map[objectKey]bool
 }
 
 // selector selects the objects of this environment.
@@ -38,8 +37,7 @@ func (a *Applier) selector() string {
 
 // listLive lists, concurrently, every kind of objs.
 func (a *Applier) listLive(ctx context.Context, objs []*unstructured.Unstructured) *liveObjects {
-	live := &liveObjects{listed: map[schema.GroupKind]bool{}, objs: map[objectKey]*unstructured.Unstructured{},
-		read: map[objectKey]bool{}}
+	live := &liveObjects{listed: map[schema.GroupKind]bool{}, objs: map[objectKey]*unstructured.Unstructured{}}
 	gvks := map[schema.GroupVersionKind]bool{}
 	for _, obj := range objs {
 		gvks[obj.GroupVersionKind()] = true
@@ -110,7 +108,7 @@ func metadataObject(gvk schema.GroupVersionKind, m *metav1.PartialObjectMetadata
 func (l *liveObjects) get(ctx context.Context, ri dynamic.ResourceInterface, key objectKey) (*unstructured.Unstructured, error) {
 	l.mu.Lock()
 	obj, ok := l.objs[key]
-	known := ok || l.listed[key.GroupKind] || l.read[key]
+	known := ok || l.listed[key.GroupKind]
 	l.mu.Unlock()
 	if known {
 		return obj, nil
@@ -120,7 +118,7 @@ func (l *liveObjects) get(ctx context.Context, ri dynamic.ResourceInterface, key
 		return nil, err
 	}
 	l.mu.Lock()
-	l.objs[key], l.read[key] = obj, true
+	l.objs[key] = obj
 	l.mu.Unlock()
 	return obj, nil
 }

@@ -41,9 +41,7 @@ func serviceOf(obj *unstructured.Unstructured) string { return obj.GetLabels()[r
 // installation says whether live is one of the operator's own objects:
 // a reserved name, or the labels `envop install` sets.
 func installation(live *unstructured.Unstructured) bool {
-	l := live.GetLabels()
-	return manifest.IsReserved(live.GetName()) ||
-		l[render.LabelName] == render.ManagedBy && l["app.kubernetes.io/component"] == "operator"
+	return manifest.IsReserved(live.GetName()) || render.IsInstallation(live.GetLabels())
 }
 
 // refusals finds, for every desired object that exists without being
