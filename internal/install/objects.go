@@ -8,6 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/envop/envop/internal/render"
 )
 
 // Where the token Secret is mounted; AUTH_TOKEN_FILE points into it.
@@ -16,16 +18,8 @@ const (
 	tmpDir   = "/tmp"
 )
 
-// labels deliberately carry neither app.kubernetes.io/managed-by=envop nor
-// envop.io/environment: the operator prunes objects that carry both, and
-// must never prune itself. Nor app.kubernetes.io/instance, which the
-// operator's health index reads to attribute pods to services.
-func labels() map[string]string {
-	return map[string]string{
-		"app.kubernetes.io/name":      Name,
-		"app.kubernetes.io/component": "operator",
-	}
-}
+// labels are render.InstallationLabels (see why they carry what they do).
+func labels() map[string]string { return render.InstallationLabels() }
 
 func meta(o Options) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: Name, Namespace: o.Namespace, Labels: labels()}

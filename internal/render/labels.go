@@ -18,7 +18,29 @@ const (
 	// no environment file may reference it. The Secrets the Pod mounts are
 	// known without it.
 	LabelOperatorSecret = "envop.io/operator-secret"
+	// LabelComponent, with LabelName, marks the objects of the operator's
+	// own installation (see InstallationLabels).
+	LabelComponent = "app.kubernetes.io/component"
 )
+
+// InstallationLabels are the labels `envop install` puts on the
+// operator's own objects; envop never takes an object carrying them over.
+// They deliberately carry neither LabelManagedBy nor LabelEnvironment, so
+// pruning never selects the operator, nor LabelInstance, which the health
+// index reads to attribute pods to services.
+func InstallationLabels() map[string]string {
+	return map[string]string{LabelName: "envop", LabelComponent: "operator"}
+}
+
+// IsInstallation says whether labels mark an object of the installation.
+func IsInstallation(labels map[string]string) bool {
+	for k, v := range InstallationLabels() {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
 
 // ManagedBy is the value of LabelManagedBy.
 const ManagedBy = "envop"
