@@ -58,7 +58,6 @@ func (t *Tracker) AcceptWith(ctx context.Context, d state.Deploy, rec *audit.Rec
 		d.ID = NewID()
 	}
 	d.Status = state.StatusDeploying
-	d.StartedAt = t.now().UTC()
 	if d.Action == "" {
 		d.Action = audit.ActionDeploy
 		if rec != nil {
@@ -68,6 +67,9 @@ func (t *Tracker) AcceptWith(ctx context.Context, d state.Deploy, rec *audit.Rec
 	var superseded []state.Deploy
 	var logged audit.Record
 	_, err := t.store.Update(ctx, d.Service, func(svc *state.Service) error {
+		// Taken under the service's lock: deploys accepted at once start
+		// in the order they supersede each other, so the newest wins.
+		d.StartedAt = t.now().UTC()
 		if mutate != nil {
 			mutate(svc)
 		}
