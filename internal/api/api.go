@@ -2,8 +2,10 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -43,7 +45,7 @@ type Backend interface {
 	Pods(ctx context.Context, service string, lines int64) ([]Pod, error)
 	Deploy(ctx context.Context, req controller.DeployRequest) (state.Deploy, error)
 	Rollback(ctx context.Context, req controller.DeployRequest) (state.Deploy, error)
-	Promote(ctx context.Context, service, actor string) (string, error)
+	Promote(ctx context.Context, service string, by controller.Caller) (string, error)
 	GetDeploy(id string) (state.Deploy, bool)
 	WaitDeploy(ctx context.Context, id string) (state.Deploy, bool)
 	Audit(service string, limit int) []audit.Record
@@ -68,6 +70,14 @@ type Options struct {
 	// methods get the 405 every route gives.
 	Ready   func() error
 	Metrics http.Handler
+	// Warnings, when set, lists problems that do not make the operator
+	// unready (an ignored line of the token file): /readyz still answers
+	// 200, with one "warning:" line each after "ok".
+	Warnings func() []string
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// in logs and audit records (auth.ClientAddr); the authenticator's
+	// limiter takes the same list.
+	TrustedProxies []netip.Prefix
 }
 
 // New returns the API's handler.
@@ -145,6 +155,11 @@ func (s *server) probes(mux *http.ServeMux) {
 				return err
 			}
 			ok(w)
+			if s.Warnings != nil {
+				for _, warning := range s.Warnings() {
+					_, _ = fmt.Fprintf(w, "warning: %s\n", warning)
+				}
+			}
 			return nil
 		}))
 	}

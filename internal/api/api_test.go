@@ -221,22 +221,35 @@ func TestTooLarge(t *testing.T) {
 	}
 }
 
-func TestUnsupportedMediaType(t *testing.T) {
+// TestOnlyJSONIsPosted: the content types a browser sends cross-origin
+// without a preflight (forms, text/plain), any other type and none at all
+// are refused with 415 on every POST route, before anything is done.
+func TestOnlyJSONIsPosted(t *testing.T) {
 	e := newEnv(t)
-	for _, ct := range []string{"text/plain", "multipart/form-data; boundary=x", "application/jsonx", "application/json-patch+json", "bad/;;"} {
-		r := req("POST", "/deploy", deployToken, `{"name": "api", "version": "1.0"}`)
-		r.Header.Set("Content-Type", ct)
-		wantError(t, e.serve(r), http.StatusUnsupportedMediaType)
+	e.be.promotable["api"] = true
+	bodies := map[string]string{
+		"/deploy": `{"name": "api", "version": "1.0"}`, "/rollback": `{"name": "api"}`, "/promote": `{"name": "api"}`,
 	}
-}
-
-// curl -d '{...}' sends the form type with a JSON body: CI scripts do.
-func TestCurlDefaultContentTypeAccepted(t *testing.T) {
-	e := newEnv(t)
-	r := req("POST", "/deploy", deployToken, `{"name": "api", "version": "1.0"}`)
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if rec := e.serve(r); rec.Code != http.StatusAccepted {
-		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	for path, body := range bodies {
+		for _, ct := range []string{"", "application/x-www-form-urlencoded", "text/plain", "text/plain; charset=utf-8",
+			"multipart/form-data; boundary=x", "application/jsonx", "application/json-patch+json", "bad/;;"} {
+			r := req("POST", path, deployToken, body)
+			r.Header.Del("Content-Type")
+			if ct != "" {
+				r.Header.Set("Content-Type", ct)
+			}
+			if msg := wantError(t, e.serve(r), http.StatusUnsupportedMediaType); !strings.Contains(msg, "application/json") {
+				t.Errorf("%s with %q: message %q does not say what to send", path, ct, msg)
+			}
+		}
+		r := req("POST", path, deployToken, body)
+		r.Header.Set("Content-Type", "application/json; charset=utf-8")
+		if rec := e.serve(r); rec.Code >= 300 {
+			t.Errorf("%s as application/json; charset=utf-8: status %d: %s", path, rec.Code, rec.Body)
+		}
+	}
+	if n := len(e.be.deploys); n != 2 { // the two JSON calls above, nothing else
+		t.Errorf("%d deploys started, want 2", n)
 	}
 }
 

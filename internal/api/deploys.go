@@ -53,16 +53,17 @@ func viewOf(d state.Deploy) Deploy {
 	return v
 }
 
-// decode reads a bounded JSON body into v, refusing other content types,
-// unknown fields and trailing data. The form type is accepted too: it is
-// what `curl -d '{...}'` sends, as CI scripts do, and the body must still
-// be JSON.
+// decode reads a bounded JSON body into v, refusing unknown fields and
+// trailing data. The body must be declared application/json: the types a
+// browser sends cross-origin without asking first (forms, text/plain) are
+// refused with 415, so no other site can make a signed-in page post here.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" && mt != "application/x-www-form-urlencoded" {
-			return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+		if ct == "" {
+			return errorf(http.StatusUnsupportedMediaType, "no content type: send the body as application/json (curl: -H 'Content-Type: application/json')")
 		}
+		return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
@@ -103,11 +104,14 @@ func (s *server) startDeploy(w http.ResponseWriter, r *http.Request, start func(
 	if strings.TrimSpace(body.Name) == "" {
 		return errorf(http.StatusBadRequest, "name is required")
 	}
+	if err := permit(r, body.Name); err != nil {
+		return err
+	}
 	if needVersion && strings.TrimSpace(body.Version) == "" {
 		return errorf(http.StatusBadRequest, "version is required")
 	}
 	d, err := start(r.Context(), controller.DeployRequest{
-		Service: body.Name, Version: body.Version, Application: body.Application, Actor: principal(r).Name,
+		Service: body.Name, Version: body.Version, Application: body.Application, Caller: caller(r),
 	})
 	if err != nil {
 		return err
@@ -125,6 +129,9 @@ func (s *server) getDeploy(w http.ResponseWriter, r *http.Request) error {
 	d, ok := s.Backend.GetDeploy(id)
 	if !ok {
 		return errorf(http.StatusNotFound, "no deploy %q", id)
+	}
+	if err := permit(r, d.Service); err != nil {
+		return err
 	}
 	if wait > 0 && !d.Done() {
 		ctx, cancel := contextWithTimeout(r, wait)
@@ -175,7 +182,10 @@ func (s *server) promote(w http.ResponseWriter, r *http.Request) error {
 	if strings.TrimSpace(body.Name) == "" {
 		return errorf(http.StatusBadRequest, "name is required")
 	}
-	active, err := s.Backend.Promote(r.Context(), body.Name, principal(r).Name)
+	if err := permit(r, body.Name); err != nil {
+		return err
+	}
+	active, err := s.Backend.Promote(r.Context(), body.Name, caller(r))
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,9 @@ const (
 	adminToken  = "admin-tok-1234abcd5678ef90aa55bb66"
 	badToken    = "not-a-token-77aa88bb99cc00dd11ee22ff"
 	hookSecret  = "hook-secret-5c4b3a29180f7e6d"
+	// webToken may deploy api only; apiViewToken may only view api and web.
+	apiToken     = "api-tok-5e6f7a8b9c0d1e2f3a4b5c6d"
+	apiViewToken = "api-view-tok-0f1e2d3c4b5a69788796"
 )
 
 // fakeBackend is an in-memory api.Backend with the controller's semantics
@@ -51,6 +55,7 @@ type fakeBackend struct {
 	records     []audit.Record
 	pods        map[string][]Pod
 	webhooks    []string
+	callers     []controller.Caller // of the deploys started
 	auditCalls  []string
 	timers      []*time.Timer
 }
@@ -148,6 +153,7 @@ func (f *fakeBackend) start(req controller.DeployRequest) (state.Deploy, error) 
 		return state.Deploy{}, fmt.Errorf("%w: version %q", controller.ErrInvalid, req.Version)
 	}
 	f.seq++
+	f.callers = append(f.callers, req.Caller)
 	d := state.Deploy{
 		ID: fmt.Sprintf("dep-%d", f.seq), Service: req.Service, Workload: req.Service, Version: req.Version,
 		Source: state.SourceAPI, Actor: req.Actor, Status: state.StatusDeploying, StartedAt: time.Now().UTC(),
@@ -185,7 +191,7 @@ func (f *fakeBackend) Rollback(_ context.Context, req controller.DeployRequest) 
 	return f.start(req)
 }
 
-func (f *fakeBackend) Promote(_ context.Context, service, actor string) (string, error) {
+func (f *fakeBackend) Promote(_ context.Context, service string, _ controller.Caller) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.service(service); err != nil {
@@ -255,6 +261,12 @@ func withRateLimit(n int) envOption {
 	return func(a *auth.Options, _ *Options) { a.RateLimit = auth.RateLimit{Failures: n, Block: time.Minute} }
 }
 
+// withTrustedProxies trusts the proxies' X-Forwarded-For in the API and its
+// limiter alike, as the operator wires them.
+func withTrustedProxies(proxies ...netip.Prefix) envOption {
+	return func(a *auth.Options, o *Options) { a.TrustedProxies, o.TrustedProxies = proxies, proxies }
+}
+
 func withWebhookSecret(s string) envOption {
 	return func(_ *auth.Options, o *Options) { o.WebhookSecret = []byte(s) }
 }
@@ -263,12 +275,13 @@ func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "tokens")
-	content := fmt.Sprintf("# test tokens\n%s viewer view\n%s ci-bot deploy\n%s root admin\n", viewToken, deployToken, adminToken)
+	content := fmt.Sprintf("# test tokens\n%s viewer view\n%s ci-bot deploy\n%s root admin\n%s api-ci deploy api\n%s api-viewer view api,web\n",
+		viewToken, deployToken, adminToken, apiToken, apiViewToken)
 	if err := os.WriteFile(tokenFile, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	e := &testEnv{t: t, be: newFakeBackend(t), logs: &testlog.Buffer{},
-		secrets: []string{viewToken, deployToken, adminToken, badToken, hookSecret}}
+		secrets: []string{viewToken, deployToken, adminToken, apiToken, apiViewToken, badToken, hookSecret}}
 	log := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	aopts := auth.Options{TokenFile: tokenFile, Log: log}
 	o := Options{Backend: e.be, Log: log}

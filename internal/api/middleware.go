@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/auth"
+	"github.com/envop/envop/internal/controller"
 )
 
 type ctxKey int
@@ -19,6 +20,8 @@ const (
 	principalKey ctxKey = iota
 	requestIDKey
 	actorKey
+	needKey
+	addressKey
 )
 
 // handlerFunc is a handler that returns its error instead of writing it.
@@ -39,7 +42,8 @@ func (s *server) handle(h handlerFunc) http.Handler {
 	})
 }
 
-// with authenticates the caller and requires role before running h.
+// with authenticates the caller and requires role over at least one
+// service before running h; h checks the service it acts on with permit.
 func (s *server) with(role auth.Role, h handlerFunc) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
 		if s.Auth == nil {
@@ -49,19 +53,42 @@ func (s *server) with(role auth.Role, h handlerFunc) http.Handler {
 		if err != nil {
 			return err
 		}
-		if !p.Role.Allows(role) {
+		if !p.AllowsAny(role) {
 			return errorf(http.StatusForbidden, "%s may not do this: it needs the %s role", p.Name, role)
 		}
 		if actor, ok := r.Context().Value(actorKey).(*string); ok {
 			*actor = p.Name
 		}
-		return h(w, r.WithContext(context.WithValue(r.Context(), principalKey, p)))
+		ctx := context.WithValue(context.WithValue(r.Context(), principalKey, p), needKey, role)
+		return h(w, r.WithContext(ctx))
 	})
 }
 
 func principal(r *http.Request) auth.Principal {
 	p, _ := r.Context().Value(principalKey).(auth.Principal)
 	return p
+}
+
+// permit checks that the caller holds the route's role over service: a
+// service outside its scope is a 403 that names it, whether or not the
+// service exists, so that a scope cannot be used to list the others.
+func permit(r *http.Request, service string) error {
+	p := principal(r)
+	need, _ := r.Context().Value(needKey).(auth.Role)
+	if p.Allows(need, service) {
+		return nil
+	}
+	return errorf(http.StatusForbidden, "%s may not act on service %q: it is outside its scope (the %s role is needed over it)", p.Name, service, need)
+}
+
+// caller is who the audit records for r.
+func caller(r *http.Request) controller.Caller {
+	return controller.Caller{Actor: principal(r).Name, Address: clientAddress(r)}
+}
+
+func clientAddress(r *http.Request) string {
+	a, _ := r.Context().Value(addressKey).(string)
+	return a
 }
 
 // statusWriter remembers the status code for the access log.
@@ -102,7 +129,9 @@ func (s *server) middleware(next http.Handler) http.Handler {
 			id = newRequestID()
 		}
 		var actor string
+		addr := auth.ClientAddr(r, s.TrustedProxies)
 		ctx := context.WithValue(r.Context(), requestIDKey, id)
+		ctx = context.WithValue(ctx, addressKey, addr)
 		r = r.WithContext(context.WithValue(ctx, actorKey, &actor))
 		h := w.Header()
 		h.Set("X-Request-Id", id)
@@ -120,7 +149,7 @@ func (s *server) middleware(next http.Handler) http.Handler {
 				}
 			}
 			s.Log.Debug("request", "request_id", id, "method", r.Method, "path", r.URL.Path,
-				"status", sw.code, "duration", time.Since(start), "actor", actor)
+				"status", sw.code, "duration", time.Since(start), "actor", actor, "client", addr)
 		}()
 		next.ServeHTTP(sw, r)
 	})

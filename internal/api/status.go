@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/envop/envop/internal/audit"
+	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/status"
 )
 
@@ -64,10 +66,17 @@ func encoded(view status.Environment) (status.Environment, []byte, error) {
 	return view, append(data, '\n'), nil
 }
 
-func (s *server) status(w http.ResponseWriter, _ *http.Request) error {
-	_, body, err := s.current()
+// status answers the whole environment to a caller who may view every
+// service (the cached body), and only its services to one who may not.
+func (s *server) status(w http.ResponseWriter, r *http.Request) error {
+	view, body, err := s.current()
 	if err != nil {
 		return err
+	}
+	if p := principal(r); !p.AllowsEverywhere(auth.RoleView) {
+		if _, body, err = encoded(view.Only(func(svc string) bool { return p.Allows(auth.RoleView, svc) })); err != nil {
+			return err
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
@@ -90,6 +99,9 @@ func (s *server) findService(name string) (status.Service, error) {
 }
 
 func (s *server) serviceStatus(w http.ResponseWriter, r *http.Request) error {
+	if err := permit(r, r.PathValue("service")); err != nil {
+		return err
+	}
 	svc, err := s.findService(r.PathValue("service"))
 	if err != nil {
 		return err
@@ -99,6 +111,9 @@ func (s *server) serviceStatus(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) pods(w http.ResponseWriter, r *http.Request) error {
+	if err := permit(r, r.PathValue("service")); err != nil {
+		return err
+	}
 	svc, err := s.findService(r.PathValue("service"))
 	if err != nil {
 		return err
@@ -127,7 +142,23 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	records := s.Backend.Audit(q.Get("service"), limit)
+	service := q.Get("service")
+	if service != "" {
+		if err := permit(r, service); err != nil {
+			return err
+		}
+	}
+	var records []audit.Record
+	if p := principal(r); p.AllowsEverywhere(auth.RoleView) {
+		records = s.Backend.Audit(service, limit)
+	} else {
+		// Only the caller's services; records about the whole environment
+		// (syncs, webhooks) may speak of any service. Every record is
+		// fetched (0: no limit), so that filtering still fills the limit.
+		records = slices.DeleteFunc(s.Backend.Audit(service, 0), func(rec audit.Record) bool {
+			return rec.Service == "" || !p.Allows(auth.RoleView, rec.Service)
+		})
+	}
 	if records == nil {
 		records = []audit.Record{}
 	}

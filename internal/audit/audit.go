@@ -31,14 +31,17 @@ const (
 
 // Record is one audited change.
 type Record struct {
-	Time     time.Time `json:"time"`
-	Actor    string    `json:"actor"`
-	Action   string    `json:"action"`
-	Service  string    `json:"service"`
-	Version  string    `json:"version"`
-	Revision string    `json:"revision"`
-	Result   string    `json:"result"`
-	Message  string    `json:"message"`
+	Time  time.Time `json:"time"`
+	Actor string    `json:"actor"`
+	// Address is the network address the actor called from, when the
+	// change came through the API (docs/security.md).
+	Address  string `json:"address,omitempty"`
+	Action   string `json:"action"`
+	Service  string `json:"service"`
+	Version  string `json:"version"`
+	Revision string `json:"revision"`
+	Result   string `json:"result"`
+	Message  string `json:"message"`
 }
 
 // MaxMessageBytes bounds a record's message: records share ConfigMaps of

@@ -94,7 +94,7 @@ func Log(log *slog.Logger, r Record) {
 	if log == nil {
 		return
 	}
-	log.Info("audit", "actor", r.Actor, "action", r.Action, "service", r.Service, "version", r.Version,
+	log.Info("audit", "actor", r.Actor, "address", r.Address, "action", r.Action, "service", r.Service, "version", r.Version,
 		"revision", r.Revision, "result", r.Result, "message", r.Message)
 }
 

@@ -49,23 +49,35 @@ const (
 // Principal is an authenticated caller.
 type Principal struct {
 	// Name identifies the caller in the audit trail: the token's name, or
-	// the OIDC user's email (their subject when there is no email).
-	Name   string
-	Role   Role
+	// the OIDC user's verified email (otherwise issuer#subject).
+	Name string
+	// Grants are the roles the caller holds and over which services; see
+	// Allows.
+	Grants []Grant
 	Method string // MethodToken or MethodOIDC
-	// Subject, Email and Groups are set for OIDC users.
+	// Subject, Email and Groups are set for OIDC users; Email only when the
+	// provider says it is verified.
 	Subject string
 	Email   string
 	Groups  []string
 }
 
 // AccessRule mirrors one of the manifest's environment-level `access`
-// entries: exactly one of Group or User, and the role it grants. User matches
-// an OIDC user's email (case-insensitively) or subject.
+// entries: exactly one of Group or User, the role it grants and over which
+// services (the zero Scope: all). User matches an OIDC user's verified email
+// (case-insensitively), subject or issuer#subject name.
 type AccessRule struct {
 	Group string
 	User  string
 	Role  Role
+	Scope Scope
+}
+
+// GroupRule is one entry of OIDC_ALLOWED_GROUPS: a group whose members may
+// come in, and the services they may act on at most.
+type GroupRule struct {
+	Group string
+	Scope Scope
 }
 
 // Options configures an Authenticator. Zero values mean "not configured" or
@@ -81,9 +93,10 @@ type Options struct {
 	// OIDCIssuerURL and OIDCClientID enable OIDC ID tokens; the client id is
 	// the audience the tokens must carry.
 	OIDCIssuerURL, OIDCClientID string
-	// OIDCAllowedGroups (OIDC_ALLOWED_GROUPS, see SplitList): when set, OIDC
-	// users must belong to one of them. See the package documentation for roles.
-	OIDCAllowedGroups []string
+	// OIDCAllowedGroups (OIDC_ALLOWED_GROUPS, see ParseGroupRules): when
+	// set, OIDC users must belong to one of them, and act only on the
+	// services of their groups' rules. See the package documentation for roles.
+	OIDCAllowedGroups []GroupRule
 	// GroupsClaim names the ID token claim holding the groups (default "groups").
 	GroupsClaim string
 	// Access returns the current access rules from the manifest; may be nil.
@@ -94,7 +107,7 @@ type Options struct {
 	HTTPClient *http.Client
 
 	// TrustedProxies are the proxy addresses whose X-Forwarded-For header is
-	// believed when deciding the client address for rate limiting. Empty
+	// believed when deciding the client address (see ClientAddr). Empty
 	// means the header is ignored and the connection's address is used.
 	TrustedProxies []netip.Prefix
 	// RateLimit tunes the failed-authentication limiter; zero fields take
@@ -170,6 +183,16 @@ func New(ctx context.Context, opts Options) (*Authenticator, error) {
 		log.Warn("no API authentication configured: every request needing a token is refused")
 	}
 	return a, nil
+}
+
+// TokenFileProblems returns what the token file's last reading left out
+// (invalid lines, or the whole file when it cannot be read), after checking
+// the file for changes; nil without a token file or problems.
+func (a *Authenticator) TokenFileProblems() []string {
+	if a.tokens == nil {
+		return nil
+	}
+	return a.tokens.problems()
 }
 
 // Close releases the idle connections to the identity provider. The

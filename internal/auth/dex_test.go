@@ -72,6 +72,9 @@ type dex struct {
 type dexUser struct {
 	email, password string
 	groups          []string
+	// unverified makes Dex say email_verified: false for this user, as
+	// providers do where users edit their own address.
+	unverified bool
 }
 
 type dexClient struct{ id, secret string }
@@ -112,7 +115,7 @@ func tryStartDex(t *testing.T, bin string, users []dexUser, clients []dexClient)
 		}
 		passwords = append(passwords, map[string]any{
 			"email": u.email, "hash": string(hash), "username": strings.Split(u.email, "@")[0],
-			"userID": fmt.Sprintf("user-%d", i), "groups": u.groups,
+			"userID": fmt.Sprintf("user-%d", i), "groups": u.groups, "emailVerified": !u.unverified,
 		})
 	}
 	var static []map[string]any
@@ -285,17 +288,20 @@ func TestDex(t *testing.T) {
 	alice := dexUser{email: "alice@example.com", password: "alice-pass-1", groups: []string{"devs", "release"}}
 	bob := dexUser{email: "bob@example.com", password: "bob-pass-1", groups: []string{"sales"}}
 	carol := dexUser{email: "carol@example.com", password: "carol-pass-1", groups: []string{"devs"}}
+	// dave's address was never verified: an admin rule naming it must not
+	// apply to him (whoever typed it into their profile).
+	dave := dexUser{email: "dave@example.com", password: "dave-pass-1", groups: []string{"devs"}, unverified: true}
 	envop := dexClient{id: "envop", secret: "envop-client-secret"}
 	other := dexClient{id: "other-app", secret: "other-client-secret"}
-	d := startDex(t, []dexUser{alice, bob, carol}, []dexClient{envop, other})
+	d := startDex(t, []dexUser{alice, bob, carol, dave}, []dexClient{envop, other})
 
 	clock := newFakeClock()
 	log, logs := testlog.New()
-	rules := []AccessRule{{Group: "release", Role: RoleAdmin}, {User: "bob@example.com", Role: RoleAdmin}}
+	rules := []AccessRule{{Group: "release", Role: RoleAdmin}, {User: "bob@example.com", Role: RoleAdmin}, {User: dave.email, Role: RoleAdmin}}
 	a, err := New(t.Context(), Options{
 		OIDCIssuerURL:     d.issuer,
 		OIDCClientID:      envop.id,
-		OIDCAllowedGroups: []string{"devs"},
+		OIDCAllowedGroups: []GroupRule{{Group: "devs"}},
 		Access:            func() []AccessRule { return rules },
 		HTTPClient:        d.client,
 		Log:               log,
@@ -314,15 +320,22 @@ func TestDex(t *testing.T) {
 	if err != nil {
 		t.Fatalf("alice: %v", err)
 	}
-	if p.Name != alice.email || p.Email != alice.email || p.Role != RoleAdmin || p.Method != MethodOIDC || p.Subject == "" {
+	if p.Name != alice.email || p.Email != alice.email || grantsString(p.Grants) != "admin:*" || p.Method != MethodOIDC || p.Subject == "" {
 		t.Errorf("alice: %+v, want admin through the release group rule", p)
 	}
 	if strings.Join(p.Groups, ",") != "devs,release" {
 		t.Errorf("alice's groups = %v", p.Groups)
 	}
 
-	if p, err := authn(d.idToken(t, envop, carol)); err != nil || p.Role != RoleDeploy {
+	if p, err := authn(d.idToken(t, envop, carol)); err != nil || grantsString(p.Grants) != "deploy:*" {
 		t.Errorf("carol (allowed group, no rule): %+v, %v; want deploy", p, err)
+	}
+	p, err = authn(d.idToken(t, envop, dave))
+	if err != nil {
+		t.Fatalf("dave: %v", err)
+	}
+	if p.Email != "" || p.Name != d.issuer+"#"+p.Subject || p.Subject == "" || grantsString(p.Grants) != "deploy:*" {
+		t.Errorf("dave (unverified email): %+v, want named issuer#subject, no email, deploy by his group and not admin by the email rule", p)
 	}
 	// bob has an admin rule but is outside the allowed groups.
 	if _, err := authn(d.idToken(t, envop, bob)); !errors.Is(err, ErrForbidden) {

@@ -33,7 +33,7 @@ const (
 // lazily by requests, no more often than the back-off allows.
 type oidcVerifier struct {
 	issuer, clientID string
-	allowedGroups    []string
+	allowedGroups    []GroupRule
 	groupsClaim      string
 	access           func() []AccessRule
 	client           *http.Client
@@ -65,7 +65,7 @@ func newOIDCVerifier(ctx context.Context, opts Options, log *slog.Logger, now fu
 	v := &oidcVerifier{
 		issuer:        opts.OIDCIssuerURL,
 		clientID:      opts.OIDCClientID,
-		allowedGroups: cleanGroups(opts.OIDCAllowedGroups),
+		allowedGroups: opts.OIDCAllowedGroups,
 		groupsClaim:   cmp.Or(opts.GroupsClaim, defaultGroupsClaim),
 		access:        opts.Access,
 		client:        client,
@@ -166,23 +166,40 @@ func (v *oidcVerifier) principal(tok *oidc.IDToken) (Principal, error) {
 		return Principal{}, unauthenticated("invalid token claims")
 	}
 	p := Principal{Method: MethodOIDC, Subject: tok.Subject, Groups: groupsOf(all[v.groupsClaim])}
-	// An address the provider says it has not verified cannot name a user.
-	if c.EmailVerified == nil || *c.EmailVerified {
+	// Only an address the provider vouches for names a user: where users
+	// edit their own email, an unverified one could be anybody's.
+	if c.EmailVerified != nil && *c.EmailVerified {
 		p.Email = c.Email
 	}
-	p.Name = cmp.Or(p.Email, p.Subject)
+	p.Name = cmp.Or(p.Email, subjectName(tok.Issuer, tok.Subject))
 	return p, nil
 }
 
-// cleanGroups trims the allowed groups and drops empty ones.
-func cleanGroups(groups []string) []string {
-	var out []string
-	for _, g := range groups {
-		if g = strings.TrimSpace(g); g != "" {
-			out = append(out, g)
+// subjectName names a user without a verified email: the subject is unique
+// only within its issuer.
+func subjectName(issuer, subject string) string { return issuer + "#" + subject }
+
+// ParseGroupRules reads OIDC_ALLOWED_GROUPS: comma-separated entries, each
+// a group, or `GROUP=SERVICE+SERVICE...` to let the group's members act on
+// those services only. Blanks are trimmed; empty entries are dropped.
+func ParseGroupRules(s string) ([]GroupRule, error) {
+	var out []GroupRule
+	for _, item := range SplitList(s) {
+		group, services, scoped := strings.Cut(item, "=")
+		rule := GroupRule{Group: strings.TrimSpace(group)}
+		if rule.Group == "" {
+			return nil, fmt.Errorf("allowed group %q: the group name is empty", item)
 		}
+		if scoped {
+			scope, err := ParseScope(strings.ReplaceAll(services, "+", ","))
+			if err != nil {
+				return nil, fmt.Errorf("allowed group %q: %w", rule.Group, err)
+			}
+			rule.Scope = scope
+		}
+		out = append(out, rule)
 	}
-	return out
+	return out, nil
 }
 
 // groupsOf reads a groups claim that is a string or a list of strings.
@@ -204,48 +221,68 @@ func groupsOf(claim any) []string {
 	return nil
 }
 
-// authorise gives p its role, or ErrForbidden. See the package documentation.
+// authorise gives p its grants, or ErrForbidden. See the package
+// documentation.
 func (v *oidcVerifier) authorise(p Principal) (Principal, error) {
-	if len(v.allowedGroups) > 0 && !slices.ContainsFunc(p.Groups, func(g string) bool {
-		return slices.Contains(v.allowedGroups, g)
-	}) {
+	ceiling, member := v.groupCeiling(p)
+	if len(v.allowedGroups) > 0 && !member {
 		return Principal{}, fmt.Errorf("%w: not a member of an allowed group", ErrForbidden)
 	}
 	var rules []AccessRule
 	if v.access != nil {
 		rules = v.access()
 	}
-	role, matched := roleFromRules(p, rules)
+	grants := grantsFromRules(p, rules)
 	switch {
-	case matched:
-		p.Role = role
+	case len(grants) > 0:
 	case len(v.allowedGroups) > 0:
-		p.Role = RoleDeploy
+		grants = []Grant{{Role: RoleDeploy}}
 	default:
 		return Principal{}, fmt.Errorf("%w: no access rule grants this user a role", ErrForbidden)
+	}
+	// The allowed groups are the installer's ceiling: the file's rules
+	// choose roles within it, never services beyond it.
+	for _, g := range grants {
+		if g.Scope = g.Scope.Intersect(ceiling); !g.Scope.Empty() {
+			p.Grants = append(p.Grants, g)
+		}
+	}
+	if len(p.Grants) == 0 {
+		return Principal{}, fmt.Errorf("%w: the access rules and the allowed groups share no service", ErrForbidden)
 	}
 	return p, nil
 }
 
-// roleFromRules returns the highest role among the rules matching p.
-func roleFromRules(p Principal, rules []AccessRule) (Role, bool) {
-	var best Role
-	matched := false
-	for _, r := range rules {
-		if !r.Role.Valid() || !ruleMatches(r, p) {
-			continue
-		}
-		if !matched || r.Role.rank() > best.rank() {
-			best, matched = r.Role, true
+// groupCeiling returns the services p's allowed groups let it act on (every
+// service when no allowed groups are set) and whether p is in one of them.
+func (v *oidcVerifier) groupCeiling(p Principal) (Scope, bool) {
+	if len(v.allowedGroups) == 0 {
+		return Scope{}, false
+	}
+	ceiling, member := ScopeOf(), false
+	for _, rule := range v.allowedGroups {
+		if slices.Contains(p.Groups, rule.Group) {
+			ceiling, member = ceiling.Union(rule.Scope), true
 		}
 	}
-	return best, matched
+	return ceiling, member
+}
+
+// grantsFromRules returns a grant for every rule matching p.
+func grantsFromRules(p Principal, rules []AccessRule) []Grant {
+	var out []Grant
+	for _, r := range rules {
+		if r.Role.Valid() && ruleMatches(r, p) {
+			out = append(out, Grant{Role: r.Role, Scope: r.Scope})
+		}
+	}
+	return out
 }
 
 func ruleMatches(r AccessRule, p Principal) bool {
 	switch {
 	case r.User != "":
-		return (p.Email != "" && strings.EqualFold(r.User, p.Email)) || r.User == p.Subject
+		return (p.Email != "" && strings.EqualFold(r.User, p.Email)) || r.User == p.Subject || r.User == p.Name
 	case r.Group != "":
 		return slices.Contains(p.Groups, r.Group)
 	}

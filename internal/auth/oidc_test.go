@@ -44,12 +44,16 @@ func TestOIDCMatrix(t *testing.T) {
 	clock := newFakeClock()
 	rules := []AccessRule{}
 	allowDevs := func(o *Options) {
-		o.OIDCAllowedGroups = []string{"devs", "ops"}
+		o.OIDCAllowedGroups = []GroupRule{{Group: "devs"}, {Group: "ops"}}
 		o.Access = func() []AccessRule { return rules }
 	}
 	a, logs := newOIDCAuth(t, iss, clock, allowDevs)
 	noGroups, _ := newOIDCAuth(t, iss, clock, func(o *Options) { o.Access = func() []AccessRule { return rules } })
-	customClaim, _ := newOIDCAuth(t, iss, clock, func(o *Options) { o.OIDCAllowedGroups = []string{"ops"}; o.GroupsClaim = "roles" })
+	scoped, _ := newOIDCAuth(t, iss, clock, func(o *Options) {
+		o.OIDCAllowedGroups = []GroupRule{{Group: "devs", Scope: ScopeOf("web")}, {Group: "everyone", Scope: ScopeOf("worker", "api")}, {Group: "sales"}}
+		o.Access = func() []AccessRule { return rules }
+	})
+	customClaim, _ := newOIDCAuth(t, iss, clock, func(o *Options) { o.OIDCAllowedGroups = []GroupRule{{Group: "ops"}}; o.GroupsClaim = "roles" })
 
 	set := func(kv ...any) func(map[string]any) {
 		return func(c map[string]any) {
@@ -82,16 +86,18 @@ func TestOIDCMatrix(t *testing.T) {
 		claims  func(map[string]any)
 		key     *rsa.PrivateKey
 		mangle  func(string) string
-		want    Principal
+		want    who
 		wantErr error
 		errText string
 	}{
-		{name: "allowed group, no rule: deploy", want: Principal{Name: "alice@example.com", Role: RoleDeploy}},
-		{name: "group rule gives admin", rules: []AccessRule{{Group: "everyone", Role: RoleAdmin}}, want: Principal{Name: "alice@example.com", Role: RoleAdmin}},
-		{name: "highest rule wins", rules: []AccessRule{{Group: "devs", Role: RoleView}, {User: "ALICE@example.com", Role: RoleAdmin}, {Group: "x", Role: RoleAdmin}},
-			want: Principal{Name: "alice@example.com", Role: RoleAdmin}},
-		{name: "a rule can narrow to view", rules: []AccessRule{{Group: "devs", Role: RoleView}}, want: Principal{Name: "alice@example.com", Role: RoleView}},
-		{name: "groups claim as a string", claims: set("groups", "ops"), want: Principal{Name: "alice@example.com", Role: RoleDeploy}},
+		{name: "allowed group, no rule: deploy", want: who{"alice@example.com", "deploy:*"}},
+		{name: "group rule gives admin", rules: []AccessRule{{Group: "everyone", Role: RoleAdmin}}, want: who{"alice@example.com", "admin:*"}},
+		{name: "every matching rule grants", rules: []AccessRule{{Group: "devs", Role: RoleView}, {User: "ALICE@example.com", Role: RoleAdmin}, {Group: "x", Role: RoleAdmin}},
+			want: who{"alice@example.com", "view:* admin:*"}},
+		{name: "rules scope services", rules: []AccessRule{{Group: "devs", Role: RoleView}, {Group: "everyone", Role: RoleDeploy, Scope: ScopeOf("web", "api")}},
+			want: who{"alice@example.com", "view:* deploy:api,web"}},
+		{name: "a rule can narrow to view", rules: []AccessRule{{Group: "devs", Role: RoleView}}, want: who{"alice@example.com", "view:*"}},
+		{name: "groups claim as a string", claims: set("groups", "ops"), want: who{"alice@example.com", "deploy:*"}},
 		{name: "not in an allowed group", claims: set("groups", []string{"sales"}), wantErr: ErrForbidden},
 		{name: "no groups claim", claims: set("groups", nil), wantErr: ErrForbidden},
 		{name: "rule alone does not pass the group gate", rules: []AccessRule{{User: "alice@example.com", Role: RoleAdmin}}, claims: set("groups", nil), wantErr: ErrForbidden},
@@ -103,14 +109,24 @@ func TestOIDCMatrix(t *testing.T) {
 		{name: "alg none", mangle: none, wantErr: ErrUnauthenticated},
 
 		{name: "no allowed groups: user rule by subject", auth: noGroups, rules: []AccessRule{{User: "user-123", Role: RoleView}},
-			want: Principal{Name: "alice@example.com", Role: RoleView}},
+			want: who{"alice@example.com", "view:*"}},
 		{name: "no allowed groups, no rule: forbidden", auth: noGroups, rules: []AccessRule{{Group: "ops", Role: RoleAdmin}}, wantErr: ErrForbidden},
 		{name: "unverified email names nobody", auth: noGroups, rules: []AccessRule{{User: "alice@example.com", Role: RoleAdmin}},
 			claims: set("email_verified", false), wantErr: ErrForbidden},
-		{name: "no email: named by subject", auth: noGroups, rules: []AccessRule{{Group: "devs", Role: RoleDeploy}}, claims: set("email", nil),
-			want: Principal{Name: "user-123", Role: RoleDeploy}},
+		{name: "no email: named by issuer and subject", auth: noGroups, rules: []AccessRule{{Group: "devs", Role: RoleDeploy}}, claims: set("email", nil),
+			want: who{iss.URL() + "#user-123", "deploy:*"}},
+		{name: "email_verified absent: named by subject", auth: noGroups, rules: []AccessRule{{Group: "devs", Role: RoleDeploy}}, claims: set("email_verified", nil),
+			want: who{iss.URL() + "#user-123", "deploy:*"}},
+		{name: "email_verified absent: no email rule matches", auth: noGroups, rules: []AccessRule{{User: "alice@example.com", Role: RoleAdmin}},
+			claims: set("email_verified", nil), wantErr: ErrForbidden},
+		{name: "user rule by issuer#subject", auth: noGroups, rules: []AccessRule{{User: iss.URL() + "#user-123", Role: RoleView}}, claims: set("email_verified", false),
+			want: who{iss.URL() + "#user-123", "view:*"}},
 
-		{name: "custom groups claim", auth: customClaim, claims: set("roles", []string{"ops"}), want: Principal{Name: "alice@example.com", Role: RoleDeploy}},
+		{name: "scoped allowed group caps the rules", auth: scoped, rules: []AccessRule{{Group: "devs", Role: RoleAdmin}, {Group: "everyone", Role: RoleView, Scope: ScopeOf("api", "db")}},
+			want: who{"alice@example.com", "admin:api,web,worker view:api"}},
+		{name: "scoped allowed group, no rule: deploy within it", auth: scoped, want: who{"alice@example.com", "deploy:api,web,worker"}},
+		{name: "scoped allowed group, rules outside it", auth: scoped, rules: []AccessRule{{Group: "devs", Role: RoleAdmin, Scope: ScopeOf("db")}}, wantErr: ErrForbidden},
+		{name: "custom groups claim", auth: customClaim, claims: set("roles", []string{"ops"}), want: who{"alice@example.com", "deploy:*"}},
 		{name: "custom claim ignores groups", auth: customClaim, claims: set("groups", []string{"ops"}), wantErr: ErrForbidden},
 	}
 	for i, tt := range tests {
@@ -142,8 +158,8 @@ func TestOIDCMatrix(t *testing.T) {
 			if err != nil {
 				t.Fatalf("err = %v", err)
 			}
-			if p.Name != tt.want.Name || p.Role != tt.want.Role || p.Method != MethodOIDC || p.Subject != "user-123" {
-				t.Fatalf("principal %+v, want name %q role %q", p, tt.want.Name, tt.want.Role)
+			if got := (who{p.Name, grantsString(p.Grants)}); got != tt.want || p.Method != MethodOIDC || p.Subject != "user-123" {
+				t.Fatalf("principal %+v, want %+v", p, tt.want)
 			}
 		})
 	}
@@ -155,7 +171,7 @@ func TestOIDCMatrix(t *testing.T) {
 func TestOIDCExpiryUsesClock(t *testing.T) {
 	iss := newTestIssuer(t)
 	clock := newFakeClock()
-	a, _ := newOIDCAuth(t, iss, clock, func(o *Options) { o.OIDCAllowedGroups = []string{"devs"} })
+	a, _ := newOIDCAuth(t, iss, clock, func(o *Options) { o.OIDCAllowedGroups = []GroupRule{{Group: "devs"}} })
 	tok := iss.sign(t, iss.claims(clock.Now()), nil)
 	if _, err := a.Authenticate(request("192.0.2.1:1", "Bearer "+tok)); err != nil {
 		t.Fatal(err)
@@ -170,7 +186,7 @@ func TestOIDCIssuerDownAtStartup(t *testing.T) {
 	iss := newTestIssuer(t)
 	iss.down.Store(true)
 	clock := newFakeClock()
-	a, logs := newOIDCAuth(t, iss, clock, func(o *Options) { o.OIDCAllowedGroups = []string{"devs"} })
+	a, logs := newOIDCAuth(t, iss, clock, func(o *Options) { o.OIDCAllowedGroups = []GroupRule{{Group: "devs"}} })
 	if !strings.Contains(logs.String(), "OIDC discovery failed") {
 		t.Errorf("startup failure not logged:\n%s", logs.String())
 	}
@@ -216,13 +232,44 @@ func TestOIDCIssuerDownAtStartup(t *testing.T) {
 func TestOIDCStaticTokensStillWork(t *testing.T) {
 	iss := newTestIssuer(t)
 	path := writeFile(t, t.TempDir(), "tokens", tokA+" ci view\n")
-	a, _ := newOIDCAuth(t, iss, newFakeClock(), func(o *Options) { o.TokenFile = path; o.OIDCAllowedGroups = []string{"devs"} })
-	if p, err := a.Authenticate(request("192.0.2.1:1", "Bearer "+tokA)); err != nil || p.Method != MethodToken || p.Role != RoleView {
+	a, _ := newOIDCAuth(t, iss, newFakeClock(), func(o *Options) { o.TokenFile = path; o.OIDCAllowedGroups = []GroupRule{{Group: "devs"}} })
+	if p, err := a.Authenticate(request("192.0.2.1:1", "Bearer "+tokA)); err != nil || p.Method != MethodToken || p.Role() != RoleView {
 		t.Fatalf("static token with OIDC on: %+v, %v", p, err)
 	}
 	tok := iss.sign(t, iss.claims(time.Now()), nil)
 	p, err := a.Authenticate(request("192.0.2.1:1", "Bearer "+tok))
 	if err != nil || p.Method != MethodOIDC || !slices.Equal(p.Groups, []string{"devs", "everyone"}) || p.Email != "alice@example.com" {
 		t.Fatalf("OIDC token: %+v, %v", p, err)
+	}
+}
+
+// who is a principal as the tests compare it.
+type who struct{ name, grants string }
+
+// grantsString writes grants as "role:scope" words.
+func grantsString(grants []Grant) string {
+	var out []string
+	for _, g := range grants {
+		out = append(out, string(g.Role)+":"+g.Scope.String())
+	}
+	return strings.Join(out, " ")
+}
+
+func TestParseGroupRules(t *testing.T) {
+	rules, err := ParseGroupRules(" platform , team-web=web+web-worker,org:team=api ,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rules {
+		got = append(got, r.Group+"="+r.Scope.String())
+	}
+	if want := "platform=* team-web=web,web-worker org:team=api"; strings.Join(got, " ") != want {
+		t.Errorf("rules = %q, want %q", strings.Join(got, " "), want)
+	}
+	for _, bad := range []string{"=web", "team=", "team=Web", "team=web+", "team=*+web"} {
+		if _, err := ParseGroupRules(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"container/list"
 	"crypto/sha256"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -150,11 +151,24 @@ func (l *limiter) len() int {
 	return l.lru.Len()
 }
 
-// clientKey is the address failures are counted against: the connection's
-// host (X-Forwarded-For only when the connection comes from a trusted
-// proxy), with IPv6 addresses reduced to their /64, since one host
-// usually holds a whole /64.
+// clientKey is the address failures are counted against: ClientAddr, with
+// IPv6 addresses reduced to their /64, since one host usually holds a whole
+// /64.
 func clientKey(r *http.Request, trusted []netip.Prefix) string {
+	host := ClientAddr(r, trusted)
+	addr, err := netip.ParseAddr(host)
+	if err != nil || !addr.Is6() {
+		return host
+	}
+	p, _ := addr.Prefix(64)
+	return p.String()
+}
+
+// ClientAddr is the address of r's client: the connection's peer, or, when
+// the peer is one of the trusted proxies, the rightmost address of
+// X-Forwarded-For that is not one (the addresses left of it were written by
+// the client itself and prove nothing).
+func ClientAddr(r *http.Request, trusted []netip.Prefix) string {
 	host := r.RemoteAddr
 	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		host = h
@@ -163,12 +177,25 @@ func clientKey(r *http.Request, trusted []netip.Prefix) string {
 	if err != nil {
 		return host
 	}
-	addr = forwardedFor(addr.Unmap(), r.Header.Values("X-Forwarded-For"), trusted)
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
+	return forwardedFor(addr.Unmap(), r.Header.Values("X-Forwarded-For"), trusted).String()
+}
+
+// ParseProxies reads --trusted-proxies: comma-separated CIDRs or single
+// addresses.
+func ParseProxies(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range SplitList(s) {
+		p, err := netip.ParsePrefix(item)
+		if err != nil {
+			a, aerr := netip.ParseAddr(item)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted proxy %q: want a CIDR such as 10.0.0.0/8 or an address", item)
+			}
+			p = netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen())
+		}
+		out = append(out, p.Masked())
 	}
-	return addr.String()
+	return out, nil
 }
 
 // forwardedFor walks X-Forwarded-For from the right while the hop is a

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,10 +38,15 @@ type staticToken struct {
 	digest [sha256.Size]byte
 	name   string
 	role   Role
+	scope  Scope
 }
 
+// tokenSet is what one reading of the file gave: the usable tokens, and a
+// problem per line (or for the whole file) that was left out.
 type tokenSet struct {
-	tokens []staticToken
+	tokens   []staticToken
+	problems []string
+	warnings []string // weak tokens: used, and logged
 }
 
 // tokenStore holds the current token set and reloads it when the file
@@ -53,11 +59,10 @@ type tokenStore struct {
 
 	cur atomic.Pointer[tokenSet]
 
-	mu      sync.Mutex // guards the fields below; held by the one reloader
-	next    time.Time
-	stat    os.FileInfo
-	sum     [sha256.Size]byte
-	lastErr string
+	mu   sync.Mutex // guards the fields below; held by the one reloader
+	next time.Time
+	stat os.FileInfo
+	sum  [sha256.Size]byte
 }
 
 func newTokenStore(path string, interval time.Duration, log *slog.Logger, now func() time.Time) (*tokenStore, error) {
@@ -69,13 +74,12 @@ func newTokenStore(path string, interval time.Duration, log *slog.Logger, now fu
 	if err != nil {
 		return nil, fmt.Errorf("read token file: %w", err)
 	}
-	set, sum, err := readTokenFile(path, log)
+	set, sum, err := readTokenFile(path)
 	if err != nil {
 		return nil, err
 	}
 	s.stat, s.sum, s.next = fi, sum, now().Add(interval)
-	s.cur.Store(set)
-	log.Info("token file loaded", "file", path, "tokens", len(set.tokens))
+	s.store(set, "token file loaded")
 	return s, nil
 }
 
@@ -94,12 +98,20 @@ func (s *tokenStore) lookup(token string) (Principal, bool) {
 		return Principal{}, false
 	}
 	t := set.tokens[match]
-	return Principal{Name: t.name, Role: t.role, Method: MethodToken}, true
+	return Principal{Name: t.name, Grants: []Grant{{Role: t.role, Scope: t.scope}}, Method: MethodToken}, true
+}
+
+// problems returns what the last reading of the file left out, after
+// checking the file for changes.
+func (s *tokenStore) problems() []string {
+	s.maybeReload()
+	return s.cur.Load().problems
 }
 
 // maybeReload re-reads the file when, at most every interval, a stat shows a
-// different file, size or modification time. A file that cannot be read or
-// parsed keeps the last good set; the error is logged once per change.
+// different file, size or modification time. Revocation fails closed: a file
+// that is gone or unreadable leaves no token working, and an invalid line
+// only that line out.
 func (s *tokenStore) maybeReload() {
 	if !s.mu.TryLock() {
 		return // another request is checking
@@ -119,22 +131,36 @@ func (s *tokenStore) maybeReload() {
 		sum [sha256.Size]byte
 	)
 	if err == nil {
-		set, sum, err = readTokenFile(s.path, s.log)
+		set, sum, err = readTokenFile(s.path)
+	} else {
+		err = fmt.Errorf("read token file: %w", err)
 	}
 	if err != nil {
-		if msg := err.Error(); msg != s.lastErr {
-			s.lastErr = msg
-			s.log.Error("token file unusable, keeping the last good tokens", "file", s.path, "error", msg)
+		// Forget the file, so that it is read again as soon as it is back.
+		s.stat, s.sum = nil, [sha256.Size]byte{}
+		if cur := s.cur.Load(); len(cur.tokens) > 0 || !slices.Equal(cur.problems, []string{err.Error()}) {
+			s.store(&tokenSet{problems: []string{err.Error()}}, "token file unusable, every token refused")
 		}
 		return
 	}
-	s.stat, s.lastErr = fi, ""
+	s.stat = fi
 	if sum == s.sum {
 		return
 	}
 	s.sum = sum
+	s.store(set, "token file reloaded")
+}
+
+// store makes set current and logs msg with its counts, and each problem.
+func (s *tokenStore) store(set *tokenSet, msg string) {
 	s.cur.Store(set)
-	s.log.Info("token file reloaded", "file", s.path, "tokens", len(set.tokens))
+	for _, p := range set.problems {
+		s.log.Error("token file problem", "file", s.path, "problem", p)
+	}
+	for _, w := range set.warnings {
+		s.log.Warn("weak token", "file", s.path, "problem", w)
+	}
+	s.log.Info(msg, "file", s.path, "tokens", len(set.tokens), "problems", len(set.problems))
 }
 
 func fileChanged(old, cur os.FileInfo) bool {
@@ -142,8 +168,8 @@ func fileChanged(old, cur os.FileInfo) bool {
 }
 
 // readTokenFile reads and parses the file, returning the set and the digest
-// of the content.
-func readTokenFile(path string, log *slog.Logger) (*tokenSet, [sha256.Size]byte, error) {
+// of the content. Only a file that cannot be read at all is an error.
+func readTokenFile(path string) (*tokenSet, [sha256.Size]byte, error) {
 	var sum [sha256.Size]byte
 	f, err := os.Open(path)
 	if err != nil {
@@ -157,20 +183,18 @@ func readTokenFile(path string, log *slog.Logger) (*tokenSet, [sha256.Size]byte,
 	if len(data) > maxTokenFileSize {
 		return nil, sum, fmt.Errorf("token file %s: larger than %d bytes", path, maxTokenFileSize)
 	}
-	set, err := parseTokens(data, log)
-	if err != nil {
-		return nil, sum, fmt.Errorf("token file %s: %w", path, err)
-	}
-	return set, sha256.Sum256(data), nil
+	return parseTokens(data), sha256.Sum256(data), nil
 }
 
-// parseTokens parses `TOKEN [NAME [ROLE]]` lines. Every bad line is
-// reported, by number only: an error never quotes a field, since any of
-// them might be a token written in the wrong place.
-func parseTokens(data []byte, log *slog.Logger) (*tokenSet, error) {
+// parseTokens parses `TOKEN [NAME [ROLE [SERVICES]]]` lines. A bad line is
+// left out and reported by number only: a problem never quotes a field,
+// since any of them might be a token written in the wrong place.
+func parseTokens(data []byte) *tokenSet {
 	set := &tokenSet{}
 	seen := map[[sha256.Size]byte]int{}
-	var errs []error
+	problem := func(n int, err error) {
+		set.problems = append(set.problems, fmt.Sprintf("line %d: %v (the line is ignored)", n, err))
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxTokenFileSize)
 	for n := 1; sc.Scan(); n++ {
@@ -180,29 +204,31 @@ func parseTokens(data []byte, log *slog.Logger) (*tokenSet, error) {
 		}
 		t, err := parseTokenLine(line, n)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("line %d: %w", n, err))
+			problem(n, err)
 			continue
 		}
 		if first, dup := seen[t.digest]; dup {
-			errs = append(errs, fmt.Errorf("line %d: same token as line %d", n, first))
+			// Neither line can be trusted to say who holds the token.
+			problem(n, fmt.Errorf("same token as line %d", first))
+			set.tokens = slices.DeleteFunc(set.tokens, func(o staticToken) bool { return o.digest == t.digest })
 			continue
 		}
 		seen[t.digest] = n
 		if len(strings.Fields(line)[0]) < weakTokenLen {
-			log.Warn("token shorter than recommended", "line", n, "name", t.name, "min_length", weakTokenLen)
+			set.warnings = append(set.warnings, fmt.Sprintf("line %d: token %s is shorter than %d characters", n, t.name, weakTokenLen))
 		}
 		set.tokens = append(set.tokens, t)
 	}
 	if err := sc.Err(); err != nil {
-		errs = append(errs, err)
+		set.problems = append(set.problems, fmt.Sprintf("read: %v", err))
 	}
-	return set, errors.Join(errs...)
+	return set
 }
 
 func parseTokenLine(line string, n int) (staticToken, error) {
 	fields := strings.Fields(line)
-	if len(fields) > 3 {
-		return staticToken{}, errors.New("too many fields (want TOKEN [NAME [ROLE]])")
+	if len(fields) > 4 {
+		return staticToken{}, errors.New("too many fields (want TOKEN [NAME [ROLE [SERVICES]]])")
 	}
 	t := staticToken{
 		digest: sha256.Sum256([]byte(fields[0])),
@@ -218,6 +244,14 @@ func parseTokenLine(line string, n int) (staticToken, error) {
 		if !t.role.Valid() {
 			return staticToken{}, errors.New("the third field is not a role (want view, deploy or admin)")
 		}
+	}
+	if len(fields) > 3 {
+		scope, err := ParseScope(fields[3])
+		if err != nil {
+			// The scope's own message may quote the field: say only where.
+			return staticToken{}, errors.New("the fourth field is not `*` or a comma-separated list of service names")
+		}
+		t.scope = scope
 	}
 	return t, nil
 }

@@ -38,26 +38,33 @@ func TestTokenFileParsing(t *testing.T) {
 		"\t# indented comment",
 		tokC,
 		"tok-delta-0123456789abcdef alice view",
+		"tok-echo-0123456789abcdefg web-ci deploy web,web-worker",
+		"tok-fox-0123456789abcdefgh ops admin *",
 	}, "\n")
 	a, _, _ := newTokenAuth(t, content, newFakeClock())
 	tests := []struct {
 		token, name string
 		role        Role
+		scope       string
 	}{
-		{tokA, "ci-pipeline", RoleAdmin},
-		{tokB, "release-bot", RoleDeploy},  // role defaults to deploy
-		{tokC, "token-line-6", RoleDeploy}, // unnamed: named after its line
-		{"tok-delta-0123456789abcdef", "alice", RoleView},
+		{tokA, "ci-pipeline", RoleAdmin, "*"},
+		{tokB, "release-bot", RoleDeploy, "*"},  // role defaults to deploy, scope to every service
+		{tokC, "token-line-6", RoleDeploy, "*"}, // unnamed: named after its line
+		{"tok-delta-0123456789abcdef", "alice", RoleView, "*"},
+		{"tok-echo-0123456789abcdefg", "web-ci", RoleDeploy, "web,web-worker"},
+		{"tok-fox-0123456789abcdefgh", "ops", RoleAdmin, "*"},
 	}
 	for _, tt := range tests {
 		p, err := a.Authenticate(request("192.0.2.1:1234", "Bearer "+tt.token))
 		if err != nil {
 			t.Fatalf("token %s: %v", tt.name, err)
 		}
-		want := Principal{Name: tt.name, Role: tt.role, Method: MethodToken}
-		if p.Name != want.Name || p.Role != want.Role || p.Method != want.Method {
-			t.Errorf("token %s: got %+v, want %+v", tt.name, p, want)
+		if len(p.Grants) != 1 || p.Name != tt.name || p.Grants[0].Role != tt.role || p.Grants[0].Scope.String() != tt.scope || p.Method != MethodToken {
+			t.Errorf("token %s: got %+v, want role %s over %s", tt.name, p, tt.role, tt.scope)
 		}
+	}
+	if problems := a.TokenFileProblems(); len(problems) != 0 {
+		t.Errorf("problems in a valid file: %q", problems)
 	}
 	for _, bad := range []string{"# CI and people", "ci-pipeline", tokA + "x", strings.ToUpper(tokA)} {
 		if _, err := a.Authenticate(request("192.0.2.2:1234", "Bearer "+bad)); !errors.Is(err, ErrUnauthenticated) {
@@ -66,31 +73,48 @@ func TestTokenFileParsing(t *testing.T) {
 	}
 }
 
-func TestTokenFileErrorsNameLinesNotTokens(t *testing.T) {
+// TestTokenFileBadLinesAreLeftOut: each invalid line is reported by its
+// number, never by its content, and only that line is left out.
+func TestTokenFileBadLinesAreLeftOut(t *testing.T) {
 	secrets := []string{"s3cret-one-0123456789", "s3cret-two-0123456789", "s3cret-three-012345678", "s3cret-four-0123456789"}
 	content := strings.Join([]string{
-		secrets[0] + " ok deploy",              // 1
-		"# comment",                            // 2
-		secrets[1] + " name " + secrets[2],     // 3: third field not a role
-		secrets[3] + " a view extra",           // 4: too many fields
-		secrets[0] + " again",                  // 5: duplicate of line 1
-		"s3cret-five-0123456789 bob superuser", // 6: unknown role
+		secrets[0] + " ok deploy",                          // 1
+		"# comment",                                        // 2
+		secrets[1] + " name " + secrets[2],                 // 3: third field not a role
+		secrets[3] + " a view web extra",                   // 4: too many fields
+		"s3cret-dup-0123456789 first",                      // 5: duplicated below: both out
+		"s3cret-five-0123456789 bob superuser",             // 6: unknown role
+		"s3cret-dup-0123456789 again",                      // 7: same token as line 5
+		"s3cret-six-0123456789 web view Web_" + secrets[1], // 8: not service names
+		"s3cret-seven-012345678 fine view api",             // 9
 	}, "\n")
 	log, buf := testlog.New()
 	path := writeFile(t, t.TempDir(), "tokens", content)
-	_, err := New(t.Context(), Options{TokenFile: path, Log: log})
-	if err == nil {
-		t.Fatal("New succeeded with an invalid token file")
+	a, err := New(t.Context(), Options{TokenFile: path, Log: log})
+	if err != nil {
+		t.Fatalf("New refused a file with good lines: %v", err)
 	}
-	msg := err.Error()
-	for _, want := range []string{"line 3:", "line 4:", "line 5: same token as line 1", "line 6:", path} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("error %q does not mention %q", msg, want)
+	problems := strings.Join(a.TokenFileProblems(), "\n")
+	for _, want := range []string{"line 3:", "line 4:", "line 6:", "line 7: same token as line 5", "line 8:"} {
+		if !strings.Contains(problems, want) {
+			t.Errorf("problems %q do not mention %q", problems, want)
 		}
 	}
-	for _, s := range append(secrets, "s3cret-five", "superuser") {
-		if strings.Contains(msg, s) || strings.Contains(buf.String(), s) {
-			t.Errorf("a token field (%s) leaked into the error or log: %q / %q", s, msg, buf.String())
+	for _, s := range append(secrets, "s3cret-five", "superuser", "s3cret-six", "Web_") {
+		if strings.Contains(problems, s) || strings.Contains(buf.String(), s) {
+			t.Errorf("a token field (%s) leaked into the problems or log: %q / %q", s, problems, buf.String())
+		}
+	}
+	if !strings.Contains(buf.String(), "line 4:") {
+		t.Errorf("problems not logged:\n%s", buf.String())
+	}
+	for tok, ok := range map[string]bool{
+		secrets[0]: true, "s3cret-seven-012345678": true,
+		secrets[1]: false, secrets[3]: false, "s3cret-dup-0123456789": false, "s3cret-five-0123456789": false, "s3cret-six-0123456789": false,
+	} {
+		_, err := a.Authenticate(request("192.0.2.9:1", "Bearer "+tok))
+		if ok != (err == nil) {
+			t.Errorf("token of %q: err = %v, want accepted %v", tok[:10], err, ok)
 		}
 	}
 }
@@ -125,38 +149,68 @@ func TestTokenFileReload(t *testing.T) {
 		t.Fatalf("token file re-read before the check interval: %v", err)
 	}
 	clock.Advance(3 * time.Second)
-	if p, err := auth(tokB); err != nil || p.Name != "second" || p.Role != RoleAdmin {
+	if p, err := auth(tokB); err != nil || p.Name != "second" || p.Role() != RoleAdmin {
 		t.Fatalf("after reload: %+v, %v", p, err)
 	}
 	if _, err := auth(tokA); !errors.Is(err, ErrUnauthenticated) {
 		t.Fatalf("removed token still accepted: %v", err)
 	}
 
-	// An invalid file keeps the last good set and logs the line.
-	writeFile(t, filepath.Dir(path), "tokens", tokC+" third bogus-role\n")
+	// A bad line is left out; the rest of the file works.
+	writeFile(t, filepath.Dir(path), "tokens", tokC+" third bogus-role\n"+tokB+" second admin\n")
 	clock.Advance(3 * time.Second)
 	if _, err := auth(tokB); err != nil {
-		t.Fatalf("invalid file replaced the good set: %v", err)
+		t.Fatalf("a bad line took the good ones with it: %v", err)
 	}
 	if _, err := auth(tokC); err == nil {
-		t.Fatal("token from an invalid file accepted")
+		t.Fatal("token of an invalid line accepted")
 	}
-	if !strings.Contains(logs.String(), "line 1") {
-		t.Errorf("invalid reload not logged with its line: %s", logs.String())
+	if p := a.TokenFileProblems(); len(p) != 1 || !strings.Contains(p[0], "line 1") {
+		t.Errorf("problems = %q, want line 1", p)
 	}
 
-	// An unreadable (removed) file keeps the last good set and logs once.
+	// A removed file leaves no token working (revocation fails closed),
+	// and is logged once.
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {
 		clock.Advance(3 * time.Second)
-		if _, err := auth(tokB); err != nil {
-			t.Fatalf("missing file dropped the good set: %v", err)
+		if _, err := auth(tokB); !errors.Is(err, ErrUnauthenticated) {
+			t.Fatalf("token still accepted with the file gone: %v", err)
 		}
 	}
 	if n := strings.Count(logs.String(), "no such file"); n != 1 {
 		t.Errorf("missing file logged %d times, want once:\n%s", n, logs.String())
+	}
+	if p := a.TokenFileProblems(); len(p) != 1 || !strings.Contains(p[0], "no such file") {
+		t.Errorf("problems = %q, want the missing file", p)
+	}
+
+	// An unreadable file too.
+	writeFile(t, filepath.Dir(path), "tokens", tokB+" second admin\n")
+	clock.Advance(3 * time.Second)
+	if _, err := auth(tokB); err != nil {
+		t.Fatalf("after the file came back: %v", err)
+	}
+	if err := os.Chmod(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := os.Open(path); err == nil { // root reads anything
+		f.Close()
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(path, 0o700); err != nil { // a directory cannot be read as a file
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(3 * time.Second)
+	if _, err := auth(tokB); !errors.Is(err, ErrUnauthenticated) {
+		t.Fatalf("token still accepted with the file unreadable: %v", err)
+	}
+	if err := os.RemoveAll(path); err != nil {
+		t.Fatal(err)
 	}
 
 	// Back again: picked up.

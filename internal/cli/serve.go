@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 	"k8s.io/klog/v2"
 
+	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/vault"
@@ -23,6 +24,7 @@ import (
 type serveFlags struct {
 	opts        operator.Options
 	oidcGroups  string
+	proxies     string
 	logLevel    string
 	pullSecrets string
 	storage     []string
@@ -67,7 +69,8 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Git.Branch, "git-branch", env("GIT_BRANCH", ""), "branch to follow (default: the remote's HEAD) [GIT_BRANCH]")
 	fs.StringVar(&o.File, "file", env("BITESIZE_FILE", manifest.DefaultFile), "manifest path in the repository [BITESIZE_FILE]")
 	fs.StringVar(&o.Listen, "listen", ":8080", "HTTP listen address")
-	fs.StringVar(&o.AuthTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE]] [AUTH_TOKEN_FILE]")
+	fs.StringVar(&o.AuthTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE [SERVICES]]] [AUTH_TOKEN_FILE]")
+	fs.StringVar(&f.proxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "CIDRs of the proxies (an ingress) whose X-Forwarded-For names the client, comma-separated [TRUSTED_PROXIES]")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", 10*time.Minute, "how often to re-apply the last revision to correct drift")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", env("WEBHOOK_SECRET_FILE", ""), "file holding the webhook signing secret [WEBHOOK_SECRET_FILE]")
@@ -81,7 +84,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.storage, "storage-class", nil, "volume type to storage class, TYPE=CLASS (repeatable)")
 	fs.StringVar(&o.OIDCIssuerURL, "oidc-issuer-url", env("OIDC_ISSUER_URL", ""), "OIDC issuer for API tokens [OIDC_ISSUER_URL]")
 	fs.StringVar(&o.OIDCClientID, "oidc-client-id", env("OIDC_CLIENT_ID", ""), "OIDC audience [OIDC_CLIENT_ID]")
-	fs.StringVar(&f.oidcGroups, "oidc-allowed-groups", env("OIDC_ALLOWED_GROUPS", ""), "OIDC groups allowed, comma-separated [OIDC_ALLOWED_GROUPS]")
+	fs.StringVar(&f.oidcGroups, "oidc-allowed-groups", env("OIDC_ALLOWED_GROUPS", ""), "OIDC groups allowed, comma-separated; GROUP=SERVICE+SERVICE limits a group to those services [OIDC_ALLOWED_GROUPS]")
 	fs.StringVar(&f.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [LOG_LEVEL]")
 	fs.BoolVar(&o.PruneClaims, "prune-claims", false, "let pruning delete PersistentVolumeClaims the file no longer lists")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "share a Lease with other replicas: one works, the others wait")
@@ -119,7 +122,12 @@ func (f *serveFlags) complete(_ *pflag.FlagSet, streams Streams) error {
 		return err
 	}
 	o.Render.PullSecrets = splitList(f.pullSecrets)
-	o.OIDCAllowedGroups = splitList(f.oidcGroups)
+	if o.OIDCAllowedGroups, err = auth.ParseGroupRules(f.oidcGroups); err != nil {
+		return fmt.Errorf("--oidc-allowed-groups: %w", err)
+	}
+	if o.TrustedProxies, err = auth.ParseProxies(f.proxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	o.Render.StorageClasses = map[string]string{}
 	for _, kv := range f.storage {
 		k, v, ok := strings.Cut(kv, "=")

@@ -47,7 +47,7 @@ func (b backend) Rollback(ctx context.Context, req controller.DeployRequest) (st
 	return b.Deploy(ctx, req)
 }
 
-func (backend) Promote(context.Context, string, string) (string, error) {
+func (backend) Promote(context.Context, string, controller.Caller) (string, error) {
 	return "", fmt.Errorf("%w: green is not healthy", controller.ErrConflict)
 }
 
@@ -71,7 +71,7 @@ type tokens map[string]auth.Role
 func (t tokens) Authenticate(r *http.Request) (auth.Principal, error) {
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if role, ok := t[tok]; ok {
-		return auth.Principal{Name: "ci", Role: role}, nil
+		return auth.Principal{Name: "ci", Grants: []auth.Grant{{Role: role}}}, nil
 	}
 	return auth.Principal{}, auth.ErrUnauthenticated
 }

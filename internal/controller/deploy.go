@@ -22,7 +22,14 @@ type DeployRequest struct {
 	Service     string
 	Version     string
 	Application string
-	Actor       string
+	Caller
+}
+
+// Caller is who asks for a change, as the audit records them: their name
+// and the address they called from (empty when not over the network).
+type Caller struct {
+	Actor   string
+	Address string
 }
 
 // Deploy records a deploy durably and asks for a resync; it returns once the
@@ -74,7 +81,7 @@ func (c *Controller) deploy(ctx context.Context, req DeployRequest, action strin
 	d, err := c.tracker.Accept(ctx, state.Deploy{
 		Service: s.Name, Workload: workload, Version: req.Version, Application: req.Application,
 		Source: state.SourceAPI, Actor: req.Actor,
-	}, &audit.Record{Actor: req.Actor, Action: action, Revision: c.Status().Revision})
+	}, &audit.Record{Actor: req.Actor, Address: req.Address, Action: action, Revision: c.Status().Revision})
 	if err != nil {
 		return state.Deploy{}, err
 	}
@@ -128,7 +135,7 @@ func notPromotable(w deploy.Workload, want string) string {
 
 // Promote switches a blue/green service's traffic to its inactive colour,
 // only when that colour runs the version it is driven to and is healthy.
-func (c *Controller) Promote(ctx context.Context, service, actor string) (string, error) {
+func (c *Controller) Promote(ctx context.Context, service string, by Caller) (string, error) {
 	env, _, ok := c.Environment()
 	if !ok {
 		return "", ErrNotReady
@@ -151,7 +158,7 @@ func (c *Controller) Promote(ctx context.Context, service, actor string) (string
 	if why := notPromotable(w, want); why != "" {
 		return "", fmt.Errorf("%w: cannot promote %s of service %q: %s", ErrConflict, colour, s.Name, why)
 	}
-	rec := audit.Record{Actor: actor, Action: audit.ActionPromote, Service: s.Name, Version: w.Version,
+	rec := audit.Record{Actor: by.Actor, Address: by.Address, Action: audit.ActionPromote, Service: s.Name, Version: w.Version,
 		Revision: c.Status().Revision, Result: audit.ResultSuccess, Message: "traffic switched to " + colour}
 	_, err = c.store.Update(ctx, s.Name, func(st *state.Service) error {
 		st.Active = colour

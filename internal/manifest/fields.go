@@ -369,6 +369,12 @@ var accessFields = fieldTable[Access]{
 	"group": func(d *decoder, n *yaml.Node, p string, a *Access) { a.Group = d.str(n, p) },
 	"user":  func(d *decoder, n *yaml.Node, p string, a *Access) { a.User = d.str(n, p) },
 	"role":  func(d *decoder, n *yaml.Node, p string, a *Access) { a.Role = d.str(n, p) },
+	"services": func(d *decoder, n *yaml.Node, p string, a *Access) {
+		a.Services = d.strList(n, p)
+		if a.Services == nil {
+			a.Services = []string{} // written, and empty: an error, not "all"
+		}
+	},
 }
 
 var tolerationFields = fieldTable[Toleration]{

@@ -305,12 +305,21 @@ type Preset struct {
 	InitContainers []Container
 }
 
-// Access grants a group or a user a role in the namespace.
+// Access grants a group or a user a role in the namespace. Services, when
+// set, confines the role to those services on the HTTP API; such an entry
+// renders no Kubernetes binding (docs/manifest.md).
 type Access struct {
-	Path  string
-	Group string
-	User  string
-	Role  string
+	Path     string
+	Group    string
+	User     string
+	Role     string
+	Services []string
+}
+
+// EveryService reports whether a covers every service: no `services`, or
+// `services: ["*"]`.
+func (a Access) EveryService() bool {
+	return a.Services == nil || len(a.Services) == 1 && a.Services[0] == "*"
 }
 
 // Toleration lets pods run on tainted nodes.

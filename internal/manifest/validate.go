@@ -212,6 +212,32 @@ func (v *checker) access(e *Environment) {
 		if v.required(joinPath(a.Path, "role"), a.Role) {
 			v.oneOf(joinPath(a.Path, "role"), a.Role, AccessRoles...)
 		}
+		v.accessServices(e, a)
+	}
+}
+
+// accessServices checks an entry's `services`: names of services, or `*`
+// alone. A name the file does not (or no longer) define only warns: the
+// entry grants nothing over it.
+func (v *checker) accessServices(e *Environment, a Access) {
+	if a.Services == nil {
+		return
+	}
+	path := joinPath(a.Path, "services")
+	if len(a.Services) == 0 {
+		v.errorf(path, "lists no service: leave it out for every service, or name them")
+		return
+	}
+	for i, name := range a.Services {
+		p := itemPath(path, i)
+		switch {
+		case name == "*" && len(a.Services) > 1:
+			v.errorf(p, "`*` stands alone: it already means every service")
+		case name == "*":
+		case !v.invalid(p, name, validation.IsDNS1123Label(name)):
+		case e.Service(name) == nil:
+			v.warnf(p, "no service %q in this environment: the entry grants nothing over it", name)
+		}
 	}
 }
 

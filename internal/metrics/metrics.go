@@ -74,6 +74,14 @@ func (m *Metrics) SetServices(counts map[string]int) {
 	}
 }
 
+// CountTokenFileProblems reports, at each scrape, how many lines of the API
+// token file are ignored (1 when the whole file cannot be read).
+func (m *Metrics) CountTokenFileProblems(count func() int) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "envop_token_file_problems", Help: "Lines of the API token file ignored as invalid (1 when the file cannot be read).",
+	}, func() float64 { return float64(count()) }))
+}
+
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{})

@@ -15,16 +15,19 @@ import (
 // newAPI builds the authenticated HTTP API over the running parts.
 func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), error) {
 	var authn api.Authenticator
+	var warnings func() []string
 	closeAuth := func() {}
 	if opts.AuthTokenFile != "" || opts.OIDCIssuerURL != "" {
 		a, err := auth.New(ctx, auth.Options{
 			TokenFile: opts.AuthTokenFile, OIDCIssuerURL: opts.OIDCIssuerURL, OIDCClientID: opts.OIDCClientID,
-			OIDCAllowedGroups: opts.OIDCAllowedGroups, Access: accessRules(p.Controller), Log: opts.Log,
+			OIDCAllowedGroups: opts.OIDCAllowedGroups, Access: accessRules(p.Controller),
+			TrustedProxies: opts.TrustedProxies, Log: opts.Log,
 		})
 		if err != nil {
 			return nil, nil, fmt.Errorf("authentication: %w", err)
 		}
-		authn, closeAuth = a, a.Close
+		authn, closeAuth, warnings = a, a.Close, a.TokenFileProblems
+		p.Metrics.CountTokenFileProblems(func() int { return len(a.TokenFileProblems()) })
 	} else {
 		opts.Log.Warn("API authentication not configured: every API call will be refused", "hint", "set --auth-token-file or --oidc-issuer-url")
 	}
@@ -39,7 +42,8 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 	}
 	h := api.New(api.Options{
 		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
-		Ready: func() error { return ready(p.Controller) }, Metrics: p.Metrics.Handler(),
+		Ready: func() error { return ready(p.Controller) }, Warnings: warnings, Metrics: p.Metrics.Handler(),
+		TrustedProxies: opts.TrustedProxies,
 	})
 	return h, closeAuth, nil
 }

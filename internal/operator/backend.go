@@ -112,8 +112,8 @@ func (b *backend) Rollback(ctx context.Context, req controller.DeployRequest) (s
 	return b.p.Controller.Rollback(ctx, req)
 }
 
-func (b *backend) Promote(ctx context.Context, service, actor string) (string, error) {
-	return b.p.Controller.Promote(ctx, service, actor)
+func (b *backend) Promote(ctx context.Context, service string, by controller.Caller) (string, error) {
+	return b.p.Controller.Promote(ctx, service, by)
 }
 
 func (b *backend) GetDeploy(id string) (state.Deploy, bool) {
@@ -154,7 +154,16 @@ func accessRules(c *controller.Controller) func() []auth.AccessRule {
 		}
 		out := make([]auth.AccessRule, 0, len(env.Access))
 		for _, a := range env.Access {
-			out = append(out, auth.AccessRule{Group: a.Group, User: a.User, Role: auth.Role(a.Role)})
+			rule := auth.AccessRule{Group: a.Group, User: a.User, Role: auth.Role(a.Role)}
+			if a.Services != nil {
+				// Validated already; should it not parse, it grants nothing.
+				scope, err := auth.ParseScope(strings.Join(a.Services, ","))
+				if err != nil {
+					scope = auth.ScopeOf()
+				}
+				rule.Scope = scope
+			}
+			out = append(out, rule)
 		}
 		return out
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/audit"
+	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/controller"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/health"
@@ -58,7 +60,10 @@ type Options struct {
 	AuthTokenFile     string
 	OIDCIssuerURL     string
 	OIDCClientID      string
-	OIDCAllowedGroups []string
+	OIDCAllowedGroups []auth.GroupRule
+	// TrustedProxies are the peers whose X-Forwarded-For names the client,
+	// for the failed-authentication limiter, the logs and the audit.
+	TrustedProxies []netip.Prefix
 	// WebhookSecretFile holds the secret webhook calls are signed with.
 	WebhookSecretFile string
 	// LeaderElect makes replicas share a Lease: one works, the others wait.

@@ -77,10 +77,15 @@ func (r *renderer) access() {
 // duplicates. Groups carry Options.OIDCGroupsPrefix: the API server
 // prefixes the groups of OIDC tokens with its --oidc-groups-prefix, and a
 // binding to the bare name would match nobody, or a group of another
-// authenticator with that name.
+// authenticator with that name. An entry confined to some services binds
+// nothing: Kubernetes RBAC cannot tell one service's pods and logs from
+// another's, so such a role lives on the HTTP API only.
 func (r *renderer) accessSubjects() map[string][]rbacv1.Subject {
 	subjects := map[string][]rbacv1.Subject{}
 	for _, a := range r.env.Access {
+		if !a.EveryService() {
+			continue
+		}
 		s := rbacv1.Subject{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: r.opts.OIDCGroupsPrefix + a.Group}
 		if a.User != "" {
 			s = rbacv1.Subject{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: a.User}

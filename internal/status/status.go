@@ -233,3 +233,22 @@ func application(s *manifest.Service) string {
 	}
 	return s.Name
 }
+
+// Only returns the view with the services keep accepts, the environment's
+// status judged on those alone: what a caller confined to some services
+// sees. The sync and revision are the environment's and stay.
+func (e Environment) Only(keep func(service string) bool) Environment {
+	out := e
+	out.Services = []Service{}
+	statuses := []health.Status{}
+	for _, s := range e.Services {
+		if keep(s.Name) {
+			out.Services = append(out.Services, s)
+			statuses = append(statuses, health.Status(s.Status))
+		}
+	}
+	if len(e.Services) > 0 { // otherwise nothing is applied yet: keep why
+		out.Status = string(health.Worst(statuses...))
+	}
+	return out
+}

@@ -98,8 +98,10 @@ func (b *backend) Deploy(context.Context, controller.DeployRequest) (state.Deplo
 func (b *backend) Rollback(context.Context, controller.DeployRequest) (state.Deploy, error) {
 	return state.Deploy{}, errUnused
 }
-func (b *backend) Promote(context.Context, string, string) (string, error) { return "", errUnused }
-func (b *backend) GetDeploy(string) (state.Deploy, bool)                   { return state.Deploy{}, false }
+func (b *backend) Promote(context.Context, string, controller.Caller) (string, error) {
+	return "", errUnused
+}
+func (b *backend) GetDeploy(string) (state.Deploy, bool) { return state.Deploy{}, false }
 func (b *backend) WaitDeploy(context.Context, string) (state.Deploy, bool) {
 	return state.Deploy{}, false
 }
