@@ -71,7 +71,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", 10*time.Minute, "how often to re-apply the last revision to correct drift")
 	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", env("WEBHOOK_SECRET_FILE", ""), "file holding the webhook signing secret [WEBHOOK_SECRET_FILE]")
-	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate")
+	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (read again when it changes)")
 	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "key of --tls-cert-file")
 	fs.StringVar(&o.Render.Registry, "registry", env("DOCKER_REGISTRY", ""), "image registry prefix [DOCKER_REGISTRY]")
 	fs.StringVar(&f.pullSecrets, "pull-secrets", env("DOCKER_PULL_SECRETS", ""), "image pull secrets, comma-separated [DOCKER_PULL_SECRETS]")

@@ -46,7 +46,9 @@ type Options struct {
 
 	Listen string
 	// Listener, when set, is served instead of listening on Listen.
-	Listener    net.Listener
+	Listener net.Listener
+	// TLSCertFile and TLSKeyFile make the API serve HTTPS; they are read
+	// again when they change.
 	TLSCertFile string
 	TLSKeyFile  string
 
