@@ -67,6 +67,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Git.Branch, "git-branch", env("GIT_BRANCH", ""), "branch to follow (default: the remote's HEAD) [GIT_BRANCH]")
 	fs.StringVar(&o.File, "file", env("BITESIZE_FILE", manifest.DefaultFile), "manifest path in the repository [BITESIZE_FILE]")
 	fs.StringVar(&o.Listen, "listen", ":8080", "HTTP listen address")
+	fs.StringVar(&o.MetricsListen, "metrics-listen", env("METRICS_LISTEN", ""), "serve /metrics in plain HTTP on this address only, not on --listen [METRICS_LISTEN]")
 	fs.StringVar(&o.AuthTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE]] [AUTH_TOKEN_FILE]")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", 10*time.Minute, "how often to re-apply the last revision to correct drift")

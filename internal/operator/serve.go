@@ -117,8 +117,9 @@ func (s httpServer) serve() error {
 	return fmt.Errorf("%s server: %w", s.name, err)
 }
 
-// httpServers listens for the API; with --tls-cert-file it serves HTTPS
-// with a certificate reloaded when its files change.
+// httpServers listens for the API and, with --metrics-listen, for
+// Prometheus apart from it; with --tls-cert-file the API serves HTTPS with
+// a certificate reloaded when its files change.
 func httpServers(opts Options, api http.Handler, m *metrics.Metrics) ([]httpServer, error) {
 	var tlsConfig *tls.Config
 	if opts.TLSCertFile != "" {
@@ -143,7 +144,29 @@ func httpServers(opts Options, api http.Handler, m *metrics.Metrics) ([]httpServ
 		IdleTimeout:    2 * time.Minute,
 		MaxHeaderBytes: 64 << 10,
 	}}
-	return []httpServer{apiServer}, nil
+	if !opts.metricsApart() {
+		return []httpServer{apiServer}, nil
+	}
+	if ln, err = listen(opts.MetricsListener, opts.MetricsListen); err != nil {
+		_ = apiServer.ln.Close()
+		return nil, err
+	}
+	return []httpServer{apiServer, {name: "metrics", ln: ln, srv: metricsServer(m)}}, nil
+}
+
+// metricsServer serves /metrics alone, to Prometheus; probes stay on the
+// API's address, the one they are meant to check.
+func metricsServer(m *metrics.Metrics) *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	return &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
 }
 
 // listen returns ln when given (tests, embedding), else listens on addr.

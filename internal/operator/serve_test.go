@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -111,5 +112,53 @@ func TestAPIServesHTTPSAndReloadsItsCertificate(t *testing.T) {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if want := `envop_serving_certificate_reloads_total{result="success"} 1`; !strings.Contains(rec.Body.String(), want) {
 		t.Errorf("metrics lack %s", want)
+	}
+}
+
+// TestMetricsListener: with a metrics listener, /metrics is served there,
+// in plain HTTP, and nothing else is.
+func TestMetricsListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New()
+	m.ObserveSync("success", time.Second)
+	api := http.NotFoundHandler()
+	servers, err := httpServers(Options{Listen: "127.0.0.1:0", MetricsListener: ln}, api, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(servers) != 2 || servers[1].ln != ln {
+		t.Fatalf("servers = %+v, want the API's and the metrics'", servers)
+	}
+	start(t, servers)
+	base := "http://" + ln.Addr().String()
+	for path, want := range map[string]int{"/metrics": 200, "/healthz": 404, "/": 404} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+		if path == "/metrics" && !strings.Contains(string(body), `envop_syncs_total{result="success"} 1`) {
+			t.Errorf("/metrics lacks the syncs counted:\n%s", body)
+		}
+	}
+	resp, err := http.Post(base+"/metrics", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics = %d, want 405", resp.StatusCode)
+	}
+
+	taken := Options{Listen: "127.0.0.1:0", MetricsListen: ln.Addr().String()}
+	if _, err := httpServers(taken, api, m); err == nil || !strings.Contains(err.Error(), "listen on "+ln.Addr().String()) {
+		t.Errorf("metrics address taken: %v, want the listen error", err)
 	}
 }
