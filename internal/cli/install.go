@@ -19,6 +19,8 @@ func newInstallCmd(streams Streams) *cobra.Command {
 		Short: "Print the least-privilege manifests that run the operator in a namespace",
 		Long: `Install prints a ServiceAccount, a Role with exactly the namespaced rights the operator uses,
 their RoleBinding, a hardened Deployment and its Service, ready for kubectl apply -f -.
+The Service exposes the API only; /metrics is served on the pod's port named metrics
+(--metrics-port) for Prometheus to scrape the pod.
 The Secrets they read (API tokens, git credentials) are named in the header; create them yourself.
 An environment with access entries also needs --access: Kubernetes lets the operator create
 the Roles those entries grant only if it holds every right they grant, which --access adds
@@ -52,6 +54,8 @@ to its Role (up to pods/exec; never escalate or bind).`,
 		`Secret holding the API tokens (key "tokens"); "" mounts none, for OIDC-only setups`)
 	f.BoolVar(&o.Access, "access", false,
 		"also give the Role the rights of the Roles of `access` entries, so the operator may create them (up to pods/exec)")
+	f.Int32Var(&o.MetricsPort, "metrics-port", install.DefaultMetricsPort,
+		"pod port of /metrics (named metrics, for a PodMonitor; not in the Service); 0 serves it on the API's port")
 	f.StringVarP(&output, "output", "o", install.FormatYAML, "output format: yaml or json")
 	return cmd
 }

@@ -38,10 +38,20 @@ func TestInstall(t *testing.T) {
 		if strings.Join(kinds, ",") != "ServiceAccount,Role,RoleBinding,Deployment,Service" {
 			t.Errorf("kinds = %v", kinds)
 		}
-		for _, want := range []string{"image: reg.example.com/envop:v9", "value: https://git.example.com/shop/envs.git", "value: dev", "value: main"} {
+		for _, want := range []string{"image: reg.example.com/envop:v9", "value: https://git.example.com/shop/envs.git", "value: dev", "value: main",
+			"name: METRICS_LISTEN\n          value: :9090", "containerPort: 9090\n          name: metrics"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q", want)
 			}
+		}
+	})
+	t.Run("metrics on the API's port", func(t *testing.T) {
+		code, out, errOut := run(t, "install", "-n", "shop-dev", "--metrics-port", "0")
+		if code != ExitOK {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		if strings.Contains(out, "METRICS_LISTEN") || strings.Contains(out, "name: metrics") {
+			t.Errorf("--metrics-port 0 still gives metrics a port:\n%s", out)
 		}
 	})
 	t.Run("json and default image", func(t *testing.T) {
@@ -74,6 +84,7 @@ func TestInstall(t *testing.T) {
 		{"no namespace", []string{"install"}, "--namespace is required"},
 		{"bad namespace", []string{"install", "-n", "Shop"}, `--namespace "Shop"`},
 		{"bad output", []string{"install", "-n", "shop", "-o", "toml"}, "unknown output format"},
+		{"metrics on the API's port", []string{"install", "-n", "shop", "--metrics-port", "8080"}, "--metrics-port 8080"},
 		{"argument", []string{"install", "-n", "shop", "extra"}, "unknown command"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

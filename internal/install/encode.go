@@ -122,6 +122,9 @@ func Header(o Options) string {
 	} else {
 		lines = append(lines, "An environment with `access` entries also needs their rights in the Role: --access, or the kustomize component deploy/components/access.")
 	}
+	if o.MetricsPort != 0 {
+		lines = append(lines, fmt.Sprintf("/metrics is served on the pod's port `metrics` (%d), for a PodMonitor; the Service carries only the API.", o.MetricsPort))
+	}
 	lines = append(lines, "Create these Secrets yourself; credentials never belong in these manifests:")
 	if o.AuthTokenSecret != "" {
 		lines = append(lines,

@@ -30,8 +30,12 @@ const (
 	// GitSecret holds repository credentials as environment variables
 	// (GIT_USER, GIT_TOKEN, GIT_PRIVATE_KEY, GIT_KNOWN_HOSTS); optional.
 	GitSecret = "envop-git"
-	// Port is the HTTP port of the API, probes and metrics.
+	// Port is the HTTP port of the API and the probes, the one the Service
+	// exposes; also of /metrics when Options.MetricsPort is 0.
 	Port = 8080
+	// DefaultMetricsPort is the pod's port for /metrics (named "metrics",
+	// for a PodMonitor), left out of the Service.
+	DefaultMetricsPort = 9090
 	// UID is the numeric non-root user the image and the pod run as (the
 	// distroless "nonroot" user).
 	UID = 65532
@@ -54,6 +58,10 @@ type Options struct {
 	// Access adds to the Role the rules of the Roles an environment with
 	// `access` entries renders (see RoleRules).
 	Access bool
+	// MetricsPort, when set, is where the operator serves /metrics
+	// (METRICS_LISTEN) instead of on Port: Prometheus scrapes the pod, and
+	// the Service carries the API only.
+	MetricsPort int32
 }
 
 // RoleRules are the rules of the operator's Role. Kubernetes lets a Role be
@@ -85,6 +93,9 @@ func (o Options) Validate() error {
 		if msgs := validation.IsDNS1123Subdomain(o.AuthTokenSecret); len(msgs) > 0 {
 			errs = append(errs, fmt.Errorf("--auth-token-secret %q: %s", o.AuthTokenSecret, strings.Join(msgs, "; ")))
 		}
+	}
+	if o.MetricsPort != 0 && (o.MetricsPort < 1 || o.MetricsPort > 65535 || o.MetricsPort == Port) {
+		errs = append(errs, fmt.Errorf("--metrics-port %d: want 1-65535 other than the API's %d, or 0 to serve metrics on the API's port", o.MetricsPort, Port))
 	}
 	if strings.ContainsAny(o.Image, " \t\n") {
 		errs = append(errs, fmt.Errorf("--image %q: no whitespace allowed", o.Image))

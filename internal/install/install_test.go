@@ -3,6 +3,7 @@ package install
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -26,7 +27,7 @@ func fullOptions() Options {
 		Namespace: "shop-dev", Environment: "dev",
 		GitRepo: "https://git.example.com/shop/environments.git", GitBranch: "main",
 		Image: "ghcr.io/envop/envop:v1.2.3", AuthTokenSecret: DefaultAuthTokenSecret,
-		Rules: operator.RequiredRules(),
+		Rules: operator.RequiredRules(), MetricsPort: DefaultMetricsPort,
 	}
 }
 
@@ -36,7 +37,7 @@ func fullOptions() Options {
 func baseOptions() Options {
 	return Options{
 		Namespace: "envop", Image: ImageRepository + ":latest",
-		AuthTokenSecret: DefaultAuthTokenSecret, Rules: operator.RequiredRules(),
+		AuthTokenSecret: DefaultAuthTokenSecret, Rules: operator.RequiredRules(), MetricsPort: DefaultMetricsPort,
 	}
 }
 
@@ -135,8 +136,9 @@ func TestObjects(t *testing.T) {
 	}
 	checkDeployment(t, objs[3].(*appsv1.Deployment))
 	svc := objs[4].(*corev1.Service)
-	if svc.Spec.Ports[0].Port != Port || !reflect.DeepEqual(svc.Spec.Selector, objs[3].(*appsv1.Deployment).Spec.Selector.MatchLabels) {
-		t.Errorf("Service = %+v", svc.Spec)
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != Port || svc.Spec.Ports[0].TargetPort.StrVal != "http" ||
+		!reflect.DeepEqual(svc.Spec.Selector, objs[3].(*appsv1.Deployment).Spec.Selector.MatchLabels) {
+		t.Errorf("Service = %+v, want the API's port only", svc.Spec)
 	}
 	for _, o := range objs {
 		if l := o.(interface{ GetLabels() map[string]string }).GetLabels(); l["app.kubernetes.io/managed-by"] != "" || l["envop.io/environment"] != "" {
@@ -216,7 +218,10 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	if env["NAMESPACE"].ValueFrom.FieldRef.FieldPath != "metadata.namespace" || env["POD_NAME"].ValueFrom.FieldRef.FieldPath != "metadata.name" {
 		t.Error("NAMESPACE and POD_NAME must come from the downward API")
 	}
-	for name, want := range map[string]string{"ENVIRONMENT_NAME": "dev", "GIT_REMOTE_REPOSITORY": "https://git.example.com/shop/environments.git", "GIT_BRANCH": "main", "AUTH_TOKEN_FILE": "/etc/envop/tokens/tokens"} {
+	for name, want := range map[string]string{
+		"ENVIRONMENT_NAME": "dev", "GIT_REMOTE_REPOSITORY": "https://git.example.com/shop/environments.git", "GIT_BRANCH": "main",
+		"AUTH_TOKEN_FILE": "/etc/envop/tokens/tokens", "METRICS_LISTEN": ":9090",
+	} {
 		if env[name].Value != want {
 			t.Errorf("%s = %q, want %q", name, env[name].Value, want)
 		}
@@ -233,6 +238,41 @@ func checkDeployment(t *testing.T, d *appsv1.Deployment) {
 	}
 	if s := pod.Volumes[1].Secret; s.SecretName != DefaultAuthTokenSecret || s.Items[0].Key != TokenKey || *s.Optional {
 		t.Errorf("token volume = %+v", s)
+	}
+}
+
+// TestMetricsPort: /metrics gets a pod port of its own, named for a
+// PodMonitor and left out of the Service; with 0 it stays on the API's.
+func TestMetricsPort(t *testing.T) {
+	for _, port := range []int32{DefaultMetricsPort, 9100, 0} {
+		o := fullOptions()
+		o.MetricsPort = port
+		objs, err := Objects(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := objs[3].(*appsv1.Deployment).Spec.Template.Spec.Containers[0]
+		want := []corev1.ContainerPort{{Name: "http", ContainerPort: Port, Protocol: corev1.ProtocolTCP}}
+		listen := ""
+		if port != 0 {
+			want = append(want, corev1.ContainerPort{Name: "metrics", ContainerPort: port, Protocol: corev1.ProtocolTCP})
+			listen = fmt.Sprintf(":%d", port)
+		}
+		if !reflect.DeepEqual(c.Ports, want) {
+			t.Errorf("port %d: container ports %v, want %v", port, c.Ports, want)
+		}
+		got := ""
+		for _, e := range c.Env {
+			if e.Name == "METRICS_LISTEN" {
+				got = e.Value
+			}
+		}
+		if got != listen {
+			t.Errorf("port %d: METRICS_LISTEN = %q, want %q", port, got, listen)
+		}
+		if ports := objs[4].(*corev1.Service).Spec.Ports; len(ports) != 1 || ports[0].Name != "http" {
+			t.Errorf("port %d: Service ports %v, want the API's only", port, ports)
+		}
 	}
 }
 
@@ -273,6 +313,9 @@ func TestValidate(t *testing.T) {
 			o.Rules = []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}
 		}, []string{"non-resource"}},
 		{"image", func(o *Options) { o.Image = "a b" }, []string{"--image"}},
+		{"metrics on the API's port", func(o *Options) { o.MetricsPort = Port }, []string{"--metrics-port 8080"}},
+		{"metrics port out of range", func(o *Options) { o.MetricsPort = 70000 }, []string{"--metrics-port 70000"}},
+		{"negative metrics port", func(o *Options) { o.MetricsPort = -1 }, []string{"--metrics-port -1"}},
 		{"escalate", func(o *Options) {
 			o.Rules = append(o.Rules, rbacv1.PolicyRule{APIGroups: []string{rbacv1.GroupName}, Resources: []string{"roles"}, Verbs: []string{"bind", "escalate"}})
 		}, []string{"bind is not allowed"}},

@@ -1,6 +1,8 @@
 package install
 
 import (
+	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -112,7 +114,7 @@ func container(o Options) corev1.Container {
 		Name:  Name,
 		Image: o.Image,
 		Args:  []string{"serve"},
-		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: Port, Protocol: corev1.ProtocolTCP}},
+		Ports: ports(o),
 		Env:   env(o),
 		EnvFrom: []corev1.EnvFromSource{{
 			SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: GitSecret}, Optional: ptr.To(true)},
@@ -138,6 +140,16 @@ func container(o Options) corev1.Container {
 	}
 }
 
+// ports are the API's and, with MetricsPort, the one Prometheus scrapes;
+// the Service exposes only the API's.
+func ports(o Options) []corev1.ContainerPort {
+	p := []corev1.ContainerPort{{Name: "http", ContainerPort: Port, Protocol: corev1.ProtocolTCP}}
+	if o.MetricsPort != 0 {
+		p = append(p, corev1.ContainerPort{Name: "metrics", ContainerPort: o.MetricsPort, Protocol: corev1.ProtocolTCP})
+	}
+	return p
+}
+
 func probe(path string, period, failures int32) *corev1.Probe {
 	return &corev1.Probe{
 		ProbeHandler: corev1.ProbeHandler{
@@ -161,6 +173,9 @@ func env(o Options) []corev1.EnvVar {
 	}
 	if o.AuthTokenSecret != "" {
 		vars = append(vars, corev1.EnvVar{Name: "AUTH_TOKEN_FILE", Value: tokenDir + "/" + TokenKey})
+	}
+	if o.MetricsPort != 0 {
+		vars = append(vars, corev1.EnvVar{Name: "METRICS_LISTEN", Value: fmt.Sprintf(":%d", o.MetricsPort)})
 	}
 	return vars
 }

@@ -20,6 +20,7 @@ type Metrics struct {
 	Revision     *prometheus.GaugeVec
 	Services     *prometheus.GaugeVec
 	LastSync     prometheus.Gauge
+	CertReloads  *prometheus.CounterVec
 }
 
 // New registers every collector, plus the Go and process collectors.
@@ -48,8 +49,11 @@ func New() *Metrics {
 		LastSync: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "envop_last_sync_timestamp_seconds", Help: "Unix time of the last successful sync.",
 		}),
+		CertReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "envop_serving_certificate_reloads_total", Help: "Loads of changed serving certificate files by result (success, failed).",
+		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.Objects, m.Deploys, m.Revision, m.Services, m.LastSync,
+	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.Objects, m.Deploys, m.Revision, m.Services, m.LastSync, m.CertReloads,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -80,6 +84,15 @@ func (m *Metrics) CountTokenFileProblems(count func() int) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "envop_token_file_problems", Help: "Lines of the API token file ignored as invalid (1 when the file cannot be read).",
 	}, func() float64 { return float64(count()) }))
+}
+
+// CertReloaded counts one load of changed serving certificate files.
+func (m *Metrics) CertReloaded(err error) {
+	result := "success"
+	if err != nil {
+		result = "failed"
+	}
+	m.CertReloads.WithLabelValues(result).Inc()
 }
 
 // Handler serves the registry in the Prometheus text format.

@@ -40,9 +40,13 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 		}
 		secret = bytes.TrimSpace(data)
 	}
+	var metricsHandler http.Handler // with --metrics-listen, /metrics is not the API's
+	if !opts.metricsApart() {
+		metricsHandler = p.Metrics.Handler()
+	}
 	h := api.New(api.Options{
 		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
-		Ready: func() error { return ready(p.Controller) }, Warnings: warnings, Metrics: p.Metrics.Handler(),
+		Ready: func() error { return ready(p.Controller) }, Warnings: warnings, Metrics: metricsHandler,
 		TrustedProxies: opts.TrustedProxies,
 	})
 	return h, closeAuth, nil

@@ -48,7 +48,14 @@ type Options struct {
 
 	Listen string
 	// Listener, when set, is served instead of listening on Listen.
-	Listener    net.Listener
+	Listener net.Listener
+	// MetricsListen, when set, is where /metrics is served instead of on
+	// Listen; MetricsListener, when set, is served instead of listening on
+	// it.
+	MetricsListen   string
+	MetricsListener net.Listener
+	// TLSCertFile and TLSKeyFile make the API serve HTTPS; they are read
+	// again when they change.
 	TLSCertFile string
 	TLSKeyFile  string
 
@@ -113,7 +120,8 @@ func Run(ctx context.Context, opts Options) error {
 		if err != nil {
 			return err
 		}
-		log.Info("operator started", "namespace", opts.Namespace, "environment", opts.Environment, "listen", opts.Listen)
+		log.Info("operator started", "namespace", opts.Namespace, "environment", opts.Environment,
+			"listen", opts.Listen, "metrics_listen", opts.MetricsListen)
 		return serve(ctx, opts, parts)
 	}
 	if opts.LeaderElect {
@@ -168,6 +176,9 @@ func (o *Options) Validate() error {
 	}
 	return nil
 }
+
+// metricsApart says whether /metrics has a listener of its own.
+func (o Options) metricsApart() bool { return o.MetricsListen != "" || o.MetricsListener != nil }
 
 // ErrConfig marks a failure to start that lies in the settings given (no
 // way to reach the cluster), not in the cluster: serve exits 2 for it.

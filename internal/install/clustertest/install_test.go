@@ -69,6 +69,7 @@ func TestInstalledOperatorSyncsAndDeploys(t *testing.T) {
 	op := startOperator(t, operator.Options{
 		RestConfig: cfg, Namespace: ns, Environment: "dev", GitRepo: repo,
 		AuthTokenFile: tokenFile, PollInterval: time.Hour, ResyncInterval: time.Hour,
+		MetricsListen: "127.0.0.1:0", // the pod's METRICS_LISTEN, on a free port
 	})
 	op.eventually(90*time.Second, "web green at 1.0.0", func() (bool, string) {
 		s := op.service("web")

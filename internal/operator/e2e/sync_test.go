@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -287,6 +288,38 @@ func TestMetricsAndProbes(t *testing.T) {
 					t.Errorf("metrics lack %s", m)
 				}
 			}
+		}
+	}
+}
+
+// TestMetricsOnTheirOwnListener: with --metrics-listen, /metrics is
+// served on that address and not on the API's, where the probes stay.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnvWith(t, basic, func(o *operator.Options) { o.MetricsListener = ln })
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	e.eventually(30*time.Second, "services counted on the metrics listener", func() (bool, string) {
+		code, body := get("http://" + ln.Addr().String() + "/metrics")
+		return code == 200 && strings.Contains(body, `envop_services{status="green"} 2`), fmt.Sprint(code)
+	})
+	if code, _ := get(e.url + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the API = %d, want 404", code)
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, _ := get(e.url + path); code != 200 {
+			t.Errorf("GET %s on the API = %d", path, code)
 		}
 	}
 }
