@@ -12,7 +12,6 @@ const (
 	ActionRollback = "rollback"
 	ActionPromote  = "promote"
 	ActionSync     = "sync"
-	ActionWebhook  = "webhook"
 )
 
 // Results recorded.

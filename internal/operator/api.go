@@ -38,7 +38,7 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 		secret = bytes.TrimSpace(data)
 	}
 	h := api.New(api.Options{
-		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
+		Backend: &backend{p: p, audit: p.Audit}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
 		Ready: func() error { return ready(p.Controller) }, Metrics: p.Metrics.Handler(),
 	})
 	return h, closeAuth, nil

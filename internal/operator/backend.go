@@ -3,9 +3,7 @@ package operator
 import (
 	"context"
 	"io"
-	"log/slog"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -29,7 +27,6 @@ const (
 type backend struct {
 	p     Parts
 	audit *audit.Store
-	log   *slog.Logger
 }
 
 var _ api.Backend = (*backend)(nil)
@@ -137,11 +134,10 @@ func (b *backend) Audit(service string, limit int) []audit.Record {
 	return out
 }
 
-func (b *backend) Webhook(ctx context.Context, actor string) {
-	rec := audit.Record{Time: time.Now().UTC(), Actor: actor, Action: audit.ActionWebhook, Result: audit.ResultAccepted, Message: "sync triggered"}
-	if err := b.audit.Add(ctx, rec); err != nil {
-		b.log.Error("audit write failed", "error", err)
-	}
+// Webhook asks for a fetch now. A delivery changes nothing by itself, so
+// it is no audit record: the sync it leads to is one if it changes
+// something, and the API logs the delivery.
+func (b *backend) Webhook(_ context.Context, _ string) {
 	b.p.Poller.Trigger()
 }
 
