@@ -121,9 +121,9 @@ func (b *backend) WaitDeploy(ctx context.Context, id string) (state.Deploy, bool
 	return b.p.Tracker.Wait(ctx, id)
 }
 
-// Audit merges the environment's records with every service's.
+// Audit merges the environment's newest records with every service's.
 func (b *backend) Audit(service string, limit int) []audit.Record {
-	sets := [][]audit.Record{b.audit.Records()}
+	sets := [][]audit.Record{b.audit.Select(service, limit)}
 	var out []audit.Record
 	b.p.Store.Read(func(states map[string]*state.Service) {
 		for _, s := range states {

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -183,6 +184,37 @@ func TestRestartForgetsNothing(t *testing.T) {
 			strings.Contains(records[1].Actor, "Dev") && records[0].Result == "success"
 		return ok, fmt.Sprintf("%+v", records)
 	})
+	e.auditLoggedOnce()
+}
+
+// auditLoggedOnce checks that every record GET /audit returns, the
+// environment's and the services', is one "audit" log line, and that no
+// other record was logged.
+func (e *env) auditLoggedOnce() {
+	e.t.Helper()
+	type rec struct{ Actor, Action, Service, Version, Revision, Result, Message string }
+	var records []rec
+	e.call("GET", "/audit?limit=1000", nil, &records)
+	logged := map[rec]int{}
+	lines := 0
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		var l struct {
+			Msg string
+			rec
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "audit" {
+			logged[l.rec]++
+			lines++
+		}
+	}
+	for _, r := range records {
+		if logged[r] != 1 {
+			e.t.Errorf("audit record %+v logged %d times, want once", r, logged[r])
+		}
+	}
+	if lines != len(records) || len(records) == 0 {
+		e.t.Errorf("%d audit log lines for %d records", lines, len(records))
+	}
 }
 
 // TestNoOpResyncWritesNothing: the same file in a new commit, applied on a
