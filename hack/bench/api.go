@@ -96,9 +96,10 @@ func (a api) waitDeploy(ctx context.Context, id string, wait time.Duration) (dep
 	return d, err
 }
 
-// webhook sends a push event signed the way GitHub signs it.
+// webhook sends a push event signed the way GitHub signs it; each is new
+// (the operator ignores a delivery it received before).
 func (a api) webhook(ctx context.Context) error {
-	body := []byte(`{"ref":"refs/heads/master"}`)
+	body := fmt.Appendf(nil, `{"ref":"refs/heads/master","sent":%d}`, time.Now().UnixNano())
 	mac := hmac.New(sha256.New, a.secret)
 	mac.Write(body)
 	h := http.Header{

@@ -63,6 +63,9 @@ type Options struct {
 	Auth    Authenticator
 	// WebhookSecret signs webhook calls; empty refuses every webhook call.
 	WebhookSecret []byte
+	// WebhookLimits bound the deliveries that trigger a sync; zero fields
+	// take the defaults.
+	WebhookLimits WebhookLimits
 	Log           *slog.Logger
 	// Ready, when set, answers GET /readyz: nil is ready, an error (such as
 	// controller.ErrNotReady) is a 503 saying why. Metrics, when set,
@@ -82,7 +85,7 @@ type Options struct {
 
 // New returns the API's handler.
 func New(opts Options) http.Handler {
-	s := &server{Options: opts}
+	s := &server{Options: opts, hooks: newWebhookGuard(opts.WebhookLimits)}
 	if s.Log == nil {
 		s.Log = slog.New(slog.DiscardHandler)
 	}
@@ -92,6 +95,7 @@ func New(opts Options) http.Handler {
 type server struct {
 	Options
 	cache statusCache
+	hooks *webhookGuard
 }
 
 // route is one operation of the API. path is the OpenAPI path template,

@@ -271,6 +271,10 @@ func withWebhookSecret(s string) envOption {
 	return func(_ *auth.Options, o *Options) { o.WebhookSecret = []byte(s) }
 }
 
+func withWebhookLimits(l WebhookLimits) envOption {
+	return func(_ *auth.Options, o *Options) { o.WebhookLimits = l }
+}
+
 func newEnv(t *testing.T, opts ...envOption) *testEnv {
 	t.Helper()
 	dir := t.TempDir()

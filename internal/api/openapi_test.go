@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // openAPI is the parts of the document the tests read.
@@ -118,7 +119,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // fits the declared schema.
 func TestOpenAPIResponses(t *testing.T) {
 	doc := loadOpenAPI(t)
-	e := newEnv(t, withWebhookSecret(hookSecret))
+	e := newEnv(t, withWebhookSecret(hookSecret), withWebhookLimits(WebhookLimits{Burst: 1, Every: time.Hour}))
 	e.be.promotable["api"] = true
 	mux := (&server{Options: Options{Backend: e.be}}).mux()
 	hook := func(r *http.Request) { r.Header.Set("X-Gitlab-Token", hookSecret) }
@@ -136,6 +137,8 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", "/promote", deployToken, `{"name": "api"}`, 200, nil},
 		{"GET", "/audit?limit=3", viewToken, ``, 200, nil},
 		{"POST", "/webhook", ``, `{}`, 202, hook},
+		{"POST", "/webhook", ``, `{}`, 200, hook},
+		{"POST", "/webhook", ``, `{"after": "c0ffee"}`, 429, hook},
 		{"GET", "/openapi.json", ``, ``, 200, nil},
 		{"POST", "/deploy", deployToken, `{"name": "api"}`, 400, nil},
 		{"POST", "/deploy", ``, `{}`, 401, nil},

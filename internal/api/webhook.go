@@ -9,11 +9,15 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/envop/envop/internal/audit"
 )
 
 // webhook triggers a sync when the call is signed with the shared secret:
 // GitHub (X-Hub-Signature-256: sha256=HMAC), Gitea/Gogs (X-Gitea-Signature
 // or X-Gogs-Signature: HMAC) or GitLab (X-Gitlab-Token: the secret itself).
+// A delivery seen before is answered 200 and ignored; beyond the rate
+// limit, 429 (see WebhookLimits).
 func (s *server) webhook(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
 	if err != nil {
@@ -27,9 +31,30 @@ func (s *server) webhook(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return errorf(http.StatusUnauthorized, "webhook signature missing or invalid")
 	}
+	duplicate, wait := s.hooks.admit(deliveryKeys(r.Header, body))
+	if duplicate {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "duplicate", "message": "this delivery was received before: ignored"})
+		return nil
+	}
+	if wait > 0 {
+		return &httpError{code: http.StatusTooManyRequests, retryAfter: wait,
+			msg: "too many webhook deliveries: this one is ignored; the operator still polls the repository"}
+	}
+	s.Log.Info("webhook accepted", "sender", sender, "delivery", deliveryID(r.Header))
 	s.Backend.Webhook(r.Context(), sender)
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "sync triggered"})
 	return nil
+}
+
+// deliveryID is the id the git host gave a delivery, cut to a length fit
+// for a log line.
+func deliveryID(h http.Header) string {
+	for _, name := range deliveryHeaders {
+		if id := h.Get(name); id != "" {
+			return audit.Truncate(id, 100)
+		}
+	}
+	return ""
 }
 
 // verifyWebhook checks the signature in constant time and names the sender.

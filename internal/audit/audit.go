@@ -12,7 +12,6 @@ const (
 	ActionRollback = "rollback"
 	ActionPromote  = "promote"
 	ActionSync     = "sync"
-	ActionWebhook  = "webhook"
 )
 
 // Results recorded.
@@ -23,11 +22,9 @@ const (
 	ResultRejected = "rejected"
 )
 
-// MaxPerService and MaxEnvironment bound the records kept.
-const (
-	MaxPerService  = 100
-	MaxEnvironment = 500
-)
+// MaxPerService bounds the records kept with a service's state; the
+// environment's are bounded by a Store's Retention.
+const MaxPerService = 100
 
 // Record is one audited change.
 type Record struct {

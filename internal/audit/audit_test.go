@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"iter"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -40,8 +42,19 @@ func TestRepeatsLastSync(t *testing.T) {
 		{"applied after failing", []Record{applied, failed}, applied, false},
 		{"the same failure again, its message cut when stored", Append([]Record{applied}, failed, 10), failed, true},
 	} {
-		if got := repeatsLastSync(tt.records, tt.r); got != tt.want {
+		if got := repeatsLastSync(backward(tt.records), tt.r); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// backward walks records newest first, as a Store does.
+func backward(records []Record) iter.Seq[Record] {
+	return func(yield func(Record) bool) {
+		for _, r := range slices.Backward(records) {
+			if !yield(r) {
+				return
+			}
 		}
 	}
 }

@@ -115,6 +115,9 @@ type Controller struct {
 	mu     sync.Mutex
 	lastMu sync.RWMutex
 	last   *desired
+	// syncedClean (under mu): the last sync succeeded, so one that
+	// changes nothing after it is no news.
+	syncedClean bool
 
 	// generation changes with status and the last good revision.
 	generation   atomic.Uint64

@@ -53,11 +53,15 @@ func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
 	start := time.Now()
 	c.setAttempt(snap.Revision)
 	d, err := c.loadConfined(ctx, snap)
+	changed := false
 	if err == nil {
-		err = c.reconcile(ctx, d, true)
+		changed, err = c.reconcile(ctx, d, true)
 	}
-	c.finishSync(snap.Revision, start, err)
-	c.auditSync(ctx, snap, err)
+	news := c.syncNews(changed, err)
+	c.finishSync(snap.Revision, start, err, news)
+	if news {
+		c.auditSync(ctx, snap, err)
+	}
 	if retryable(err) {
 		c.retryLater()
 	}
@@ -80,6 +84,17 @@ func retryable(err error) bool {
 	}
 	var notOwned *apply.NotOwnedError
 	return !errors.As(err, &notOwned)
+}
+
+// syncNews says whether a sync is worth an audit record and an Event: a
+// failure, a change to the cluster or to the state, or a success after a
+// failure. A sync that changes nothing (the same file in a new commit)
+// costs no write. The first sync after a start counts; the audit drops it
+// when it repeats its newest record.
+func (c *Controller) syncNews(changed bool, err error) bool {
+	news := err != nil || changed || !c.syncedClean
+	c.syncedClean = err == nil
+	return news
 }
 
 // auditSync records one audit entry per revision synced.
@@ -114,7 +129,7 @@ func (c *Controller) Resync(ctx context.Context) error {
 	if d == nil {
 		return ErrNotReady
 	}
-	err := c.reconcile(ctx, d, false)
+	_, err := c.reconcile(ctx, d, false)
 	c.finishResync(d.revision, err)
 	return err
 }
@@ -198,15 +213,17 @@ func within(env *manifest.Environment, diags manifest.Diagnostics) manifest.Diag
 }
 
 // reconcile renders d with the resolved versions, records new git intents,
-// applies, prunes, and ends deploys whose objects could not be applied.
-func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) error {
+// applies, prunes, and ends deploys whose objects could not be applied. It
+// reports whether it changed anything: a service's state or an object.
+func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (bool, error) {
 	p := c.plan(d, fromGit)
 	res, err := c.render(d, p)
 	if err != nil {
-		return &InvalidError{Revision: d.revision, Err: err}
+		return false, &InvalidError{Revision: d.revision, Err: err}
 	}
+	persisted := len(p.services) > 0 || len(p.gitDeploys) > 0
 	if err := c.persist(ctx, d, p); err != nil {
-		return err
+		return persisted, err
 	}
 	c.setLastGood(d)
 	// TLS Secrets from Vault join the applied set; one that cannot be read
@@ -221,7 +238,8 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) er
 	c.failUnapplied(ctx, cs)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
-	return errors.Join(cs.Err(), pruneErr, tlsErr)
+	changed := persisted || cs.Writes() > 0 || pruned.Writes() > 0
+	return changed, errors.Join(cs.Err(), pruneErr, tlsErr)
 }
 
 // customKinds are the kinds of legacy custom resource services the state
@@ -380,8 +398,9 @@ func (c *Controller) setSkipped(s []render.Skipped) {
 	c.generation.Add(1)
 }
 
-// finishSync records the outcome of a sync in status, metrics, events and logs.
-func (c *Controller) finishSync(rev string, start time.Time, err error) {
+// finishSync records the outcome of a sync in status, metrics, events and
+// logs; a success is an Event only when news (see syncNews).
+func (c *Controller) finishSync(rev string, start time.Time, err error, news bool) {
 	took := time.Since(start)
 	c.statusMu.Lock()
 	c.status.At = time.Now().UTC()
@@ -409,7 +428,9 @@ func (c *Controller) finishSync(rev string, start time.Time, err error) {
 	if err == nil {
 		c.metrics.SetRevision(rev)
 		c.log.Info("sync succeeded", "revision", rev, "duration", took)
-		c.events.Normal("Synced", "applied revision "+shortRev(rev))
+		if news {
+			c.events.Normal("Synced", "applied revision "+shortRev(rev))
+		}
 		return
 	}
 	c.log.Error("sync failed", "revision", rev, "result", result, "error", err)

@@ -45,7 +45,7 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 		metricsHandler = p.Metrics.Handler()
 	}
 	h := api.New(api.Options{
-		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
+		Backend: &backend{p: p, audit: p.Audit}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
 		Ready: func() error { return ready(p.Controller) }, Warnings: warnings, Metrics: metricsHandler,
 		TrustedProxies: opts.TrustedProxies,
 	})

@@ -3,9 +3,7 @@ package operator
 import (
 	"context"
 	"io"
-	"log/slog"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -29,7 +27,6 @@ const (
 type backend struct {
 	p     Parts
 	audit *audit.Store
-	log   *slog.Logger
 }
 
 var _ api.Backend = (*backend)(nil)
@@ -124,9 +121,9 @@ func (b *backend) WaitDeploy(ctx context.Context, id string) (state.Deploy, bool
 	return b.p.Tracker.Wait(ctx, id)
 }
 
-// Audit merges the environment's records with every service's.
+// Audit merges the environment's newest records with every service's.
 func (b *backend) Audit(service string, limit int) []audit.Record {
-	sets := [][]audit.Record{b.audit.Records()}
+	sets := [][]audit.Record{b.audit.Select(service, limit)}
 	var out []audit.Record
 	b.p.Store.Read(func(states map[string]*state.Service) {
 		for _, s := range states {
@@ -137,11 +134,10 @@ func (b *backend) Audit(service string, limit int) []audit.Record {
 	return out
 }
 
-func (b *backend) Webhook(ctx context.Context, actor string) {
-	rec := audit.Record{Time: time.Now().UTC(), Actor: actor, Action: audit.ActionWebhook, Result: audit.ResultAccepted, Message: "sync triggered"}
-	if err := b.audit.Add(ctx, rec); err != nil {
-		b.log.Error("audit write failed", "error", err)
-	}
+// Webhook asks for a fetch now. A delivery changes nothing by itself, so
+// it is no audit record: the sync it leads to is one if it changes
+// something, and the API logs the delivery.
+func (b *backend) Webhook(_ context.Context, _ string) {
 	b.p.Poller.Trigger()
 }
 

@@ -231,7 +231,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 		return Parts{}, fmt.Errorf("applier: %w", err)
 	}
 	m := metrics.New()
-	auditStore := audit.NewStore(client, opts.Namespace, opts.Environment, log)
+	auditStore := audit.NewStore(client, opts.Namespace, opts.Environment, log, audit.DefaultRetention)
 	if err := auditStore.Load(ctx); err != nil {
 		return Parts{}, fmt.Errorf("load audit records: %w", err)
 	}

@@ -4,12 +4,13 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 
 	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/health"
 	"github.com/envop/envop/internal/rbac"
 )
 
-// ownRules are what the operator needs beyond applying and watching: its
-// state ConfigMaps, Events, its own Pod (to attach Events to), pod logs
+// ownRules are what the operator needs beyond applying, watching and its
+// audit: its state ConfigMaps, Events, its own Pod (to attach Events to), pod logs
 // (for the API's pod view) and the leader-election Lease.
 var ownRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get", "list", "create", "update"}},
@@ -24,5 +25,5 @@ var ownRules = []rbacv1.PolicyRule{
 // group and resource: the Role `envop install` and the demo grant. An
 // environment with `access` also needs render.AccessRules (docs/install.md).
 func RequiredRules() []rbacv1.PolicyRule {
-	return rbac.Merge(apply.RequiredRules, health.RequiredRules, ownRules)
+	return rbac.Merge(apply.RequiredRules, health.RequiredRules, audit.RequiredRules, ownRules)
 }

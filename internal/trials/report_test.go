@@ -33,7 +33,7 @@ var report struct {
 // trialOrder fixes the report's order, whatever order the tests end in.
 var trialOrder = []string{
 	"TestTrialKillOperator", "TestTrialAPIServerRestart", "TestTrialGitOutage",
-	"TestTrialConcurrentDeploys", "TestTrialHostileHTTP", "TestTrialHostileFile", "TestTrialManifestFuzz", "TestTrialRights",
+	"TestTrialConcurrentDeploys", "TestTrialHostileHTTP", "TestTrialHostileFile", "TestTrialWebhookReplay", "TestTrialManifestFuzz", "TestTrialRights",
 }
 
 // record starts t's report entry; its outcome is filled when t ends.

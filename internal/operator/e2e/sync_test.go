@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -40,10 +41,11 @@ environments:
             modes: ReadWriteOnce
 `
 
-// webhook signs an empty push event the way GitHub does.
+// webhook signs a push event the way GitHub does; each is new (the
+// operator ignores a delivery it received before).
 func (e *env) webhook() int {
 	e.t.Helper()
-	body := `{"ref":"refs/heads/master"}`
+	body := fmt.Sprintf(`{"ref":"refs/heads/master","sent":%d}`, time.Now().UnixNano())
 	mac := hmac.New(sha256.New, []byte(e.secret))
 	mac.Write([]byte(body))
 	req, _ := http.NewRequest("POST", e.url+"/webhook", strings.NewReader(body))
@@ -121,6 +123,16 @@ func TestBrokenCommitKeepsRunningState(t *testing.T) {
 	if d := e.deploy("web", "1.0.1"); d.Status != "succeeded" {
 		t.Fatalf("deploy after a broken commit: %+v", d)
 	}
+	// The fix restores the good file: it changes nothing in the cluster,
+	// but after a failure its success is news for the audit.
+	e.commit(basic)
+	e.webhook()
+	e.eventually(30*time.Second, "the fix's success in the audit", func() (bool, string) {
+		var records []struct{ Action, Result, Message string }
+		e.call("GET", "/audit", nil, &records)
+		i := slices.IndexFunc(records, func(r struct{ Action, Result, Message string }) bool { return r.Action == "sync" })
+		return i >= 0 && records[i].Result == "success", fmt.Sprintf("%+v", records)
+	})
 }
 
 func TestRestartForgetsNothing(t *testing.T) {
@@ -173,31 +185,77 @@ func TestRestartForgetsNothing(t *testing.T) {
 			strings.Contains(records[1].Actor, "Dev") && records[0].Result == "success"
 		return ok, fmt.Sprintf("%+v", records)
 	})
+	e.auditLoggedOnce()
 }
 
-func TestNoOpResyncWritesNothing(t *testing.T) {
-	e := newEnv(t, basic)
-	e.eventually(60*time.Second, "green", func() (bool, string) { return e.status().Status == "green", e.status().Status })
-	// Let deploy outcomes from the first sync be recorded.
-	time.Sleep(2 * time.Second)
-	before := e.writes.count()
-	e.commit(basic) // same content, new commit
-	e.webhook()
-	e.eventually(30*time.Second, "new revision applied", func() (bool, string) {
-		return strings.Contains(e.logs.String(), `"msg":"sync succeeded"`) && strings.Count(e.logs.String(), `"msg":"sync succeeded"`) >= 2, "waiting"
-	})
-	writes := e.writes.since(before)
-	var objectWrites []string
-	for _, w := range writes {
-		// The audit record of the sync itself is the one write allowed.
-		if !strings.Contains(w, "/configmaps/envop-audit-") && !strings.HasSuffix(w, "/configmaps") {
-			objectWrites = append(objectWrites, w)
+// auditLoggedOnce checks that every record GET /audit returns, the
+// environment's and the services', is one "audit" log line, and that no
+// other record was logged.
+func (e *env) auditLoggedOnce() {
+	e.t.Helper()
+	type rec struct{ Actor, Action, Service, Version, Revision, Result, Message string }
+	var records []rec
+	e.call("GET", "/audit?limit=1000", nil, &records)
+	logged := map[rec]int{}
+	lines := 0
+	for _, line := range strings.Split(e.logs.String(), "\n") {
+		var l struct {
+			Msg string
+			rec
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "audit" {
+			logged[l.rec]++
+			lines++
 		}
 	}
-	if len(objectWrites) != 0 {
-		t.Fatalf("no-op resync wrote %d times: %v", len(objectWrites), objectWrites)
+	for _, r := range records {
+		if logged[r] != 1 {
+			e.t.Errorf("audit record %+v logged %d times, want once", r, logged[r])
+		}
 	}
-	t.Logf("no-op resync: %d object writes, %d writes in all (audit record)", len(objectWrites), len(writes))
+	if lines != len(records) || len(records) == 0 {
+		e.t.Errorf("%d audit log lines for %d records", lines, len(records))
+	}
+}
+
+// TestNoOpResyncWritesNothing: the same file in a new commit, applied on a
+// webhook, writes nothing at all: no object, no state, no audit record, no
+// Event (the operator runs with a Pod to attach Events to).
+func TestNoOpResyncWritesNothing(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := testcluster.Namespace(t)
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "envop-0"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "envop", Image: "envop:test"}}}}
+	if _, err := c.Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("POD_NAME", "envop-0")
+	e := newEnvIn(t, ns, basic, nil)
+	e.eventually(60*time.Second, "green", func() (bool, string) { return e.status().Status == "green", e.status().Status })
+	// Let deploy outcomes and Events from the first sync be recorded.
+	time.Sleep(2 * time.Second)
+	before := e.writes.count()
+	if !slices.ContainsFunc(e.writes.since(0), func(w string) bool { return strings.HasSuffix(w, "/events") }) {
+		t.Fatal("the first sync recorded no Event: this test would not see one")
+	}
+	var records []struct{ Action, Revision string }
+	e.call("GET", "/audit?limit=1000", nil, &records)
+	e.commit(basic) // same content, new commit
+	if code := e.webhook(); code != http.StatusAccepted {
+		t.Fatalf("webhook = %d", code)
+	}
+	e.eventually(30*time.Second, "new revision applied", func() (bool, string) {
+		return strings.Count(e.logs.String(), `"msg":"sync succeeded"`) >= 2, "waiting"
+	})
+	time.Sleep(2 * time.Second) // Events are sent in the background
+	if writes := e.writes.since(before); len(writes) != 0 {
+		t.Fatalf("no-op resync wrote %d times: %v", len(writes), writes)
+	}
+	var after []struct{ Action, Revision string }
+	e.call("GET", "/audit?limit=1000", nil, &after)
+	if len(after) != len(records) {
+		t.Errorf("%d audit records after the no-op resync, %d before: %+v", len(after), len(records), after)
+	}
 }
 
 const withHPA = `project: shop
