@@ -6,8 +6,9 @@ import (
 )
 
 // statusPage is the page for people at GET /. It holds no data: the page
-// asks for a token (kept in session storage, or taken from /#token=...)
-// and reads /status and /audit with it, like any other client.
+// asks for a token, typed into it and kept in the tab's session storage
+// (never in its URL, which history, logs and shared links keep), and
+// reads /status and /audit with it, like any other client.
 //
 //go:embed page.html
 var statusPage []byte
