@@ -68,6 +68,9 @@ type Options struct {
 	// methods get the 405 every route gives.
 	Ready   func() error
 	Metrics http.Handler
+	// SignIn, when its Issuer is set, is where the status page signs
+	// people in; GET /auth/config tells the page, without a token.
+	SignIn SignIn
 }
 
 // New returns the API's handler.
@@ -107,6 +110,7 @@ func (s *server) routes() []route {
 		{"GET", "/audit", auth.RoleView, s.audit},
 		{"POST", "/webhook", "", s.webhook},
 		{"GET", "/", "", s.page},
+		{"GET", "/auth/config", "", s.authConfig},
 		{"GET", "/openapi.json", "", s.openAPI},
 	}
 }

@@ -137,6 +137,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"GET", "/audit?limit=3", viewToken, ``, 200, nil},
 		{"POST", "/webhook", ``, `{}`, 202, hook},
 		{"GET", "/openapi.json", ``, ``, 200, nil},
+		{"GET", "/auth/config", ``, ``, 200, nil},
 		{"POST", "/deploy", deployToken, `{"name": "api"}`, 400, nil},
 		{"POST", "/deploy", ``, `{}`, 401, nil},
 		{"POST", "/deploy", viewToken, `{}`, 403, nil},

@@ -40,6 +40,7 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 	h := api.New(api.Options{
 		Backend: &backend{p: p, audit: p.Audit, log: opts.Log}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
 		Ready: func() error { return ready(p.Controller) }, Metrics: p.Metrics.Handler(),
+		SignIn: api.SignIn{Issuer: opts.OIDCIssuerURL, ClientID: opts.OIDCClientID},
 	})
 	return h, closeAuth, nil
 }
