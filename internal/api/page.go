@@ -6,10 +6,11 @@ import (
 	"net/url"
 )
 
-// statusPage is the page for people at GET /. It holds no data: the page
-// asks for a token, typed into it and kept in the tab's session storage
-// (never in its URL, which history, logs and shared links keep), and
-// reads /status and /audit with it, like any other client.
+// statusPage is the page for people at GET /. It holds no data: it signs
+// the person in, with an API token typed into it or with the identity
+// provider GET /auth/config names, keeps the token in session storage and
+// reads /status and /audit with it, like any other client. No token ever
+// travels in its URL.
 //
 //go:embed page.html
 var statusPage []byte

@@ -145,6 +145,9 @@ func TestPageWithoutATokenShowsNoData(t *testing.T) {
 	if content := byID(doc, "content"); content != nil && shown(content) {
 		t.Error("the services section is shown without a token")
 	}
+	if sso := byID(doc, "sso"); sso == nil || shown(sso) {
+		t.Error("a sign-in button is shown, or missing from the page, with no identity provider configured")
+	}
 	all := text(doc)
 	for _, secret := range []string{greenName, redName, envName, namespace, redReason, auditActor} {
 		if strings.Contains(all, secret) {
