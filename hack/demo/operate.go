@@ -78,7 +78,10 @@ func printNext(d *demo, logPath string) {
 	fmt.Printf(`
 Environment Operator is running the sample environment %q in namespace %q.
 
-  Status page:   http://%[3]s/#token=%[4]s
+  Status page:   http://%[3]s/
+                 sign in by pasting the API token into the page's token field
+  API token:     %[4]s
+                 (role admin: it can deploy; keep it out of links, chats and tickets)
   Status (API):  curl -s -H 'Authorization: Bearer %[4]s' http://%[3]s/status
   Deploy:        curl -s -X POST -H 'Authorization: Bearer %[4]s' -H 'Content-Type: application/json' -d '{"name":"web","version":"1.1.0"}' http://%[3]s/deploy
   Failing one:   curl -s -X POST -H 'Authorization: Bearer %[4]s' -H 'Content-Type: application/json' -d '{"name":"web","version":"1.2.0-crashloop"}' http://%[3]s/deploy

@@ -81,6 +81,9 @@ type Options struct {
 	// in logs and audit records (auth.ClientAddr); the authenticator's
 	// limiter takes the same list.
 	TrustedProxies []netip.Prefix
+	// SignIn, when its Issuer is set, is where the status page signs
+	// people in; GET /auth/config tells the page, without a token.
+	SignIn SignIn
 }
 
 // New returns the API's handler.
@@ -121,6 +124,7 @@ func (s *server) routes() []route {
 		{"GET", "/audit", auth.RoleView, s.audit},
 		{"POST", "/webhook", "", s.webhook},
 		{"GET", "/", "", s.page},
+		{"GET", "/auth/config", "", s.authConfig},
 		{"GET", "/openapi.json", "", s.openAPI},
 	}
 }

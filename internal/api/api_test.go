@@ -374,6 +374,42 @@ func TestPage(t *testing.T) {
 	}
 }
 
+// TestAuthConfig: the page learns where to sign in without a token, and
+// its policy lets it connect to the operator and that issuer's origin only.
+func TestAuthConfig(t *testing.T) {
+	e := newEnv(t)
+	if got := decodeBody(t, e.do("GET", "/auth/config", "", ""), http.StatusOK); len(got) != 0 {
+		t.Errorf("without an issuer: %v, want {}", got)
+	}
+	if csp := e.do("GET", "/", "", "").Header().Get("Content-Security-Policy"); !strings.Contains(csp, "; connect-src 'self';") {
+		t.Errorf("without an issuer the page may connect elsewhere: %q", csp)
+	}
+
+	issuer := "https://login.example.test:8443/dex"
+	e = newEnv(t, func(_ *auth.Options, o *Options) { o.SignIn = SignIn{Issuer: issuer, ClientID: "envop-page"} })
+	got := decodeBody(t, e.do("GET", "/auth/config", "", ""), http.StatusOK)
+	oidc, _ := got["oidc"].(map[string]any)
+	if len(got) != 1 || len(oidc) != 2 || oidc["issuer"] != issuer || oidc["client_id"] != "envop-page" {
+		t.Errorf("GET /auth/config = %v, want the issuer and the client id", got)
+	}
+	if csp := e.do("GET", "/", "", "").Header().Get("Content-Security-Policy"); !strings.Contains(csp, "; connect-src 'self' https://login.example.test:8443;") {
+		t.Errorf("the page may not reach the issuer's origin: %q", csp)
+	}
+}
+
+// An issuer that is not a plain http(s) origin adds nothing to the policy.
+func TestPagePolicyIgnoresOddIssuers(t *testing.T) {
+	for _, issuer := range []string{"", "javascript:alert(1)", "https://", "https://a.test; script-src *", "https://a.test\x20*;/x", "data:text/html,x"} {
+		csp := pagePolicy(issuer)
+		if !strings.Contains(csp, "; connect-src 'self';") || strings.Count(csp, ";") != 6 || strings.Contains(csp, "*") {
+			t.Errorf("issuer %q: policy %q", issuer, csp)
+		}
+	}
+	if csp := pagePolicy("http://127.0.0.1:5556/dex"); !strings.Contains(csp, "connect-src 'self' http://127.0.0.1:5556;") {
+		t.Errorf("loopback issuer: policy %q", csp)
+	}
+}
+
 // specStatus is GET /status as docs/api.md documents it, field by field.
 var specStatus = map[string][]string{
 	"":         {"environment", "namespace", "revision", "sync", "status", "services"},

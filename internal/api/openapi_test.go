@@ -140,6 +140,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"POST", "/webhook", ``, `{}`, 200, hook},
 		{"POST", "/webhook", ``, `{"after": "c0ffee"}`, 429, hook},
 		{"GET", "/openapi.json", ``, ``, 200, nil},
+		{"GET", "/auth/config", ``, ``, 200, nil},
 		{"POST", "/deploy", deployToken, `{"name": "api"}`, 400, nil},
 		{"POST", "/deploy", ``, `{}`, 401, nil},
 		{"POST", "/deploy", viewToken, `{}`, 403, nil},

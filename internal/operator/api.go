@@ -48,6 +48,7 @@ func newAPI(ctx context.Context, opts Options, p Parts) (http.Handler, func(), e
 		Backend: &backend{p: p, audit: p.Audit}, Auth: authn, WebhookSecret: secret, Log: opts.Log,
 		Ready: func() error { return ready(p.Controller) }, Warnings: warnings, Metrics: metricsHandler,
 		TrustedProxies: opts.TrustedProxies,
+		SignIn:         api.SignIn{Issuer: opts.OIDCIssuerURL, ClientID: opts.OIDCClientID},
 	})
 	return h, closeAuth, nil
 }

@@ -1,23 +1,16 @@
 package pagetest
 
 import (
-	"bytes"
-	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/net/html"
 )
 
 // installHint says how to get the browser the tests need.
 const installHint = "install Debian's chromium (as root: apt-get update && apt-get install -y chromium), or set CHROMIUM to a Chromium binary"
-
-// browserTimeout bounds one browser run; virtual time makes runs short.
-const browserTimeout = 2 * time.Minute
 
 // chromium returns the browser binary. A missing browser fails the test,
 // never skips it: in CI (CI=true) .ci/run must have installed it.
@@ -36,48 +29,6 @@ func chromium(t *testing.T) string {
 	}
 	t.Fatalf("no chromium on PATH: %s", installHint)
 	return ""
-}
-
-// browser runs headless Chromium with a fresh profile on url, with the
-// page's clock advanced by budget of virtual time, and returns its stdout.
-func browser(t *testing.T, url string, budget time.Duration, extra ...string) []byte {
-	t.Helper()
-	bin := chromium(t)
-	args := append([]string{
-		"--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-		"--disable-component-update", "--disable-sync", "--no-first-run",
-		"--user-data-dir=" + t.TempDir(),
-		fmt.Sprintf("--virtual-time-budget=%d", budget.Milliseconds()),
-	}, extra...)
-	ctx, cancel := context.WithTimeout(t.Context(), browserTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, append(args, url)...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	ownProcessGroup(cmd)
-	cmd.WaitDelay = 10 * time.Second
-	err := cmd.Run()
-	// Chromium's helper processes share its group; none may outlive the run
-	// and keep writing into the profile directory.
-	killProcessGroup(cmd)
-	if err != nil {
-		t.Fatalf("chromium %s: %v\nstderr (last lines):\n%s", url, err, tail(stderr.String(), 20))
-	}
-	return stdout.Bytes()
-}
-
-// dumpDOM is the DOM of url after budget of virtual time.
-func dumpDOM(t *testing.T, url string, budget time.Duration) *html.Node {
-	t.Helper()
-	out := browser(t, url, budget, "--dump-dom")
-	doc, err := html.Parse(bytes.NewReader(out))
-	if err != nil {
-		t.Fatalf("parse the DOM chromium dumped: %v\n%s", err, out)
-	}
-	if byID(doc, "services") == nil {
-		t.Fatalf("the DOM chromium dumped is not the status page:\n%s", out)
-	}
-	return doc
 }
 
 func tail(s string, n int) string {

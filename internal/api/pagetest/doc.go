@@ -1,4 +1,5 @@
 // Package pagetest tests the status page (GET /) in a real browser:
-// headless Chromium loads the page served by api.New with the real
+// headless Chromium, driven over the DevTools protocol as a person would
+// use it (clicks, typing), loads the page served by api.New with the real
 // authenticator, and the tests assert on the DOM it rendered.
 package pagetest

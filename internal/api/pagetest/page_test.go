@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,10 +46,40 @@ func serve(t *testing.T, b *backend) string {
 	return srv.URL
 }
 
+// signIn opens the page in a new browser tab, types token into the token
+// field and presses the button, as a person would.
+func signIn(t *testing.T, url, token string, extra ...string) *tab {
+	t.Helper()
+	b := openTab(t, extra...)
+	b.navigate(url + "/")
+	b.typeInto("#token", token)
+	b.click("#login button")
+	return b
+}
+
+// signedIn is signIn with a token the API accepts, waiting for the data.
+func signedIn(t *testing.T, url, token string, extra ...string) *tab {
+	t.Helper()
+	b := signIn(t, url, token, extra...)
+	b.waitFor("showing the services", visible("#content"))
+	return b
+}
+
 func TestPageShowsTheEnvironmentWithAToken(t *testing.T) {
 	url := serve(t, newBackend())
-	doc := dumpDOM(t, url+"/#token="+viewToken, 5*time.Second)
+	b := signedIn(t, url, viewToken)
+	doc := b.dom()
 
+	// The token is kept in this tab's session storage, never in the address.
+	var where, typed string
+	b.value("location.href", &where)
+	b.value(`document.getElementById("token").value`, &typed)
+	if where != url+"/" || typed != "" {
+		t.Errorf("after signing in the page is at %q with %q left in the token field", where, typed)
+	}
+	if got := b.storage()["envop-token"]; got != viewToken {
+		t.Errorf("session storage holds %q as the token", got)
+	}
 	if content := byID(doc, "content"); content == nil || !shown(content) {
 		t.Fatal("the services are hidden with a valid token")
 	}
@@ -101,7 +130,10 @@ func TestPageShowsTheEnvironmentWithAToken(t *testing.T) {
 func TestPageWithoutATokenShowsNoData(t *testing.T) {
 	b := newBackend()
 	url := serve(t, b)
-	doc := dumpDOM(t, url+"/", 5*time.Second)
+	tab := openTab(t)
+	tab.navigate(url + "/")
+	tab.waitFor("asking for a token", visible("#token"))
+	doc := tab.dom()
 
 	login := byID(doc, "login")
 	if login == nil || !shown(login) {
@@ -112,6 +144,9 @@ func TestPageWithoutATokenShowsNoData(t *testing.T) {
 	}
 	if content := byID(doc, "content"); content != nil && shown(content) {
 		t.Error("the services section is shown without a token")
+	}
+	if sso := byID(doc, "sso"); sso == nil || shown(sso) {
+		t.Error("a sign-in button is shown, or missing from the page, with no identity provider configured")
 	}
 	all := text(doc)
 	for _, secret := range []string{greenName, redName, envName, namespace, redReason, auditActor} {
@@ -127,7 +162,9 @@ func TestPageWithoutATokenShowsNoData(t *testing.T) {
 func TestPageWithARefusedTokenShowsNoData(t *testing.T) {
 	b := newBackend()
 	url := serve(t, b)
-	doc := dumpDOM(t, url+"/#token=not-the-token-0000000000000000", 5*time.Second)
+	tab := signIn(t, url, "not-the-token-0000000000000000")
+	tab.waitFor("saying the token was refused", visible("#error"))
+	doc := tab.dom()
 
 	if login := byID(doc, "login"); login == nil || !shown(login) {
 		t.Error("no token prompt after a refused token")
@@ -144,6 +181,9 @@ func TestPageWithARefusedTokenShowsNoData(t *testing.T) {
 	if n := b.statusCalls(); n != 0 {
 		t.Errorf("the backend was read %d times with a refused token", n)
 	}
+	if got, ok := tab.storage()["envop-token"]; ok {
+		t.Errorf("the refused token %q is still kept", got)
+	}
 }
 
 // The page reads the status again on its own: after its refresh interval
@@ -157,8 +197,9 @@ func TestPageRefreshesItself(t *testing.T) {
 		}
 		return environment(now, "2.8.0")
 	}
-	url := serve(t, b)
-	doc := dumpDOM(t, url+"/#token="+viewToken, 25*time.Second)
+	tab := signedIn(t, serve(t, b), viewToken)
+	tab.advance(25 * time.Second)
+	doc := tab.dom()
 	green := rows(doc, greenName)
 	if len(green) != 1 || !strings.Contains(text(green[0]), "2.8.0") {
 		t.Errorf("after 25s the page does not show the new version: rows %d, %q", len(green), text(green[0]))
@@ -171,13 +212,12 @@ func TestPageRefreshesItself(t *testing.T) {
 // The screenshot is a phone-sized view of the logged-in page, kept as a
 // test artifact (go test -artifacts -outputdir DIR keeps it).
 func TestPageScreenshot(t *testing.T) {
-	url := serve(t, newBackend())
+	tab := signedIn(t, serve(t, newBackend()), viewToken, "--hide-scrollbars")
+	tab.call("Emulation.setDeviceMetricsOverride", map[string]any{"width": phoneWidth, "height": phoneHeight, "deviceScaleFactor": 1, "mobile": true}, nil)
 	shot := filepath.Join(t.ArtifactDir(), "status-page-phone.png")
-	browser(t, url+"/#token="+viewToken, 5*time.Second,
-		"--screenshot="+shot, "--hide-scrollbars", "--window-size="+itoa(phoneWidth)+","+itoa(phoneHeight))
-	data, err := os.ReadFile(shot)
-	if err != nil {
-		t.Fatalf("no screenshot: %v", err)
+	data := tab.screenshot()
+	if err := os.WriteFile(shot, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	cfg, err := png.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
@@ -219,8 +259,6 @@ func TestPageMarkup(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
-
 // TestPageShowsSyncErrorsAndTheServingColour: a broken commit's errors are
 // shown one a line, and a blue/green service shows which version serves.
 func TestPageShowsSyncErrorsAndTheServingColour(t *testing.T) {
@@ -234,7 +272,7 @@ func TestPageShowsSyncErrorsAndTheServingColour(t *testing.T) {
 		env.Services[0].Version, env.Services[0].Active, env.Services[0].ActiveVersion = "2.8.0", "blue", "2.7.1"
 		return env
 	}
-	doc := dumpDOM(t, serve(t, b)+"/#token="+viewToken, 5*time.Second)
+	doc := signedIn(t, serve(t, b), viewToken).dom()
 	syncErr := byID(doc, "syncerror")
 	if syncErr == nil || !shown(syncErr) {
 		t.Fatal("the sync error is not shown")
