@@ -83,7 +83,7 @@ type GroupRule struct {
 // Options configures an Authenticator. Zero values mean "not configured" or
 // the documented default.
 type Options struct {
-	// TokenFile is AUTH_TOKEN_FILE: a line per token, `TOKEN [NAME [ROLE]]`,
+	// TokenFile is AUTH_TOKEN_FILE: a line per token, `TOKEN [NAME [ROLE [SERVICES]]]`,
 	// role deploy when absent; blank lines and # comments are ignored.
 	TokenFile string
 	// TokenFileCheckInterval is how often, at most, the token file is

@@ -25,7 +25,7 @@ const (
 	// DefaultAuthTokenSecret holds the API tokens, key TokenKey.
 	DefaultAuthTokenSecret = "envop-tokens"
 	// TokenKey is the key of the token Secret: a line per token,
-	// `TOKEN [NAME [ROLE]]`.
+	// `TOKEN [NAME [ROLE [SERVICES]]]`.
 	TokenKey = "tokens"
 	// GitSecret holds repository credentials as environment variables
 	// (GIT_USER, GIT_TOKEN, GIT_PRIVATE_KEY, GIT_KNOWN_HOSTS); optional.
