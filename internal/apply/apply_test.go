@@ -8,6 +8,7 @@ import (
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/envop/envop/internal/testcluster"
 )
@@ -120,13 +121,19 @@ func TestDriftIsReverted(t *testing.T) {
 
 func editImage(t *testing.T, ns, name, img string) {
 	t.Helper()
-	c := testcluster.Get(t)
-	d, err := c.Client.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+	deployments := testcluster.Get(t).Client.AppsV1().Deployments(ns)
+	// As kubectl edit does: read, change, write; again when the deployment
+	// controller wrote its status in between.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := deployments.Get(t.Context(), name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		d.Spec.Template.Spec.Containers[0].Image = img
+		_, err = deployments.Update(t.Context(), d, metav1.UpdateOptions{FieldManager: "kubectl-edit"})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	d.Spec.Template.Spec.Containers[0].Image = img
-	if _, err := c.Client.AppsV1().Deployments(ns).Update(t.Context(), d, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		t.Fatal(err)
 	}
 }
