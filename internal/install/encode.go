@@ -128,7 +128,7 @@ func Header(o Options) string {
 	lines = append(lines, "Create these Secrets yourself; credentials never belong in these manifests:")
 	if o.AuthTokenSecret != "" {
 		lines = append(lines,
-			fmt.Sprintf("  %s (required, the pod waits for it): API tokens, a line per token `TOKEN [NAME [ROLE]]`", o.AuthTokenSecret),
+			fmt.Sprintf("  %s (required, the pod waits for it): API tokens, a line per token `TOKEN [NAME [ROLE [SERVICES]]]`", o.AuthTokenSecret),
 			fmt.Sprintf("    kubectl -n %s create secret generic %s --from-file=%s=./tokens", ns, o.AuthTokenSecret, TokenKey))
 	}
 	lines = append(lines,
