@@ -35,6 +35,9 @@ const BinDirEnv = "ENVOP_DEX_BIN"
 type User struct {
 	Email, Password string
 	Groups          []string
+	// Unverified makes Dex say email_verified: false for this user, as
+	// providers do where users edit their own address.
+	Unverified bool
 }
 
 // Client is an OAuth2 client. A public client has no secret and signs
@@ -192,7 +195,7 @@ func writeConfig(file, issuer, addr, certFile, keyFile string, opts Options) err
 		}
 		passwords = append(passwords, map[string]any{
 			"email": u.Email, "hash": string(hash), "username": strings.Split(u.Email, "@")[0],
-			"userID": fmt.Sprintf("user-%d", i), "groups": u.Groups,
+			"userID": fmt.Sprintf("user-%d", i), "groups": u.Groups, "emailVerified": !u.Unverified,
 		})
 	}
 	var clients []map[string]any
