@@ -32,8 +32,11 @@ type Applier struct {
 
 	mu      sync.Mutex
 	applied map[objectKey]record
-	kinds   map[schema.GroupKind]bool // see RememberKinds
-	inv     inventory
+	// applying counts the applies of an object in flight: the watch events
+	// they cause are not drift (see WatchDrift).
+	applying map[objectKey]int
+	kinds    map[schema.GroupKind]bool // see RememberKinds
+	inv      inventory
 }
 
 // objectKey names an object in the Applier's namespace.
@@ -51,6 +54,10 @@ func keyOf(obj *unstructured.Unstructured) objectKey {
 type record struct {
 	hash   string
 	fields string
+	// before are our entries the object had before this apply: the watch
+	// may still deliver those older states after the apply, and they are
+	// not drift.
+	before []string
 }
 
 // New returns an Applier using cfg, with its rate limits raised to
@@ -74,7 +81,8 @@ func New(cfg *rest.Config, opts Options) (*Applier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("apply: metadata client: %w", err)
 	}
-	return &Applier{opts: opts, dyn: dyn, meta: md, mapper: newMapper(dc), applied: map[objectKey]record{}}, nil
+	return &Applier{opts: opts, dyn: dyn, meta: md, mapper: newMapper(dc),
+		applied: map[objectKey]record{}, applying: map[objectKey]int{}}, nil
 }
 
 // Apply server-side applies objs, stage by stage (configuration, claims and
@@ -200,6 +208,29 @@ func (a *Applier) remember(key objectKey, r record) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.applied[key] = r
+}
+
+// startApplying marks an apply of key in flight.
+func (a *Applier) startApplying(key objectKey) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.applying[key]++
+}
+
+// doneApplying ends an apply of key: r is what it left, if anything; a
+// failed one forgets the object, so the next Apply writes it again.
+func (a *Applier) doneApplying(key objectKey, r *record, failed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.applying[key]--; a.applying[key] <= 0 {
+		delete(a.applying, key)
+	}
+	switch {
+	case failed:
+		delete(a.applied, key)
+	case r != nil:
+		a.applied[key] = *r
+	}
 }
 
 func (a *Applier) recall(key objectKey) (record, bool) {

@@ -2,7 +2,9 @@ package apply
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -117,6 +119,89 @@ func TestDriftIsReverted(t *testing.T) {
 	if w := writes.reset(); len(w) != 1 {
 		t.Errorf("writes %v, want one", w)
 	}
+}
+
+// TestWatchDriftSeesOthersOnly: the drift watch calls back for a field
+// taken by another manager and for an object deleted by hand, never for
+// envop's own applies (a new version of an object) nor its prunes, and the
+// Apply that follows says what it reverted.
+func TestWatchDriftSeesOthersOnly(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	objs := appSet(t, ns)
+	c := testcluster.Get(t)
+	a, _ := newApplier(t, c.Config, Options{Namespace: ns})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
+	var drifts atomic.Int32
+	if err := a.WatchDrift(t.Context(), func() { drifts.Add(1) }); err != nil {
+		t.Fatal(err)
+	}
+	quiet := func(what string) {
+		t.Helper()
+		time.Sleep(time.Second)
+		if n := drifts.Swap(0); n != 0 {
+			t.Fatalf("%s: %d drift callbacks, want none", what, n)
+		}
+	}
+	// After a revert, events of the drifted object sent before it may still
+	// arrive (each costs a reconcile that writes nothing): what must not
+	// happen is callbacks going on.
+	settled := func(what string) {
+		t.Helper()
+		time.Sleep(time.Second)
+		drifts.Store(0)
+		quiet(what)
+	}
+	seen := func(what string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for drifts.Load() == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no drift callback after 5s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(500 * time.Millisecond) // the same drift may be seen more than once
+		drifts.Store(0)
+	}
+	// Our own change: a new image for api, applied.
+	newer := make([]*unstructured.Unstructured, len(objs))
+	for i, obj := range objs {
+		newer[i] = obj.DeepCopy()
+	}
+	setImage(t, find(t, newer, "Deployment", "api"), "registry.example.com/shop/api:1.5.0")
+	requireCounts(t, a.Apply(t.Context(), newer, nil), map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
+	quiet("envop's own apply")
+
+	editImage(t, ns, "api", "evil:latest")
+	seen("image changed by kubectl-edit")
+	cs := a.Apply(t.Context(), newer, nil)
+	requireCounts(t, cs, map[Action]int{Configured: 1, Unchanged: len(objs) - 1})
+	for _, ch := range cs.Changes {
+		if ch.Action == Configured && ch.Reverted != "changed by kubectl-edit" {
+			t.Errorf("%s: Reverted %q, want %q", ch, ch.Reverted, "changed by kubectl-edit")
+		}
+	}
+	settled("the revert itself")
+
+	if err := c.Client.CoreV1().Services(ns).Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	seen("service deleted by hand")
+	cs = a.Apply(t.Context(), newer, nil)
+	requireCounts(t, cs, map[Action]int{Created: 1, Unchanged: len(objs) - 1})
+	for _, ch := range cs.Changes {
+		if ch.Action == Created && ch.Reverted != "deleted" {
+			t.Errorf("%s: Reverted %q, want deleted", ch, ch.Reverted)
+		}
+	}
+	settled("the re-creation")
+
+	pruned, err := a.Prune(t.Context(), without(newer, "Service", "web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireCounts(t, pruned, map[Action]int{Pruned: 1})
+	quiet("envop's own prune")
 }
 
 func editImage(t *testing.T, ns, name, img string) {

@@ -28,6 +28,10 @@ type Change struct {
 	Reason string
 	// Err is set when Action is Failed; it names the kind and name.
 	Err error
+	// Reverted says what drift an apply undid ("deleted", "changed by
+	// kubectl-edit"): the object was applied again with the content this
+	// Applier had given it before. Empty for other changes.
+	Reverted string
 
 	key objectKey
 }

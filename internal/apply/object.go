@@ -21,7 +21,8 @@ import (
 // bad input and turns every error into a failed Change naming the object.
 func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, live *liveObjects) Change {
 	ch := Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: obj.GetLabels()[render.LabelName]}
-	action, err := a.reconcile(ctx, obj, live)
+	action, reverted, err := a.reconcile(ctx, obj, live)
+	ch.Reverted = reverted
 	if err != nil {
 		ch.Action, ch.Err = Failed, fmt.Errorf("apply %s %s: %w", ch.Kind, ch.Name, err)
 		a.opts.Logger.Warn("apply failed", "kind", ch.Kind, "name", ch.Name, "service", ch.Service, "error", err)
@@ -34,39 +35,77 @@ func (a *Applier) applyOne(ctx context.Context, obj *unstructured.Unstructured, 
 	return ch
 }
 
-func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured, live *liveObjects) (Action, error) {
+// reconcile applies obj unless it is up to date. It also says what drift
+// the apply reverts: when the object is what this Applier applied last
+// time (same hash) and still it must be applied, someone else changed or
+// deleted it.
+func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured, live *liveObjects) (Action, string, error) {
 	if err := a.admit(obj); err != nil {
-		return "", err
+		return "", "", err
 	}
 	desired, hash, err := withHash(obj)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	mapping, err := a.mapper.mapping(desired.GroupVersionKind())
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	ri := a.resource(mapping).Namespace(a.opts.Namespace)
 	current, err := live.get(ctx, ri, keyOf(desired))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	key := keyOf(desired)
 	if current != nil && a.owns(current) && a.upToDate(key, hash, desired, current) {
-		return Unchanged, nil
+		return Unchanged, "", nil
 	}
+	reverted := a.drift(key, hash, current)
 	if err := a.handOverReplicas(ctx, ri, desired, current); err != nil {
-		return "", err
+		return "", "", err
 	}
+	a.startApplying(key)
 	result, err := ri.Apply(ctx, desired.GetName(), desired, metav1.ApplyOptions{FieldManager: a.opts.FieldManager, Force: true})
 	if err != nil {
-		a.forget(key)
-		return "", err
+		a.doneApplying(key, nil, true)
+		return "", "", err
 	}
+	var rec *record
 	if entry, ok := a.ownEntry(result); ok {
-		a.remember(key, record{hash: hash, fields: entry})
+		rec = &record{hash: hash, fields: entry, before: a.entriesBefore(key, current)}
 	}
-	return a.classify(current, result), nil
+	a.doneApplying(key, rec, false)
+	return a.classify(current, result), reverted, nil
+}
+
+// entriesBefore are our entries in the object before an apply: the one
+// last recorded and the live one.
+func (a *Applier) entriesBefore(key objectKey, current *unstructured.Unstructured) []string {
+	var out []string
+	if r, ok := a.recall(key); ok {
+		out = append(out, r.fields)
+	}
+	if current != nil {
+		if entry, ok := a.ownEntry(current); ok {
+			out = append(out, entry)
+		}
+	}
+	return out
+}
+
+// drift says what someone else did to an object that must be applied
+// again although its desired content did not change since this Applier
+// applied it: "" when it is not drift (a new or changed object).
+func (a *Applier) drift(key objectKey, hash string, current *unstructured.Unstructured) string {
+	r, ok := a.recall(key)
+	switch {
+	case !ok || r.hash != hash:
+		return ""
+	case current == nil:
+		return "deleted"
+	default:
+		return "changed by " + lastWriter(current.GetManagedFields(), a.opts.FieldManager)
+	}
 }
 
 // admit refuses, as defence in depth, objects outside the namespace or
@@ -126,13 +165,7 @@ func (a *Applier) upToDate(key objectKey, hash string, desired, live *unstructur
 
 // ownEntry returns the FieldsV1 of our field manager's Apply entry.
 func (a *Applier) ownEntry(obj *unstructured.Unstructured) (string, bool) {
-	for _, mf := range obj.GetManagedFields() {
-		if mf.Manager == a.opts.FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply &&
-			mf.Subresource == "" && mf.FieldsV1 != nil {
-			return string(mf.FieldsV1.Raw), true
-		}
-	}
-	return "", false
+	return ownEntryOf(obj.GetManagedFields(), a.opts.FieldManager)
 }
 
 // classify tells created from configured from unchanged. Without a live

@@ -75,10 +75,11 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // applyVerbs are what server-side apply and pruning need: list to read the
-// live objects (one list per kind; no get), patch to apply, create because
-// an apply that creates an object is also authorised as a create, delete to
-// prune. The rest of the operator (informers for status) adds get and watch.
-var applyVerbs = []string{"list", "patch", "create", "delete"}
+// live objects (one list per kind; no get), watch to see drift as it
+// happens (WatchDrift), patch to apply, create because an apply that
+// creates an object is also authorised as a create, delete to prune. The
+// rest of the operator (informers for status) adds get.
+var applyVerbs = []string{"list", "watch", "patch", "create", "delete"}
 
 // RequiredRules are the namespaced Role rules the Applier needs for every
 // kind the renderer produces; TestNamespacedServiceAccount proves they

@@ -141,12 +141,13 @@ func (a *Applier) pruneOne(ctx context.Context, obj *unstructured.Unstructured) 
 		a.opts.Logger.Info("claim kept", "name", ch.Name, "service", ch.Service)
 		return ch
 	}
+	// Forgotten first: its deletion, seen by the drift watch, is ours.
+	a.forget(keyOf(obj))
 	if err := a.delete(ctx, obj); err != nil {
 		ch.Action, ch.Err = Failed, fmt.Errorf("prune %s %s: %w", ch.Kind, ch.Name, err)
 		a.opts.Logger.Warn("prune failed", "kind", ch.Kind, "name", ch.Name, "error", err)
 		return ch
 	}
-	a.forget(keyOf(obj))
 	ch.Action = Pruned
 	a.opts.Logger.Info("object pruned", "kind", ch.Kind, "name", ch.Name, "service", ch.Service)
 	return ch

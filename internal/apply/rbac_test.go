@@ -1,12 +1,18 @@
 package apply
 
 import (
+	"context"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envop/envop/internal/testcluster"
+	"github.com/envop/envop/internal/testlog"
 )
 
 // TestNamespacedServiceAccount runs a whole cycle (create, no-op resync,
@@ -31,6 +37,44 @@ func TestNamespacedServiceAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	requireCounts(t, cs, map[Action]int{Pruned: 1, Failed: 0})
+	if !driftSeen(t, a, ns) {
+		t.Error("the drift watch saw no deletion by hand")
+	}
+}
+
+// driftSeen says whether a's drift watch sees the Deployment web deleted
+// by hand within 5 seconds, by a watch that works: without one, the
+// informers would notice only by listing everything again and again.
+func driftSeen(t *testing.T, a *Applier, ns string) bool {
+	t.Helper()
+	logs := &testlog.Buffer{}
+	a.opts.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	seen := make(chan struct{}, 1)
+	if err := a.WatchDrift(ctx, func() {
+		select {
+		case seen <- struct{}{}:
+		default:
+		}
+	}); err != nil {
+		t.Logf("drift watch: %v", err)
+		return false
+	}
+	client := testcluster.Get(t).Client.AppsV1().Deployments(ns)
+	if err := client.Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatalf("delete by hand: %v", err)
+	}
+	select {
+	case <-seen:
+	case <-time.After(5 * time.Second):
+		return false
+	}
+	if strings.Contains(logs.String(), "drift watch failed") {
+		t.Logf("drift watch: %s", logs.Tail(1))
+		return false
+	}
+	return true
 }
 
 // TestRequiredRulesAreMinimal: without any one of the verbs, a cycle fails.
@@ -46,6 +90,9 @@ func TestRequiredRulesAreMinimal(t *testing.T) {
 			if !failed {
 				pruned, err := a.Prune(t.Context(), without(objs, "Service", "web"))
 				failed = err != nil || pruned.Err() != nil
+			}
+			if !failed {
+				failed = !driftSeen(t, a, ns)
 			}
 			if !failed {
 				t.Errorf("a cycle without %q succeeded: the verb is not needed", verb)

@@ -110,25 +110,20 @@ type Controller struct {
 	audit   func(context.Context, audit.Record)
 	log     *slog.Logger
 
-	// mu serializes syncs and resyncs; lastMu guards last, which readers
-	// (status, deploys) need without waiting for a sync to finish.
-	mu     sync.Mutex
+	// queue feeds the reconcile loop (Run); lastMu guards last, which
+	// readers (status, deploys) need without waiting for a reconcile.
+	queue  *queue
 	lastMu sync.RWMutex
 	last   *desired
-	// syncedClean (under mu): the last sync succeeded, so one that
-	// changes nothing after it is no news.
-	syncedClean bool
 
 	// generation changes with status and the last good revision.
 	generation   atomic.Uint64
 	statusMu     sync.RWMutex
 	status       SyncStatus
+	reconciled   bool // a reconcile finished since the start
 	fetchFailing bool
 	skipped      []render.Skipped
 	refused      map[string]status.Refusal
-
-	kick  chan struct{}
-	retry chan struct{}
 }
 
 // desired is a loaded, valid revision of the environment.
@@ -155,8 +150,7 @@ func New(cfg Config, d Deps) *Controller {
 		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health, vault: d.Vault, own: d.OwnSecrets,
 		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log,
 		status: SyncStatus{Status: SyncPending},
-		kick:   make(chan struct{}, 1),
-		retry:  make(chan struct{}, 1),
+		queue:  newQueue(),
 	}
 }
 
@@ -206,47 +200,3 @@ func (c *Controller) setLastGood(d *desired) {
 
 // Generation changes whenever Status or Environment may answer differently.
 func (c *Controller) Generation() uint64 { return c.generation.Load() }
-
-// Run re-applies the last good revision whenever a deploy asks for it, and
-// every resync period to correct drift, until ctx ends.
-func (c *Controller) Run(ctx context.Context, resync time.Duration) {
-	tick := time.NewTicker(resync)
-	defer tick.Stop()
-	var backoff time.Duration
-	var retry <-chan time.Time
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.retry:
-			// A sync or resync failed for a reason a retry may fix: try
-			// again after a backoff that doubles up to a minute.
-			backoff = min(max(2*backoff, time.Second), time.Minute)
-			retry = time.After(backoff)
-			continue
-		case <-c.kick:
-		case <-tick.C:
-		case <-retry:
-		}
-		retry = nil
-		if err := c.Resync(ctx); err == nil {
-			backoff = 0
-		}
-	}
-}
-
-// retryLater asks Run for a resync after a backoff; it never blocks.
-func (c *Controller) retryLater() {
-	select {
-	case c.retry <- struct{}{}:
-	default:
-	}
-}
-
-// Kick asks Run for a resync soon; it never blocks.
-func (c *Controller) Kick() {
-	select {
-	case c.kick <- struct{}{}:
-	default:
-	}
-}

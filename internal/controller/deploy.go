@@ -86,7 +86,7 @@ func (c *Controller) deploy(ctx context.Context, req DeployRequest, action strin
 		return state.Deploy{}, err
 	}
 	c.log.Info("deploy accepted", "deploy", d.ID, "action", action, "service", s.Name, "workload", workload, "version", d.Version, "actor", d.Actor)
-	c.Kick()
+	c.Enqueue(TriggerDeploy)
 	return d, nil
 }
 
@@ -171,7 +171,7 @@ func (c *Controller) Promote(ctx context.Context, service string, by Caller) (st
 	}
 	audit.Log(c.log, rec)
 	c.events.Normal("Promoted", fmt.Sprintf("%s: traffic switched to %s (version %s)", s.Name, colour, w.Version))
-	c.Kick()
+	c.Enqueue(TriggerPromote)
 	return colour, nil
 }
 

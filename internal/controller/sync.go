@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -44,30 +45,6 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// Sync applies a new revision of the repository. An invalid revision
-// changes nothing in the cluster or the state; the last good one keeps
-// running.
-func (c *Controller) Sync(ctx context.Context, snap Snapshot) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	start := time.Now()
-	c.setAttempt(snap.Revision)
-	d, err := c.loadConfined(ctx, snap)
-	changed := false
-	if err == nil {
-		changed, err = c.reconcile(ctx, d, true)
-	}
-	news := c.syncNews(changed, err)
-	c.finishSync(snap.Revision, start, err, news)
-	if news {
-		c.auditSync(ctx, snap, err)
-	}
-	if retryable(err) {
-		c.retryLater()
-	}
-	return err
-}
-
 // retryable says whether a retry may fix err: not for an invalid revision,
 // nor for services refused because an object in their way is not envop's
 // (only a change to the file or to that object does).
@@ -84,17 +61,6 @@ func retryable(err error) bool {
 	}
 	var notOwned *apply.NotOwnedError
 	return !errors.As(err, &notOwned)
-}
-
-// syncNews says whether a sync is worth an audit record and an Event: a
-// failure, a change to the cluster or to the state, or a success after a
-// failure. A sync that changes nothing (the same file in a new commit)
-// costs no write. The first sync after a start counts; the audit drops it
-// when it repeats its newest record.
-func (c *Controller) syncNews(changed bool, err error) bool {
-	news := err != nil || changed || !c.syncedClean
-	c.syncedClean = err == nil
-	return news
 }
 
 // auditSync records one audit entry per revision synced.
@@ -118,43 +84,6 @@ func (c *Controller) FetchFailed(err error) {
 	c.statusMu.Unlock()
 	c.generation.Add(1)
 	c.metrics.ObserveSync(resultFailed, 0)
-}
-
-// Resync re-applies the last good revision with the current state, after a
-// deploy or to correct drift.
-func (c *Controller) Resync(ctx context.Context) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	d := c.lastGood()
-	if d == nil {
-		return ErrNotReady
-	}
-	_, err := c.reconcile(ctx, d, false)
-	c.finishResync(d.revision, err)
-	return err
-}
-
-// finishResync records a resync's outcome in status, unless a newer
-// revision failed to load or the repository cannot be read: those errors
-// stand until a sync clears them.
-func (c *Controller) finishResync(rev string, err error) {
-	c.statusMu.Lock()
-	current := !c.fetchFailing && (c.status.Attempted == "" || c.status.Attempted == rev)
-	if current {
-		c.status.At = time.Now().UTC()
-		c.status.Status, c.status.Error = SyncSynced, ""
-		if err != nil {
-			c.status.Status, c.status.Error = SyncError, err.Error()
-		}
-	}
-	c.statusMu.Unlock()
-	c.generation.Add(1)
-	if err != nil {
-		c.log.Error("resync failed", "revision", rev, "error", err)
-	}
-	if retryable(err) {
-		c.retryLater()
-	}
 }
 
 // loadConfined loads a snapshot under the installer's policy, with the
@@ -234,6 +163,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	cs := c.applier.Apply(ctx, objs, adoption(d.env))
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
+	c.tellReverted(cs)
 	c.setRefused(cs)
 	c.failUnapplied(ctx, cs)
 	c.setSkipped(res.Skipped)
@@ -373,6 +303,19 @@ func refused(err error) bool {
 	}
 }
 
+// tellReverted tells, in the log and an Event on the object, of each drift
+// the apply undid.
+func (c *Controller) tellReverted(cs *apply.ChangeSet) {
+	for _, ch := range cs.Changes {
+		if ch.Reverted == "" || ch.Action == apply.Failed {
+			continue
+		}
+		c.log.Info("drift reverted", "kind", ch.Kind, "name", ch.Name, "service", ch.Service, "drift", ch.Reverted)
+		c.events.On(ch.Kind, ch.Name, corev1.EventTypeNormal, "DriftReverted",
+			fmt.Sprintf("%s %s was %s; envop applied it again as the environment file says", ch.Kind, ch.Name, ch.Reverted))
+	}
+}
+
 func (c *Controller) recordChanges(sets ...*apply.ChangeSet) {
 	for _, cs := range sets {
 		if cs == nil {
@@ -396,45 +339,6 @@ func (c *Controller) setSkipped(s []render.Skipped) {
 	c.skipped = s
 	c.statusMu.Unlock()
 	c.generation.Add(1)
-}
-
-// finishSync records the outcome of a sync in status, metrics, events and
-// logs; a success is an Event only when news (see syncNews).
-func (c *Controller) finishSync(rev string, start time.Time, err error, news bool) {
-	took := time.Since(start)
-	c.statusMu.Lock()
-	c.status.At = time.Now().UTC()
-	c.fetchFailing = false
-	var invalid *InvalidError
-	switch {
-	case err == nil:
-		c.status.Status, c.status.Error, c.status.Revision = SyncSynced, "", rev
-	case errors.As(err, &invalid):
-		c.status.Status, c.status.Error = SyncError, invalid.Error()
-	default:
-		// Partly applied: the revision is current, the failures are reported.
-		c.status.Status, c.status.Error, c.status.Revision = SyncError, err.Error(), rev
-	}
-	c.statusMu.Unlock()
-	c.generation.Add(1)
-	result := resultSuccess
-	switch {
-	case errors.As(err, &invalid):
-		result = resultInvalid
-	case err != nil:
-		result = resultFailed
-	}
-	c.metrics.ObserveSync(result, took)
-	if err == nil {
-		c.metrics.SetRevision(rev)
-		c.log.Info("sync succeeded", "revision", rev, "duration", took)
-		if news {
-			c.events.Normal("Synced", "applied revision "+shortRev(rev))
-		}
-		return
-	}
-	c.log.Error("sync failed", "revision", rev, "result", result, "error", err)
-	c.events.Warning("SyncFailed", eventMessage(err))
 }
 
 func shortRev(rev string) string {

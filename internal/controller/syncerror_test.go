@@ -23,7 +23,8 @@ type recordedEvents struct {
 	warnings []string
 }
 
-func (*recordedEvents) Normal(string, string) {}
+func (*recordedEvents) Normal(string, string)                     {}
+func (*recordedEvents) On(string, string, string, string, string) {}
 
 func (e *recordedEvents) Warning(reason, message string) {
 	e.mu.Lock()
@@ -60,9 +61,10 @@ func syncInvalid(t *testing.T, content string) (status, auditMsg, event, logs st
 		Metrics: metrics.New(), Events: events, Log: slog.New(slog.NewJSONHandler(&logBuf, nil)),
 		Audit: func(_ context.Context, r audit.Record) { records = append(records, r) },
 	})
-	err := c.Sync(t.Context(), Snapshot{Revision: "0123456789abcdef0123", Files: fstest.MapFS{
+	c.Submit(Snapshot{Revision: "0123456789abcdef0123", Files: fstest.MapFS{
 		"environments.bitesize": {Data: []byte(content)},
 	}})
+	err := c.reconcileNext(t.Context())
 	var invalid *InvalidError
 	if !errors.As(err, &invalid) {
 		t.Fatalf("sync: %v, want an InvalidError", err)

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/envop/envop/internal/version"
 )
 
 // Metrics are the operator's collectors.
@@ -18,7 +20,6 @@ type Metrics struct {
 	Objects      *prometheus.CounterVec
 	Deploys      *prometheus.CounterVec
 	Revision     *prometheus.GaugeVec
-	Services     *prometheus.GaugeVec
 	LastSync     prometheus.Gauge
 	CertReloads  *prometheus.CounterVec
 }
@@ -43,9 +44,6 @@ func New() *Metrics {
 		Revision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "envop_last_synced_revision_info", Help: "The git revision last applied (value 1).",
 		}, []string{"revision"}),
-		Services: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "envop_services", Help: "Services by health status (green, orange, red).",
-		}, []string{"status"}),
 		LastSync: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "envop_last_sync_timestamp_seconds", Help: "Unix time of the last successful sync.",
 		}),
@@ -53,7 +51,12 @@ func New() *Metrics {
 			Name: "envop_serving_certificate_reloads_total", Help: "Loads of changed serving certificate files by result (success, failed).",
 		}, []string{"result"}),
 	}
-	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.Objects, m.Deploys, m.Revision, m.Services, m.LastSync, m.CertReloads,
+	info := version.Get()
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "envop_build_info", Help: "The running binary's version, commit and Go version (value 1).",
+	}, []string{"version", "commit", "go_version"})
+	buildInfo.WithLabelValues(info.Version, info.Commit, info.GoVersion).Set(1)
+	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.Objects, m.Deploys, m.Revision, m.LastSync, m.CertReloads, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -71,11 +74,30 @@ func (m *Metrics) SetRevision(rev string) {
 	m.LastSync.SetToCurrentTime()
 }
 
-// SetServices records how many services are in each status.
-func (m *Metrics) SetServices(counts map[string]int) {
-	for _, s := range []string{"green", "orange", "red"} {
-		m.Services.WithLabelValues(s).Set(float64(counts[s]))
+// serviceStatuses are the health statuses envop_services always reports,
+// zero included.
+var serviceStatuses = []string{"green", "orange", "red"}
+
+// servicesDesc describes envop_services.
+var servicesDesc = prometheus.NewDesc("envop_services", "Services by health status (green, orange, red).", []string{"status"}, nil)
+
+// servicesCollector computes envop_services at each scrape, from the same
+// view GET /status answers with: nothing has to keep a gauge up to date.
+type servicesCollector struct{ count func() map[string]int }
+
+func (c servicesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- servicesDesc }
+
+func (c servicesCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := c.count()
+	for _, s := range serviceStatuses {
+		ch <- prometheus.MustNewConstMetric(servicesDesc, prometheus.GaugeValue, float64(counts[s]), s)
 	}
+}
+
+// CountServices reports, at each scrape, how many services are in each
+// health status as count gives them.
+func (m *Metrics) CountServices(count func() map[string]int) {
+	m.Registry.MustRegister(servicesCollector{count: count})
 }
 
 // CountTokenFileProblems reports, at each scrape, how many lines of the API

@@ -46,6 +46,14 @@ func (e *kubeEvents) Normal(reason, message string) {
 	}
 }
 
+// On records an Event about an object of the namespace.
+func (e *kubeEvents) On(kind, name, eventType, reason, message string) {
+	if e != nil {
+		ref := &corev1.ObjectReference{Kind: kind, Namespace: e.ref.Namespace, Name: name}
+		e.recorder.Event(ref, eventType, reason, message)
+	}
+}
+
 func (e *kubeEvents) Warning(reason, message string) {
 	if e != nil {
 		e.recorder.Event(e.ref, corev1.EventTypeWarning, reason, message)

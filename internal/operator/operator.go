@@ -258,6 +258,9 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 			}
 		},
 	})
+	if err := applier.WatchDrift(ctx, func() { ctrl.Enqueue(controller.TriggerDrift) }); err != nil {
+		return Parts{}, err
+	}
 	src, err := source.New(opts.GitRepo, opts.Git)
 	if err != nil {
 		return Parts{}, fmt.Errorf("repository: %w", err)

@@ -24,6 +24,7 @@ func serve(ctx context.Context, opts Options, p Parts) error {
 		return err
 	}
 	defer closeAPI()
+	p.Metrics.CountServices(func() map[string]int { return countServices(p) })
 	servers, err := httpServers(opts, handler, p.Metrics)
 	if err != nil {
 		return err
@@ -36,7 +37,6 @@ func serve(ctx context.Context, opts Options, p Parts) error {
 	run(func() { p.Poller.Run(ctx, syncer(p.Controller)) })
 	run(func() { p.Controller.Run(ctx, opts.ResyncInterval) })
 	run(func() { p.Tracker.Run(ctx, p.Monitor.Changed()) })
-	run(func() { countServices(ctx, p) })
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		go func() { errc <- s.serve() }()
@@ -63,41 +63,18 @@ func syncer(c *controller.Controller) func(context.Context, *source.Snapshot, er
 			c.FetchFailed(err)
 			return
 		}
-		_ = c.Sync(ctx, controller.Snapshot{Revision: snap.Revision, Files: snap.Files, Author: snap.Author})
+		c.Submit(controller.Snapshot{Revision: snap.Revision, Files: snap.Files, Author: snap.Author})
 	}
 }
 
-// countServices keeps the services-by-status gauge equal to what /status
-// shows (a service waiting for its first version counts as orange there),
-// rebuilt whenever the watches, the state or the sync may have changed it.
-func countServices(ctx context.Context, p Parts) {
-	b := &backend{p: p}
-	changed, unsubscribe := p.Monitor.Subscribe()
-	defer unsubscribe()
-	seen := ^uint64(0)
-	for {
-		if v := b.StatusVersion(); v != seen {
-			seen = v
-			counts := map[string]int{}
-			for _, s := range b.Status().Services {
-				counts[s.Status]++
-			}
-			p.Metrics.SetServices(counts)
-			// A rollout changes the watches many times a second, and each
-			// count builds the whole status: once a second is enough.
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-changed:
-		case <-time.After(5 * time.Second): // state and sync changes are not signalled
-		}
+// countServices counts the services by status as GET /status shows them (a
+// service waiting for its first version counts as orange there).
+func countServices(p Parts) map[string]int {
+	counts := map[string]int{}
+	for _, s := range (&backend{p: p}).Status().Services {
+		counts[s.Status]++
 	}
+	return counts
 }
 
 // httpServer is one of the operator's HTTP servers and what it listens on.

@@ -141,8 +141,8 @@ func (e *env) restart() {
 	e.start()
 }
 
-// commit writes the manifest and commits it.
-func (e *env) commit(manifest string) {
+// commit writes the manifest and commits it; it returns the commit's hash.
+func (e *env) commit(manifest string) string {
 	e.t.Helper()
 	manifest = strings.ReplaceAll(manifest, "NS", e.ns)
 	if err := os.WriteFile(filepath.Join(e.repo, "environments.bitesize"), []byte(manifest), 0o644); err != nil {
@@ -160,9 +160,11 @@ func (e *env) commit(manifest string) {
 		e.t.Fatal(err)
 	}
 	sig := &object.Signature{Name: "Dev", Email: "dev@example.com", When: time.Now()}
-	if _, err := wt.Commit("change", &git.CommitOptions{Author: sig, AllowEmptyCommits: true}); err != nil {
+	hash, err := wt.Commit("change", &git.CommitOptions{Author: sig, AllowEmptyCommits: true})
+	if err != nil {
 		e.t.Fatal(err)
 	}
+	return hash.String()
 }
 
 // call sends a request with the deploy token and decodes the JSON answer.

@@ -240,12 +240,12 @@ func TestNoOpResyncWritesNothing(t *testing.T) {
 	}
 	var records []struct{ Action, Revision string }
 	e.call("GET", "/audit?limit=1000", nil, &records)
-	e.commit(basic) // same content, new commit
+	rev := e.commit(basic) // same content, new commit
 	if code := e.webhook(); code != http.StatusAccepted {
 		t.Fatalf("webhook = %d", code)
 	}
 	e.eventually(30*time.Second, "new revision applied", func() (bool, string) {
-		return strings.Count(e.logs.String(), `"msg":"sync succeeded"`) >= 2, "waiting"
+		return strings.Contains(e.logs.String(), `"msg":"sync succeeded","revision":"`+rev+`"`), "waiting"
 	})
 	time.Sleep(2 * time.Second) // Events are sent in the background
 	if writes := e.writes.since(before); len(writes) != 0 {
