@@ -34,9 +34,9 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
 Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
---registry, --project, --pull-secrets, --ingress-class and --oidc-groups-prefix default to the
-variables serve reads (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS,
-OIDC_GROUPS_PREFIX); a flag given wins.
+The rendering settings (--registry to --default-memory-request) are serve's, with the same
+variables (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS, OIDC_GROUPS_PREFIX) and
+defaults; a flag given wins over its variable.
 A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
 default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),
