@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/controller"
@@ -27,17 +28,7 @@ const (
 )
 
 // Pod is one pod of a service with the last lines of its log.
-type Pod struct {
-	Name      string     `json:"name"`
-	Phase     string     `json:"phase"`
-	Ready     bool       `json:"ready"`
-	Restarts  int32      `json:"restarts"`
-	Reason    string     `json:"reason"`
-	Message   string     `json:"message"`
-	StartedAt *time.Time `json:"started_at"`
-	Logs      string     `json:"logs"`
-	LogsError string     `json:"logs_error,omitempty"`
-}
+type Pod = apitypes.Pod
 
 // Backend is what the API needs of the operator.
 type Backend interface {

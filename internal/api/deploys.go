@@ -10,36 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/controller"
 	"github.com/envop/envop/internal/state"
 )
 
-// deployRequest is the body of POST /deploy and POST /rollback.
-type deployRequest struct {
-	Name        string `json:"name"`
-	Version     string `json:"version"`
-	Application string `json:"application"`
-}
-
 // Deploy is a deploy as the API shows it (and the client reads it).
-type Deploy struct {
-	ID         string     `json:"id"`
-	Service    string     `json:"service"`
-	Workload   string     `json:"workload"`
-	Version    string     `json:"version"`
-	Status     string     `json:"status"`
-	Reason     string     `json:"reason"`
-	Message    string     `json:"message"`
-	Actor      string     `json:"actor"`
-	Source     string     `json:"source"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
-}
-
-// Done reports whether the deploy reached a terminal status.
-func (d Deploy) Done() bool {
-	return d.Status == state.StatusSucceeded || d.Status == state.StatusFailed
-}
+type Deploy = apitypes.Deploy
 
 func viewOf(d state.Deploy) Deploy {
 	v := Deploy{
@@ -97,7 +74,7 @@ func (s *server) rollback(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) startDeploy(w http.ResponseWriter, r *http.Request, start func(context.Context, controller.DeployRequest) (state.Deploy, error), needVersion bool) error {
-	var body deployRequest
+	var body apitypes.DeployRequest
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
@@ -170,12 +147,8 @@ func waitParam(r *http.Request) (time.Duration, error) {
 	return min(d, maxWait), nil
 }
 
-type promoteRequest struct {
-	Name string `json:"name"`
-}
-
 func (s *server) promote(w http.ResponseWriter, r *http.Request) error {
-	var body promoteRequest
+	var body apitypes.PromoteRequest
 	if err := decode(w, r, &body); err != nil {
 		return err
 	}
@@ -189,6 +162,6 @@ func (s *server) promote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"service": body.Name, "active": active})
+	writeJSON(w, http.StatusOK, apitypes.Promotion{Service: body.Name, Active: active})
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/controller"
 )
@@ -60,7 +61,7 @@ func writeError(w http.ResponseWriter, he *httpError) {
 	if he.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(he.retryAfter.Seconds()+0.999)))
 	}
-	writeJSON(w, he.code, map[string]any{"error": he.msg, "code": he.code})
+	writeJSON(w, he.code, apitypes.Error{Code: he.code, Message: he.msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

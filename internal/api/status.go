@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/status"
@@ -74,7 +75,7 @@ func (s *server) status(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if p := principal(r); !p.AllowsEverywhere(auth.RoleView) {
-		if _, body, err = encoded(view.Only(func(svc string) bool { return p.Allows(auth.RoleView, svc) })); err != nil {
+		if _, body, err = encoded(status.Only(view, func(svc string) bool { return p.Allows(auth.RoleView, svc) })); err != nil {
 			return err
 		}
 	}
@@ -129,7 +130,7 @@ func (s *server) pods(w http.ResponseWriter, r *http.Request) error {
 	if pods == nil {
 		pods = []Pod{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pods": pods})
+	writeJSON(w, http.StatusOK, apitypes.Pods{Pods: pods})
 	return nil
 }
 
@@ -159,11 +160,8 @@ func (s *server) audit(w http.ResponseWriter, r *http.Request) error {
 			return rec.Service == "" || !p.Allows(auth.RoleView, rec.Service)
 		})
 	}
-	if records == nil {
-		records = []audit.Record{}
-	}
 	records = records[:min(len(records), limit)]
-	writeJSON(w, http.StatusOK, records)
+	writeJSON(w, http.StatusOK, auditView(records))
 	return nil
 }
 
@@ -197,4 +195,15 @@ func query(r *http.Request) (url.Values, error) {
 		return nil, errorf(http.StatusBadRequest, "malformed query string: %v", err)
 	}
 	return q, nil
+}
+
+// auditView is records as the API shows them, an empty list rather than
+// null. A record converts field for field: one added to audit.Record does
+// not compile here until the API's type says whether clients see it.
+func auditView(records []audit.Record) []apitypes.AuditRecord {
+	out := make([]apitypes.AuditRecord, len(records))
+	for i, r := range records {
+		out[i] = apitypes.AuditRecord(r)
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -18,11 +19,23 @@ const (
 	ExitTimeout     = 70 // a wait timed out
 )
 
-// Streams are the standard streams a command reads and writes.
+// Streams are the standard streams a command reads and writes, and the
+// environment its settings fall back to.
 type Streams struct {
 	In  io.Reader
 	Out io.Writer
 	Err io.Writer
+	// Getenv reads the variables of settings (DOCKER_REGISTRY, GIT_TOKEN,
+	// ...); nil reads the process's environment.
+	Getenv func(string) string
+}
+
+// getenv reads a variable through Getenv.
+func (s Streams) getenv(name string) string {
+	if s.Getenv == nil {
+		return os.Getenv(name)
+	}
+	return s.Getenv(name)
 }
 
 // ExitError carries the exit code a command wants. A nil Err means the

@@ -65,7 +65,9 @@ INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are the policy flags (--allowed-sec
 Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable).`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl.fromEnv(cmd.Flags())
+			if err := fl.fromEnv(cmd.Flags(), streams.getenv); err != nil {
+				return err
+			}
 			return runDiff(cmd.Context(), streams, fl)
 		},
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"cmp"
+
 	"github.com/spf13/pflag"
 
 	"github.com/envop/envop/internal/manifest"
@@ -14,12 +16,23 @@ type policyFlags struct {
 	allowedSecrets  string
 	allowedHosts    string
 	vaultPathPrefix string
+	// vaultMount is VAULT_KV_MOUNT, which paths are relative to.
+	vaultMount string
 }
 
 func (p *policyFlags) bind(fs *pflag.FlagSet) {
-	fs.StringVar(&p.allowedSecrets, "allowed-secrets", env("ALLOWED_SECRETS", ""), "Secrets the file may reference, comma-separated path.Match patterns (default: any but the operator's) [ALLOWED_SECRETS]")
-	fs.StringVar(&p.allowedHosts, "allowed-hosts", env("ALLOWED_HOSTS", ""), "Ingress host suffixes the file may use, comma-separated: example.com (and its subdomains), .example.com (subdomains only) [ALLOWED_HOSTS]")
-	fs.StringVar(&p.vaultPathPrefix, "vault-path-prefix", env("VAULT_PATH_PREFIX", ""), "Vault path every tls: {vault: PATH} must lie inside [VAULT_PATH_PREFIX]")
+	fs.StringVar(&p.allowedSecrets, "allowed-secrets", "", "Secrets the file may reference, comma-separated path.Match patterns (default: any but the operator's)")
+	withVariable(fs, "allowed-secrets", "ALLOWED_SECRETS")
+	fs.StringVar(&p.allowedHosts, "allowed-hosts", "", "Ingress host suffixes the file may use, comma-separated: example.com (and its subdomains), .example.com (subdomains only)")
+	withVariable(fs, "allowed-hosts", "ALLOWED_HOSTS")
+	fs.StringVar(&p.vaultPathPrefix, "vault-path-prefix", "", "Vault path every tls: {vault: PATH} must lie inside")
+	withVariable(fs, "vault-path-prefix", "VAULT_PATH_PREFIX")
+}
+
+// fromEnv reads what the policy takes from the environment besides its
+// flags' variables (which applyVariables gives the flags).
+func (p *policyFlags) fromEnv(getenv func(string) string) {
+	p.vaultMount = getenv("VAULT_KV_MOUNT")
 }
 
 // policy returns the settings as a manifest.Policy; malformed ones are an
@@ -30,7 +43,7 @@ func (p *policyFlags) policy() (manifest.Policy, error) {
 		AllowedHosts:    splitList(p.allowedHosts),
 		VaultPathPrefix: p.vaultPathPrefix,
 		// Paths are compared relative to the mount the operator reads.
-		VaultMount: env("VAULT_KV_MOUNT", vault.DefaultMount),
+		VaultMount: cmp.Or(p.vaultMount, vault.DefaultMount),
 	}
 	if err := pol.Validate(); err != nil {
 		return manifest.Policy{}, err

@@ -26,14 +26,6 @@ environments:
           vault: team-b/api
 `
 
-// clearPolicyVars keeps the machine's variables out of a test.
-func clearPolicyVars(t *testing.T) {
-	t.Helper()
-	for _, v := range []string{"ALLOWED_SECRETS", "ALLOWED_HOSTS", "VAULT_PATH_PREFIX"} {
-		t.Setenv(v, "")
-	}
-}
-
 func TestValidatePolicy(t *testing.T) {
 	file := writeFile(t, policedManifest)
 	for _, tt := range []struct {
@@ -60,11 +52,7 @@ func TestValidatePolicy(t *testing.T) {
 		{"bad prefix", nil, []string{"--vault-path-prefix", "a/../b"}, ExitUsage, []string{`--vault-path-prefix: "a/../b" is not a Vault path`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clearPolicyVars(t)
-			for k, v := range tt.vars {
-				t.Setenv(k, v)
-			}
-			code, out, errOut := run(t, append([]string{"validate", "-f", file}, tt.args...)...)
+			code, out, errOut := runEnv(t, tt.vars, append([]string{"validate", "-f", file}, tt.args...)...)
 			if code != tt.code {
 				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.code, errOut)
 			}
@@ -78,7 +66,6 @@ func TestValidatePolicy(t *testing.T) {
 }
 
 func TestValidatePolicyJSON(t *testing.T) {
-	clearPolicyVars(t)
 	code, out, _ := run(t, "validate", "-f", writeFile(t, policedManifest), "--allowed-hosts", "example.com", "-o", "json")
 	var got validateOutput
 	if err := json.Unmarshal([]byte(out), &got); err != nil || code != ExitFailed {
@@ -110,8 +97,6 @@ func TestRenderAndDiffRefuseWhatThePolicyRefuses(t *testing.T) {
 		{"diff", []string{"--allowed-hosts", "https://example.com"}, ExitUsage, `--allowed-hosts: "https://example.com" is not a host suffix`},
 	} {
 		t.Run(tt.cmd+" "+strings.Join(tt.args, " "), func(t *testing.T) {
-			clearSettingVars(t)
-			clearPolicyVars(t)
 			args := append([]string{tt.cmd, "-f", file, "--env", "dev"}, tt.args...)
 			if tt.cmd == "diff" {
 				args = append(args, "--kubeconfig", filepath.Join(t.TempDir(), "none"))

@@ -11,19 +11,16 @@ import (
 	"github.com/envop/envop/internal/render"
 )
 
+// renderFlags are the flags of render, which diff shares.
 type renderFlags struct {
-	file, env, output            string
-	registry, project, namespace string
-	pullSecrets                  []string
-	ingressClass                 string
-	oidcGroupsPrefix             string
-	storageClasses               []string
-	versions, active             []string
-	cpuLimit, memLimit           string
-	cpuRequest, memRequest       string
+	file, env, output string
+	namespace         string
+	settings          renderSettings
+	// versions and active stand for what serve takes from its state.
+	versions, active []string
 
-	// registryFrom names where registry came from, for its errors.
-	registryFrom string
+	// from says which settings came from variables, for their errors.
+	from sources
 
 	// policy is bound apart from the settings: it limits the file, and
 	// renders nothing differently.
@@ -37,14 +34,16 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
 Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
---registry, --project, --pull-secrets, --ingress-class and --oidc-groups-prefix default to the
-variables serve reads (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS,
-OIDC_GROUPS_PREFIX); a flag given wins.
+The rendering settings (--registry to --default-memory-request) are serve's, with the same
+variables (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS, OIDC_GROUPS_PREFIX) and
+defaults; a flag given wins over its variable.
 A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
 default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			fl.fromEnv(cmd.Flags())
+			if err := fl.fromEnv(cmd.Flags(), streams.getenv); err != nil {
+				return err
+			}
 			return runRender(streams, &fl)
 		},
 	}

@@ -61,8 +61,8 @@ func TestRender(t *testing.T) {
 		{"invalid file", []string{"render", "-f", invalid, "--env", "dev"}, ExitFailed, "replcas: unknown field"},
 		{"missing env", []string{"render", "-f", valid}, ExitUsage, "--env NAME is required"},
 		{"unknown env", []string{"render", "-f", valid, "--env", "qa"}, ExitUsage, `environment "qa" not found`},
-		{"bad storage class", []string{"render", "-f", valid, "--env", "dev", "--storage-class", "ebs"}, ExitUsage, "want KEY=VALUE"},
-		{"bad default", []string{"render", "-f", valid, "--env", "dev", "--default-cpu-limit", "lots"}, ExitUsage, "invalid quantity"},
+		{"bad storage class", []string{"render", "-f", valid, "--env", "dev", "--storage-class", "ebs"}, ExitUsage, "--storage-class ebs: want TYPE=CLASS"},
+		{"bad default", []string{"render", "-f", valid, "--env", "dev", "--default-cpu-limit", "lots"}, ExitUsage, "--default-cpu-limit lots: invalid quantity"},
 		{"bad output", []string{"render", "-f", valid, "--env", "dev", "-o", "toml"}, ExitUsage, "unknown output format"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,15 +94,6 @@ environments:
           method: bluegreen
 `
 
-// clearSettingVars unsets the variables render reads, whatever the shell
-// running the tests holds.
-func clearSettingVars(t *testing.T) {
-	t.Helper()
-	for _, s := range (&renderFlags{}).settingVars() {
-		t.Setenv(s.variable, "")
-	}
-}
-
 func TestRenderSettingsFromEnvironment(t *testing.T) {
 	file := writeFile(t, overridesManifest)
 	for _, tt := range []struct {
@@ -124,11 +115,7 @@ func TestRenderSettingsFromEnvironment(t *testing.T) {
 			[]string{"image: api:1.0.0", "name: devs\n"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			clearSettingVars(t)
-			for k, v := range tt.vars {
-				t.Setenv(k, v)
-			}
-			code, out, errOut := run(t, append([]string{"render", "-f", file, "--env", "dev"}, tt.args...)...)
+			code, out, errOut := runEnv(t, tt.vars, append([]string{"render", "-f", file, "--env", "dev"}, tt.args...)...)
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
@@ -144,35 +131,36 @@ func TestRenderSettingsFromEnvironment(t *testing.T) {
 	}
 }
 
-// TestSettingVarsAreServes keeps the variables of render's settings those
-// serve reads for the same flags: no more, no fewer, the same names.
-// (--namespace and --file are not settings: serve's are where it runs and
-// the file's path in the repository.)
-func TestSettingVarsAreServes(t *testing.T) {
-	fl := &renderFlags{}
-	ours := map[string]string{}
-	for _, s := range fl.settingVars() {
-		ours[s.flag] = s.variable
-	}
-	serve := newServeCmd(Streams{}).Flags()
+// TestSettingsAreServes: serve, render and diff bind the same rendering
+// settings, each flag with the same help, default, type and variable, so
+// that render and diff render what serve does.
+func TestSettingsAreServes(t *testing.T) {
 	settings := pflag.NewFlagSet("settings", pflag.ContinueOnError)
-	fl.bindSettings(settings)
-	settings.VisitAll(func(f *pflag.Flag) {
-		sf := serve.Lookup(f.Name)
-		if sf == nil {
-			if v, ok := ours[f.Name]; ok {
-				t.Errorf("--%s reads %s, but serve has no such flag", f.Name, v)
+	(&renderSettings{}).bind(settings)
+	for _, cmd := range []string{"serve", "render", "diff"} {
+		root := newRoot(Streams{})
+		c, _, err := root.Find([]string{cmd})
+		if err != nil {
+			t.Fatal(err)
+		}
+		settings.VisitAll(func(want *pflag.Flag) {
+			got := c.Flags().Lookup(want.Name)
+			switch {
+			case got == nil:
+				t.Errorf("%s has no --%s", cmd, want.Name)
+			case got.Usage != want.Usage || got.DefValue != want.DefValue || got.Value.Type() != want.Value.Type() ||
+				variableOf(got) != variableOf(want):
+				t.Errorf("%s --%s: %q default %q (%s) [%s], want %q default %q (%s) [%s]", cmd, want.Name,
+					got.Usage, got.DefValue, got.Value.Type(), variableOf(got),
+					want.Usage, want.DefValue, want.Value.Type(), variableOf(want))
 			}
-			return
+		})
+	}
+	for _, name := range []string{"registry", "pull-secrets", "storage-class", "default-cpu-limit", "default-memory-request"} {
+		if settings.Lookup(name) == nil {
+			t.Errorf("the settings lack --%s", name)
 		}
-		want := ""
-		if i, j := strings.LastIndex(sf.Usage, "["), strings.LastIndex(sf.Usage, "]"); i >= 0 && j > i {
-			want = sf.Usage[i+1 : j]
-		}
-		if ours[f.Name] != want {
-			t.Errorf("--%s reads %q, serve reads %q", f.Name, ours[f.Name], want)
-		}
-	})
+	}
 }
 
 func TestRenderRefusesBadSettings(t *testing.T) {
@@ -201,16 +189,12 @@ func TestRenderRefusesBadSettings(t *testing.T) {
 	} {
 		for _, cmd := range []string{"render", "diff"} {
 			t.Run(cmd+" "+tt.name, func(t *testing.T) {
-				clearSettingVars(t)
-				for k, v := range tt.vars {
-					t.Setenv(k, v)
-				}
 				// diff checks its flags before it reads the kubeconfig.
 				args := append([]string{cmd, "-f", file, "--env", "dev", "--kubeconfig", filepath.Join(t.TempDir(), "none")}, tt.args...)
 				if cmd == "render" {
 					args = append([]string{cmd, "-f", file, "--env", "dev"}, tt.args...)
 				}
-				code, out, errOut := run(t, args...)
+				code, out, errOut := runEnv(t, tt.vars, args...)
 				if code != ExitUsage || !strings.Contains(errOut, tt.want) || out != "" {
 					t.Errorf("exit %d (want 2), stdout %q, stderr %q (want %q)", code, out, errOut, tt.want)
 				}
@@ -218,7 +202,6 @@ func TestRenderRefusesBadSettings(t *testing.T) {
 		}
 	}
 	t.Run("every bad override at once", func(t *testing.T) {
-		clearSettingVars(t)
 		code, _, errOut := run(t, "render", "-f", file, "--env", "dev", "--version", "nosuch=1", "--active", "web=red")
 		if code != ExitUsage || !strings.Contains(errOut, "--version nosuch=1") || !strings.Contains(errOut, "--active web=red") {
 			t.Errorf("exit %d, stderr %q", code, errOut)
@@ -227,7 +210,6 @@ func TestRenderRefusesBadSettings(t *testing.T) {
 }
 
 func TestRenderOverrides(t *testing.T) {
-	clearSettingVars(t)
 	file := writeFile(t, overridesManifest)
 	code, out, errOut := run(t, "render", "-f", file, "--env", "dev", "-o", "json",
 		"--version", "api=1.1.0", "--version", "web-green=3.0.0", "--active", "web=green")

@@ -13,116 +13,129 @@ import (
 	"github.com/envop/envop/internal/render"
 )
 
-// settingVar is a rendering flag that `serve` also reads from a variable.
-type settingVar struct {
-	flag, variable string
-	set            func(string)
+// renderSettings change what an environment renders to. serve renders
+// with them, and render and diff show what serve renders with the same
+// ones: each flag, its help, its variable and its default are declared
+// once, here, and bound by the three commands.
+type renderSettings struct {
+	registry, project         string
+	pullSecrets               []string
+	ingressClass              string
+	oidcGroupsPrefix          string
+	storageClasses            []string
+	cpuLimit, memoryLimit     string
+	cpuRequest, memoryRequest string
 }
 
-// settingVars are the variables `serve` reads rendering settings from.
-// render and diff read the same ones, so that in the operator's environment
-// they render what it renders; a flag given wins, as in serve.
-func (fl *renderFlags) settingVars() []settingVar {
-	return []settingVar{
-		{"registry", "DOCKER_REGISTRY", func(v string) { fl.registry, fl.registryFrom = v, "DOCKER_REGISTRY" }},
-		{"project", "PROJECT", func(v string) { fl.project = v }},
-		{"pull-secrets", "DOCKER_PULL_SECRETS", func(v string) { fl.pullSecrets = splitList(v) }},
-		{"ingress-class", "INGRESS_CLASS", func(v string) { fl.ingressClass = v }},
-		{"oidc-groups-prefix", "OIDC_GROUPS_PREFIX", func(v string) { fl.oidcGroupsPrefix = v }},
-	}
+// bind adds the settings' flags to fs; the variables are the original
+// operator's names.
+func (s *renderSettings) bind(fs *pflag.FlagSet) {
+	fs.StringVar(&s.registry, "registry", "", "image registry prefix, HOST[:PORT][/PATH] without a scheme")
+	withVariable(fs, "registry", "DOCKER_REGISTRY")
+	fs.StringVar(&s.project, "project", "", "image project prefix")
+	withVariable(fs, "project", "PROJECT")
+	fs.Var(newListValue(&s.pullSecrets), "pull-secrets", "image pull secrets, comma-separated")
+	withVariable(fs, "pull-secrets", "DOCKER_PULL_SECRETS")
+	fs.StringVar(&s.ingressClass, "ingress-class", "", "default ingress class")
+	withVariable(fs, "ingress-class", "INGRESS_CLASS")
+	fs.StringVar(&s.oidcGroupsPrefix, "oidc-groups-prefix", "", "the API server's --oidc-groups-prefix, put before the groups of access entries in RoleBindings")
+	withVariable(fs, "oidc-groups-prefix", "OIDC_GROUPS_PREFIX")
+	fs.StringArrayVar(&s.storageClasses, "storage-class", nil, "volume type to storage class, TYPE=CLASS (repeatable)")
+	limits, requests := render.DefaultLimits(), render.DefaultRequests()
+	fs.StringVar(&s.cpuLimit, "default-cpu-limit", limits["cpu"], "CPU limit of the containers of services that set none")
+	fs.StringVar(&s.memoryLimit, "default-memory-limit", limits["memory"], "memory limit of the containers of services that set none")
+	fs.StringVar(&s.cpuRequest, "default-cpu-request", requests["cpu"], "CPU request of the containers of services that set none")
+	fs.StringVar(&s.memoryRequest, "default-memory-request", requests["memory"], "memory request of the containers of services that set none")
 }
 
-// bindSettings adds the flags that set rendering as the operator's flags do;
-// render and diff share them.
-func (fl *renderFlags) bindSettings(f *pflag.FlagSet) {
-	f.StringVar(&fl.registry, "registry", "", "image registry prefix, HOST[:PORT][/PATH] without a scheme [DOCKER_REGISTRY]")
-	f.StringVar(&fl.project, "project", "", "image project prefix [PROJECT]")
-	f.StringSliceVar(&fl.pullSecrets, "pull-secrets", nil, "image pull secrets, comma-separated [DOCKER_PULL_SECRETS]")
-	f.StringVar(&fl.ingressClass, "ingress-class", "", "default ingress class [INGRESS_CLASS]")
-	f.StringVar(&fl.oidcGroupsPrefix, "oidc-groups-prefix", "", "the API server's --oidc-groups-prefix, put before the groups of access entries in RoleBindings [OIDC_GROUPS_PREFIX]")
-	f.StringArrayVar(&fl.storageClasses, "storage-class", nil, "volume TYPE=STORAGECLASS (repeatable)")
-	f.StringArrayVar(&fl.versions, "version", nil, "WORKLOAD=VERSION override, as deployed through the API; a blue/green service's workloads are NAME-blue and NAME-green (repeatable)")
-	f.StringArrayVar(&fl.active, "active", nil, "SERVICE=blue|green active colour of a blue/green service, as promoted through the API (repeatable)")
-	f.StringVar(&fl.cpuLimit, "default-cpu-limit", "1000m", "CPU limit for services that set none")
-	f.StringVar(&fl.memLimit, "default-memory-limit", "2048Mi", "memory limit for services that set none")
-	f.StringVar(&fl.cpuRequest, "default-cpu-request", "100m", "CPU request for services that set none")
-	f.StringVar(&fl.memRequest, "default-memory-request", "", "memory request for services that set none")
-}
-
-// fromEnv gives each setting flag not on the command line the value of its
-// variable; an empty variable counts as unset, as in serve.
-func (fl *renderFlags) fromEnv(f *pflag.FlagSet) {
-	fl.registryFrom = "--registry"
-	for _, s := range fl.settingVars() {
-		if v := env(s.variable, ""); v != "" && !f.Changed(s.flag) {
-			s.set(v)
-		}
-	}
-}
-
-func (fl *renderFlags) options() (render.Options, error) {
-	if err := checkRegistry(fl.registryFrom, fl.registry); err != nil {
-		return render.Options{}, err
+// options validates the settings, wherever each came from, and returns
+// them as rendering options. Every problem is reported at once, naming
+// the flag or the variable its value came from.
+func (s *renderSettings) options(from sources) (render.Options, error) {
+	var errs []error
+	if err := render.CheckRegistry(s.registry); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", from.setting("registry", s.registry), err))
 	}
 	opts := render.Options{
-		Registry: fl.registry, Project: fl.project, Namespace: fl.namespace,
-		PullSecrets: fl.pullSecrets, IngressClass: fl.ingressClass, OIDCGroupsPrefix: fl.oidcGroupsPrefix,
+		Registry: s.registry, Project: s.project, PullSecrets: s.pullSecrets,
+		IngressClass: s.ingressClass, OIDCGroupsPrefix: s.oidcGroupsPrefix,
 		DefaultLimits: map[string]string{}, DefaultRequests: map[string]string{},
 	}
-	for flag, set := range map[string]struct {
-		value, name string
-		into        map[string]string
+	for _, q := range []struct {
+		flag, value, resource string
+		into                  map[string]string
 	}{
-		"--default-cpu-limit":      {fl.cpuLimit, "cpu", opts.DefaultLimits},
-		"--default-memory-limit":   {fl.memLimit, "memory", opts.DefaultLimits},
-		"--default-cpu-request":    {fl.cpuRequest, "cpu", opts.DefaultRequests},
-		"--default-memory-request": {fl.memRequest, "memory", opts.DefaultRequests},
+		{"default-cpu-limit", s.cpuLimit, "cpu", opts.DefaultLimits},
+		{"default-memory-limit", s.memoryLimit, "memory", opts.DefaultLimits},
+		{"default-cpu-request", s.cpuRequest, "cpu", opts.DefaultRequests},
+		{"default-memory-request", s.memoryRequest, "memory", opts.DefaultRequests},
 	} {
-		if set.value == "" {
+		if q.value == "" {
 			continue
 		}
-		if _, err := resource.ParseQuantity(set.value); err != nil {
-			return opts, fmt.Errorf("%s: invalid quantity %q", flag, set.value)
+		if _, err := resource.ParseQuantity(q.value); err != nil {
+			errs = append(errs, fmt.Errorf("%s: invalid quantity (e.g. 500m, 2, 512Mi)", from.setting(q.flag, q.value)))
+			continue
 		}
-		set.into[set.name] = set.value
+		q.into[q.resource] = q.value
 	}
 	var err error
-	if opts.StorageClasses, err = pairs("--storage-class", fl.storageClasses); err != nil {
-		return opts, err
+	if opts.StorageClasses, err = pairs("--storage-class", "TYPE=CLASS", s.storageClasses); err != nil {
+		errs = append(errs, err)
 	}
-	if opts.Versions, err = pairs("--version", fl.versions); err != nil {
-		return opts, err
-	}
-	if opts.Active, err = pairs("--active", fl.active); err != nil {
-		return opts, err
-	}
-	return opts, nil
+	return opts, errors.Join(errs...)
 }
 
-// checkRegistry is render.CheckRegistry naming the flag or variable the
-// value came from.
-func checkRegistry(from, registry string) error {
-	err := render.CheckRegistry(registry)
-	if err == nil {
-		return nil
-	}
-	if strings.HasPrefix(from, "-") {
-		return fmt.Errorf("%s %s: %w", from, registry, err)
-	}
-	return fmt.Errorf("%s=%s: %w", from, registry, err)
+// bindSettings adds the flags of the rendering settings, as serve's, and
+// of the overrides of what serve takes from its state; render and diff
+// share them.
+func (fl *renderFlags) bindSettings(f *pflag.FlagSet) {
+	fl.settings.bind(f)
+	f.StringArrayVar(&fl.versions, "version", nil, "WORKLOAD=VERSION override, as deployed through the API; a blue/green service's workloads are NAME-blue and NAME-green (repeatable)")
+	f.StringArrayVar(&fl.active, "active", nil, "SERVICE=blue|green active colour of a blue/green service, as promoted through the API (repeatable)")
 }
 
-// pairs parses repeated KEY=VALUE flags.
-func pairs(flag string, values []string) (map[string]string, error) {
+// fromEnv gives each flag not on the command line the value of its
+// variable, as serve does; it runs once the command line is parsed.
+func (fl *renderFlags) fromEnv(f *pflag.FlagSet, getenv func(string) string) error {
+	from, err := applyVariables(f, getenv)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	fl.from = from
+	fl.policy.fromEnv(getenv)
+	return nil
+}
+
+// options validates the settings and overrides and returns them as
+// rendering options.
+func (fl *renderFlags) options() (render.Options, error) {
+	opts, err := fl.settings.options(fl.from)
+	errs := []error{err}
+	opts.Namespace = fl.namespace
+	if opts.Versions, err = pairs("--version", "WORKLOAD=VERSION", fl.versions); err != nil {
+		errs = append(errs, err)
+	}
+	if opts.Active, err = pairs("--active", "SERVICE=COLOUR", fl.active); err != nil {
+		errs = append(errs, err)
+	}
+	return opts, errors.Join(errs...)
+}
+
+// pairs parses the values of a repeated KEY=VALUE flag; want says what
+// KEY=VALUE stands for, for errors. Every bad value is reported.
+func pairs(flag, want string, values []string) (map[string]string, error) {
 	out := map[string]string{}
+	var errs []error
 	for _, v := range values {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" || val == "" {
-			return nil, fmt.Errorf("%s: want KEY=VALUE, got %q", flag, v)
+			errs = append(errs, fmt.Errorf("%s %s: want %s", flag, v, want))
+			continue
 		}
 		out[k] = val
 	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 // checkOverrides refuses --version and --active values the renderer would

@@ -18,18 +18,17 @@ import (
 	"github.com/envop/envop/internal/vault"
 )
 
-// serveFlags are the flags of `envop serve`; each string flag also reads
-// the environment variable named in its help (the original operator's
-// names, so its deployment files keep working).
+// serveFlags are the flags of `envop serve`. Most fall back to an
+// environment variable, named in their help: the original operator's
+// names, so its deployment files keep working.
 type serveFlags struct {
-	opts        operator.Options
-	oidcGroups  string
-	proxies     string
-	logLevel    string
-	pullSecrets string
-	storage     []string
-	gitKeyFile  string
-	policy      policyFlags
+	opts       operator.Options
+	render     renderSettings
+	oidcGroups string
+	proxies    string
+	logLevel   string
+	gitKeyFile string
+	policy     policyFlags
 }
 
 func newServeCmd(streams Streams) *cobra.Command {
@@ -62,105 +61,92 @@ func newServeCmd(streams Streams) *cobra.Command {
 
 func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	o := &f.opts
-	fs.StringVar(&o.Kubeconfig, "kubeconfig", env("KUBECONFIG", ""), "kubeconfig file (in-cluster config when absent) [KUBECONFIG]")
-	fs.StringVar(&o.Namespace, "namespace", env("NAMESPACE", ""), "namespace of the environment [NAMESPACE]")
-	fs.StringVar(&o.Environment, "environment", env("ENVIRONMENT_NAME", ""), "environment name in the file [ENVIRONMENT_NAME]")
-	fs.StringVar(&o.GitRepo, "git-repo", env("GIT_REMOTE_REPOSITORY", ""), "repository: https, ssh or a local path [GIT_REMOTE_REPOSITORY]")
-	fs.StringVar(&o.Git.Branch, "git-branch", env("GIT_BRANCH", ""), "branch to follow (default: the remote's HEAD) [GIT_BRANCH]")
-	fs.StringVar(&o.File, "file", env("BITESIZE_FILE", manifest.DefaultFile), "manifest path in the repository [BITESIZE_FILE]")
-	fs.StringVar(&o.Listen, "listen", ":8080", "HTTP listen address")
-	fs.StringVar(&o.MetricsListen, "metrics-listen", env("METRICS_LISTEN", ""), "serve /metrics in plain HTTP on this address only, not on --listen [METRICS_LISTEN]")
-	fs.StringVar(&o.AuthTokenFile, "auth-token-file", env("AUTH_TOKEN_FILE", ""), "static API tokens, a line per token: TOKEN [NAME [ROLE [SERVICES]]] [AUTH_TOKEN_FILE]")
-	fs.StringVar(&f.proxies, "trusted-proxies", env("TRUSTED_PROXIES", ""), "CIDRs of the proxies (an ingress) whose X-Forwarded-For names the client, comma-separated [TRUSTED_PROXIES]")
+	str := func(p *string, name, def, usage, variable string) {
+		fs.StringVar(p, name, def, usage)
+		if variable != "" {
+			withVariable(fs, name, variable)
+		}
+	}
+	str(&o.Kubeconfig, "kubeconfig", "", "kubeconfig file (in-cluster config when absent)", "KUBECONFIG")
+	str(&o.Namespace, "namespace", "", "namespace of the environment", "NAMESPACE")
+	str(&o.Environment, "environment", "", "environment name in the file", "ENVIRONMENT_NAME")
+	str(&o.GitRepo, "git-repo", "", "repository: https, ssh or a local path", "GIT_REMOTE_REPOSITORY")
+	str(&o.Git.Branch, "git-branch", "", "branch to follow (default: the remote's HEAD)", "GIT_BRANCH")
+	str(&o.File, "file", manifest.DefaultFile, "manifest path in the repository", "BITESIZE_FILE")
+	str(&o.Listen, "listen", ":8080", "HTTP listen address", "")
+	str(&o.MetricsListen, "metrics-listen", "", "serve /metrics in plain HTTP on this address only, not on --listen", "METRICS_LISTEN")
+	str(&o.AuthTokenFile, "auth-token-file", "", "static API tokens, a line per token: TOKEN [NAME [ROLE [SERVICES]]]", "AUTH_TOKEN_FILE")
+	str(&f.proxies, "trusted-proxies", "", "CIDRs of the proxies (an ingress) whose X-Forwarded-For names the client, comma-separated", "TRUSTED_PROXIES")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", 10*time.Minute, "how often to re-apply the last revision to correct drift")
-	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", env("WEBHOOK_SECRET_FILE", ""), "file holding the webhook signing secret [WEBHOOK_SECRET_FILE]")
-	fs.StringVar(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (read again when it changes)")
-	fs.StringVar(&o.TLSKeyFile, "tls-key-file", "", "key of --tls-cert-file")
-	fs.StringVar(&o.Render.Registry, "registry", env("DOCKER_REGISTRY", ""), "image registry prefix [DOCKER_REGISTRY]")
-	fs.StringVar(&f.pullSecrets, "pull-secrets", env("DOCKER_PULL_SECRETS", ""), "image pull secrets, comma-separated [DOCKER_PULL_SECRETS]")
-	fs.StringVar(&o.Render.Project, "project", env("PROJECT", ""), "image project prefix [PROJECT]")
-	fs.StringVar(&o.Render.IngressClass, "ingress-class", env("INGRESS_CLASS", ""), "default ingress class [INGRESS_CLASS]")
-	fs.StringVar(&o.Render.OIDCGroupsPrefix, "oidc-groups-prefix", env("OIDC_GROUPS_PREFIX", ""), "the API server's --oidc-groups-prefix, put before the groups of access entries in RoleBindings [OIDC_GROUPS_PREFIX]")
-	fs.StringArrayVar(&f.storage, "storage-class", nil, "volume type to storage class, TYPE=CLASS (repeatable)")
-	fs.StringVar(&o.OIDCIssuerURL, "oidc-issuer-url", env("OIDC_ISSUER_URL", ""), "OIDC issuer for API tokens [OIDC_ISSUER_URL]")
-	fs.StringVar(&o.OIDCClientID, "oidc-client-id", env("OIDC_CLIENT_ID", ""), "OIDC audience [OIDC_CLIENT_ID]")
-	fs.StringVar(&f.oidcGroups, "oidc-allowed-groups", env("OIDC_ALLOWED_GROUPS", ""), "OIDC groups allowed, comma-separated; GROUP=SERVICE+SERVICE limits a group to those services [OIDC_ALLOWED_GROUPS]")
-	fs.StringVar(&f.logLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error [LOG_LEVEL]")
+	str(&o.WebhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret", "WEBHOOK_SECRET_FILE")
+	str(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (read again when it changes)", "")
+	str(&o.TLSKeyFile, "tls-key-file", "", "key of --tls-cert-file", "")
+	f.render.bind(fs)
+	str(&o.OIDCIssuerURL, "oidc-issuer-url", "", "OIDC issuer for API tokens", "OIDC_ISSUER_URL")
+	str(&o.OIDCClientID, "oidc-client-id", "", "OIDC audience", "OIDC_CLIENT_ID")
+	str(&f.oidcGroups, "oidc-allowed-groups", "", "OIDC groups allowed, comma-separated; GROUP=SERVICE+SERVICE limits a group to those services", "OIDC_ALLOWED_GROUPS")
+	str(&f.logLevel, "log-level", "info", "debug, info, warn or error", "LOG_LEVEL")
 	fs.BoolVar(&o.PruneClaims, "prune-claims", false, "let pruning delete PersistentVolumeClaims the file no longer lists")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "share a Lease with other replicas: one works, the others wait")
 	fs.BoolVar(&o.AllowEmpty, "allow-empty", false, "let a revision listing no services prune every managed object")
-	fs.StringVar(&o.Git.CAFile, "git-ca-file", env("GIT_CA_FILE", ""), "extra CA bundle for an https repository [GIT_CA_FILE]")
+	str(&o.Git.CAFile, "git-ca-file", "", "extra CA bundle for an https repository", "GIT_CA_FILE")
 	fs.BoolVar(&o.Git.InsecureSkipTLSVerify, "git-insecure-skip-tls-verify", false, "do not verify the https repository's certificate")
 	fs.BoolVar(&o.Git.InsecureIgnoreHostKey, "git-insecure-ignore-host-key", false, "do not verify the ssh repository's host key")
-	fs.StringVar(&f.gitKeyFile, "git-private-key-file", "", "ssh private key file (instead of GIT_PRIVATE_KEY)")
+	str(&f.gitKeyFile, "git-private-key-file", "", "ssh private key file (instead of GIT_PRIVATE_KEY)", "")
 	f.policy.bind(fs)
 }
 
-// complete fills what flags cannot: credentials from the environment, lists,
-// the logger.
-func (f *serveFlags) complete(_ *pflag.FlagSet, streams Streams) error {
+// complete fills what parsing does not: the flags' variables, credentials
+// from the environment, lists, the logger. Settings are checked here,
+// each error naming the flag or the variable of its value.
+func (f *serveFlags) complete(fs *pflag.FlagSet, streams Streams) error {
+	getenv := streams.getenv
+	from, err := applyVariables(fs, getenv)
+	if err != nil {
+		return err
+	}
 	o := &f.opts
-	level, err := parseLevel(f.logLevel)
+	level, err := parseLevel(from.name("log-level"), f.logLevel)
 	if err != nil {
 		return err
 	}
 	o.Log = slog.New(slog.NewJSONHandler(streams.Err, &slog.HandlerOptions{Level: level}))
-	o.Git.Username, o.Git.Token = os.Getenv("GIT_USER"), os.Getenv("GIT_TOKEN")
-	o.Git.PrivateKey = []byte(os.Getenv("GIT_PRIVATE_KEY"))
+	o.Git.Username, o.Git.Token = getenv("GIT_USER"), getenv("GIT_TOKEN")
+	o.Git.PrivateKey = []byte(getenv("GIT_PRIVATE_KEY"))
 	if f.gitKeyFile != "" {
 		if o.Git.PrivateKey, err = os.ReadFile(f.gitKeyFile); err != nil {
 			return fmt.Errorf("read --git-private-key-file: %w", err)
 		}
 	}
-	o.Git.KnownHosts = []byte(os.Getenv("GIT_KNOWN_HOSTS"))
-	o.Git.PrivateKeyPassphrase = os.Getenv("GIT_PRIVATE_KEY_PASSPHRASE")
+	o.Git.KnownHosts = []byte(getenv("GIT_KNOWN_HOSTS"))
+	o.Git.PrivateKeyPassphrase = getenv("GIT_PRIVATE_KEY_PASSPHRASE")
 	o.Git.Logger = o.Log
-	if o.Vault, err = vault.OptionsFromEnv(os.Getenv); err != nil {
+	if o.Vault, err = vault.OptionsFromEnv(getenv); err != nil {
 		return err
 	}
+	f.policy.fromEnv(getenv)
 	if o.Policy, err = f.policy.policy(); err != nil {
 		return err
 	}
-	o.Render.PullSecrets = splitList(f.pullSecrets)
+	if o.Render, err = f.render.options(from); err != nil {
+		return err
+	}
 	if o.OIDCAllowedGroups, err = auth.ParseGroupRules(f.oidcGroups); err != nil {
-		return fmt.Errorf("--oidc-allowed-groups: %w", err)
+		return fmt.Errorf("%s: %w", from.name("oidc-allowed-groups"), err)
 	}
 	if o.TrustedProxies, err = auth.ParseProxies(f.proxies); err != nil {
-		return fmt.Errorf("--trusted-proxies: %w", err)
-	}
-	o.Render.StorageClasses = map[string]string{}
-	for _, kv := range f.storage {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" || v == "" {
-			return fmt.Errorf("--storage-class %q: want TYPE=CLASS", kv)
-		}
-		o.Render.StorageClasses[k] = v
+		return fmt.Errorf("%s: %w", from.name("trusted-proxies"), err)
 	}
 	return nil
 }
 
-func env(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
-func parseLevel(s string) (slog.Level, error) {
+// parseLevel reads a log level; from names the flag or variable it came
+// from.
+func parseLevel(from, s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(strings.ToLower(s))); err != nil {
-		return l, fmt.Errorf("--log-level %q: want debug, info, warn or error", s)
+		return l, fmt.Errorf("%s %q: want debug, info, warn or error", from, s)
 	}
 	return l, nil
 }

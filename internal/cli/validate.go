@@ -36,6 +36,10 @@ Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable fi
 			if err := checkOutput(output); err != nil {
 				return err
 			}
+			if _, err := applyVariables(cmd.Flags(), streams.getenv); err != nil {
+				return &ExitError{Code: ExitUsage, Err: err}
+			}
+			policy.fromEnv(streams.getenv)
 			pol, err := policy.policy()
 			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}

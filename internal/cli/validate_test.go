@@ -9,10 +9,20 @@ import (
 	"testing"
 )
 
+// run runs the command line with no variables of settings set, whatever
+// the environment of the tests.
 func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runEnv(t, nil, args...)
+}
+
+// runEnv runs the command line with the variables of env: settings read
+// these, never the process's environment.
+func runEnv(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
-	code = Run(t.Context(), Streams{In: strings.NewReader(""), Out: &out, Err: &errOut}, args)
+	getenv := func(name string) string { return env[name] }
+	code = Run(t.Context(), Streams{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: getenv}, args)
 	return code, out.String(), errOut.String()
 }
 

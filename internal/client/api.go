@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/envop/envop/internal/apitypes"
 )
 
 // Deploy asks for req.Name to run req.Version (POST /deploy).
@@ -48,9 +50,7 @@ func (c *Client) Pods(ctx context.Context, service string, lines int) ([]Pod, er
 	if lines > 0 {
 		q = url.Values{"lines": {strconv.Itoa(lines)}}
 	}
-	var body struct {
-		Pods []Pod `json:"pods"`
-	}
+	var body apitypes.Pods
 	err := c.do(ctx, http.MethodGet, "/status/"+url.PathEscape(service)+"/pods", q, nil, &body, 0)
 	return body.Pods, err
 }
@@ -66,10 +66,7 @@ func (c *Client) Rollback(ctx context.Context, service, version string) (Deploy,
 // Promote switches a blue/green service to its other colour.
 func (c *Client) Promote(ctx context.Context, service string) (Promotion, error) {
 	var p Promotion
-	body := struct {
-		Name string `json:"name"`
-	}{service}
-	err := c.do(ctx, http.MethodPost, "/promote", nil, body, &p, 0)
+	err := c.do(ctx, http.MethodPost, "/promote", nil, apitypes.PromoteRequest{Name: service}, &p, 0)
 	return p, err
 }
 

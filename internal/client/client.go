@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/version"
 )
 
@@ -259,11 +260,9 @@ func transportCause(err error) error {
 func apiError(resp *http.Response, method, path string) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	e := &APIError{Status: resp.StatusCode, Method: method, Path: path}
-	var body struct {
-		Error string `json:"error"`
-	}
-	if json.Unmarshal(data, &body) == nil && body.Error != "" {
-		e.Message = body.Error
+	var body apitypes.Error
+	if json.Unmarshal(data, &body) == nil && body.Message != "" {
+		e.Message = body.Message
 	} else {
 		e.Message = firstLine(string(data), 200)
 	}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/health"
 	"github.com/envop/envop/internal/manifest"
@@ -16,50 +17,14 @@ const (
 	ReasonPending   = "Pending"
 )
 
-// Replicas of a service's workload.
-type Replicas struct {
-	Desired   int32 `json:"desired"`
-	Updated   int32 `json:"updated"`
-	Ready     int32 `json:"ready"`
-	Available int32 `json:"available"`
-}
-
-// Service is one service as docs/api.md describes it.
-type Service struct {
-	Name        string     `json:"name"`
-	Application string     `json:"application"`
-	Version     string     `json:"version"`
-	Status      string     `json:"status"`
-	Reason      string     `json:"reason"`
-	Message     string     `json:"message"`
-	Replicas    Replicas   `json:"replicas"`
-	DeployedAt  *time.Time `json:"deployed_at"`
-	ExternalURL []string   `json:"external_url"`
-	// Kind, Workload and Active help people; Active is set for blue/green,
-	// with ActiveVersion, the version of the colour that takes traffic
-	// (Version is the one being deployed, often to the other colour).
-	Kind          string `json:"kind"`
-	Workload      string `json:"workload"`
-	Active        string `json:"active,omitempty"`
-	ActiveVersion string `json:"active_version,omitempty"`
-}
-
-// Sync is the state of the last sync.
-type Sync struct {
-	Status string     `json:"status"`
-	Error  string     `json:"error"`
-	At     *time.Time `json:"at"`
-}
-
-// Environment is the answer to GET /status.
-type Environment struct {
-	Environment string    `json:"environment"`
-	Namespace   string    `json:"namespace"`
-	Revision    string    `json:"revision"`
-	Sync        Sync      `json:"sync"`
-	Status      string    `json:"status"`
-	Services    []Service `json:"services"`
-}
+// The view's types are the API's (package apitypes), so what the server
+// builds here is what clients read.
+type (
+	Replicas    = apitypes.Replicas
+	Service     = apitypes.Service
+	Sync        = apitypes.Sync
+	Environment = apitypes.Environment
+)
 
 // Input is everything a view is built from.
 type Input struct {
@@ -234,10 +199,10 @@ func application(s *manifest.Service) string {
 	return s.Name
 }
 
-// Only returns the view with the services keep accepts, the environment's
-// status judged on those alone: what a caller confined to some services
-// sees. The sync and revision are the environment's and stay.
-func (e Environment) Only(keep func(service string) bool) Environment {
+// Only returns the view e with the services keep accepts, the
+// environment's status judged on those alone: what a caller confined to
+// some services sees. The sync and revision are the environment's and stay.
+func Only(e Environment, keep func(service string) bool) Environment {
 	out := e
 	out.Services = []Service{}
 	statuses := []health.Status{}
