@@ -26,6 +26,7 @@ import (
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
 )
@@ -189,15 +190,11 @@ func (c *diffCluster) overrideFromState(ctx context.Context, warn io.Writer, env
 		}
 		return fmt.Errorf("read the operator's state: %w", err)
 	}
-	versions, active := map[string]string{}, map[string]string{}
-	for i := range env.Services {
-		s := &env.Services[i]
-		svc, ok := store.Get(s.Name)
-		if !ok {
-			continue
-		}
-		planService(env, s, svc.Clone(), versions, active)
-	}
+	var p *plan.Plan
+	store.Read(func(states map[string]*state.Service) {
+		p = plan.Make(plan.Input{Env: env, States: states, Git: true, At: time.Now().UTC()})
+	})
+	versions, active := p.Versions, p.Active
 	for k, v := range opts.Versions {
 		versions[k] = v
 	}
@@ -206,39 +203,6 @@ func (c *diffCluster) overrideFromState(ctx context.Context, warn io.Writer, env
 	}
 	opts.Versions, opts.Active = versions, active
 	return nil
-}
-
-// planService mirrors the operator's version plan for one service.
-func planService(env *manifest.Environment, s *manifest.Service, svc *state.Service, versions, active map[string]string) {
-	if !s.IsBlueGreen(env) {
-		if v := svc.ApplyGit(s.Name, s.Version, "", time.Now()); v != "" {
-			versions[s.Name] = v
-		}
-		return
-	}
-	colour := svc.Active
-	fileActive := s.ActiveColour(env)
-	if prev, ok := svc.GitVersions[":active"]; ok && prev != fileActive {
-		colour = "" // the file changed the active colour: it wins
-	}
-	if colour != "" {
-		active[s.Name] = colour
-	} else {
-		colour = fileActive
-	}
-	colours := []string{manifest.ColourBlue, manifest.ColourGreen}
-	for _, c := range colours {
-		if v := svc.Version(s.Name + "-" + c); v != "" {
-			versions[s.Name+"-"+c] = v
-		}
-	}
-	if prev, seen := svc.GitVersions[s.Name]; s.Version != "" && (!seen || prev != s.Version) {
-		for _, c := range colours {
-			if len(svc.Intents) == 0 || c != colour {
-				versions[s.Name+"-"+c] = s.Version
-			}
-		}
-	}
 }
 
 // differ compares rendered objects with the cluster and prints changes.
