@@ -247,15 +247,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 // remembers, including services the file no longer names: a restarted
 // operator learns from them which kinds to prune.
 func (c *Controller) customKinds() []schema.GroupKind {
-	var out []schema.GroupKind
-	c.store.Read(func(services map[string]*state.Service) {
-		for _, s := range services {
-			if s.Kind != "" {
-				out = append(out, schema.ParseGroupKind(s.Kind))
-			}
-		}
-	})
-	return out
+	return c.store.Kinds()
 }
 
 func (c *Controller) render(d *desired, p *plan.Plan) (*render.Result, error) {
