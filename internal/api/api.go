@@ -41,6 +41,10 @@ type Backend interface {
 	WaitDeploy(ctx context.Context, id string) (state.Deploy, bool)
 	Audit(service string, limit int) []audit.Record
 	Webhook(ctx context.Context, actor string)
+	// Diff says what a sync of the file would change, by the operator's
+	// plan and a server-side dry run; an invalid file is an error wrapping
+	// controller.ErrInvalid that lists its errors.
+	Diff(ctx context.Context, req DiffRequest) (DiffAnswer, error)
 }
 
 // Authenticator checks a request's bearer token (package auth).
@@ -113,6 +117,7 @@ func (s *server) routes() []route {
 		{"POST", "/rollback", auth.RoleDeploy, s.rollback},
 		{"POST", "/promote", auth.RoleDeploy, s.promote},
 		{"GET", "/audit", auth.RoleView, s.audit},
+		{"POST", "/diff", auth.RoleView, s.diff},
 		{"POST", "/webhook", "", s.webhook},
 		{"GET", "/", "", s.page},
 		{"GET", "/auth/config", "", s.authConfig},

@@ -35,6 +35,11 @@ func viewOf(d state.Deploy) Deploy {
 // browser sends cross-origin without asking first (forms, text/plain) are
 // refused with 415, so no other site can make a signed-in page post here.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBounded(w, r, v, maxBody)
+}
+
+// decodeBounded is decode with a body of at most limit bytes.
+func decodeBounded(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	ct := r.Header.Get("Content-Type")
 	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
 		if ct == "" {
@@ -42,7 +47,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		}
 		return errorf(http.StatusUnsupportedMediaType, "content type %q: send application/json", ct)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	if err == nil {
@@ -57,7 +62,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", maxBody)
+		return errorf(http.StatusRequestEntityTooLarge, "request body larger than %d bytes", limit)
 	case errors.Is(err, io.EOF):
 		return errorf(http.StatusBadRequest, "request body is empty: send a JSON object")
 	default:

@@ -245,6 +245,24 @@ func (f *fakeBackend) Webhook(_ context.Context, actor string) {
 	f.webhooks = append(f.webhooks, actor)
 }
 
+// Diff answers a fixed change of api, with web and an object of the whole
+// environment unchanged; a file naming "worker" also deletes worker's
+// Deployment, one saying "invalid" is invalid.
+func (f *fakeBackend) Diff(_ context.Context, req DiffRequest) (DiffAnswer, error) {
+	if strings.Contains(req.File, "invalid") {
+		return DiffAnswer{}, fmt.Errorf("%w: the file is invalid: environments.bitesize:3:7: environments[0].services[0].name: required", controller.ErrInvalid)
+	}
+	ans := DiffAnswer{Changes: []DiffChange{
+		{Kind: "Deployment", Name: "api", Service: "api", Action: DiffUpdate, Diff: "@@ -1,1 +1,1 @@\n-image: api:1.0\n+image: api:1.1\n"},
+		{Kind: "Deployment", Name: "web", Service: "web", Action: DiffUnchanged},
+		{Kind: "ConfigMap", Name: "shared", Action: DiffUnchanged},
+	}}
+	if strings.Contains(req.File, "worker") {
+		ans.Changes = append(ans.Changes, DiffChange{Kind: "Deployment", Name: "worker", Service: "worker", Action: DiffDelete})
+	}
+	return ans, nil
+}
+
 // testEnv is the API over a fake backend and a real Authenticator whose
 // every log line, and the API's, lands in logs.
 type testEnv struct {

@@ -123,6 +123,7 @@ func (a *Applier) ensureInventory(ctx context.Context) error {
 		if refs, err = a.bootstrapInventory(ctx); err != nil {
 			return err
 		}
+		a.opts.Logger.Info("inventory built from live objects", "namespace", a.opts.Namespace, "objects", len(refs))
 	}
 	keys := make(map[objectKey]bool, len(refs))
 	for _, r := range refs {
@@ -166,7 +167,6 @@ func (a *Applier) bootstrapInventory(ctx context.Context) ([]string, error) {
 			refs = append(refs, keyOf(obj).ref())
 		}
 	}
-	a.opts.Logger.Info("inventory built from live objects", "namespace", a.opts.Namespace, "objects", len(refs))
 	return refs, nil
 }
 

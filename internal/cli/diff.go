@@ -7,66 +7,70 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
-	"k8s.io/client-go/discovery/cached/memory"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/yaml"
 
+	"github.com/envop/envop/internal/api"
 	"github.com/envop/envop/internal/apply"
+	"github.com/envop/envop/internal/client"
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/operator"
+	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/vault"
 )
-
-// diffPruneKinds are the namespaced kinds the renderer produces, which the
-// operator's pruning lists, with their API groups.
-var diffPruneKinds = []schema.GroupKind{
-	{Kind: "ConfigMap"}, {Kind: "Secret"}, {Kind: "PersistentVolumeClaim"}, {Kind: "ServiceAccount"},
-	{Group: "rbac.authorization.k8s.io", Kind: "Role"}, {Group: "rbac.authorization.k8s.io", Kind: "RoleBinding"},
-	{Group: "apps", Kind: "Deployment"}, {Group: "apps", Kind: "StatefulSet"},
-	{Group: "batch", Kind: "Job"}, {Group: "batch", Kind: "CronJob"},
-	{Kind: "Service"}, {Group: "networking.k8s.io", Kind: "Ingress"},
-	{Group: "autoscaling", Kind: "HorizontalPodAutoscaler"},
-}
 
 type diffFlags struct {
 	renderFlags
 	kubeconfig, context string
 	pruneClaims         bool
 	noState             bool
+	// remote reaches an operator's POST /diff instead of the cluster.
+	remote clientFlags
+}
+
+// remoteDiffFlags are the flags the --endpoint form takes: the others say
+// how to render, which the operator decides.
+var remoteDiffFlags = map[string]bool{
+	"file": true, "env": true, "endpoint": true, "token": true, "token-file": true,
+	"ca-file": true, "insecure-skip-verify": true, "request-timeout": true,
 }
 
 func newDiffCmd(streams Streams) *cobra.Command {
 	fl := &diffFlags{}
 	cmd := &cobra.Command{
-		Use:   "diff [-f] FILE --env NAME [--kubeconfig K]",
+		Use:   "diff [-f] FILE --env NAME [--kubeconfig K | --endpoint URL]",
 		Short: "Show what a sync of FILE would change in the cluster (server-side dry run)",
 		Long: `Diff renders one environment of FILE as the operator would, server-side-applies each object as a
 dry run with the operator's field manager, and compares the result with the live object. Versions
-deployed through the API and promotions are read from the operator's state in the namespace, so
-only what the file changes shows. Objects are shown as "+ created", "~ configured" with a unified
-diff, or "- pruned" (managed objects of the environment the file no longer renders). The render
-flags are render's, with the same defaults from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS,
-INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are the policy flags (--allowed-secrets,
---allowed-hosts, --vault-path-prefix): a file the operator's policy refuses is invalid.
+deployed through the API and promotions are read from the operator's state in the namespace, by the
+operator's own version plan, so only what the file changes shows. Objects are shown as "+ created",
+"~ configured" with a unified diff, or "- pruned" (objects of the operator's inventory the file no
+longer renders); values of Secrets are masked. The render flags are render's, with the same defaults
+from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are
+the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix): a file the operator's
+policy refuses is invalid.
 
-Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable).`,
+With --endpoint URL (or ENVOP_ENDPOINT, when no --kubeconfig or --context is given) and a token
+(--token, --token-file or ENVOP_TOKEN), diff needs no cluster credentials: the operator answers
+(POST /diff) with its own render settings, policy, state and a dry run, so the render, policy,
+--prune-claims and --ignore-state flags do not apply. The file's gists are sent with it.
+
+Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable, the
+request refused), 3 the operator unreachable or failing.`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := fl.fromEnv(cmd.Flags(), streams.getenv); err != nil {
 				return err
+			}
+			if fl.remoteForm(cmd.Flags()) {
+				return runRemoteDiff(cmd.Context(), streams, cmd.Flags(), fl)
 			}
 			return runDiff(cmd.Context(), streams, fl)
 		},
@@ -81,7 +85,23 @@ Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster 
 	f.BoolVar(&fl.noState, "ignore-state", false, "ignore versions deployed through the API: compare the file's versions")
 	fl.bindSettings(f)
 	fl.policy.bind(f)
+	r := &fl.remote
+	f.StringVar(&r.endpoint, "endpoint", "", "operator API URL: ask the operator instead of the cluster [ENVOP_ENDPOINT]")
+	f.StringVar(&r.token, "token", "", "API bearer token, with --endpoint (prefer ENVOP_TOKEN or --token-file) [ENVOP_TOKEN]")
+	f.StringVar(&r.tokenFile, "token-file", "", "file holding the API token, with --endpoint")
+	f.StringVar(&r.caFile, "ca-file", "", "PEM CA bundle trusted for --endpoint, in addition to the system roots")
+	f.BoolVar(&r.insecure, "insecure-skip-verify", false, "do not verify --endpoint's TLS certificate (unsafe)")
+	f.DurationVar(&r.requestTimeout, "request-timeout", 2*client.DefaultTimeout, "time limit of the request to --endpoint")
 	return cmd
+}
+
+// remoteForm says whether diff asks an operator: --endpoint, or
+// ENVOP_ENDPOINT unless a kubeconfig or context is named.
+func (fl *diffFlags) remoteForm(fs *pflag.FlagSet) bool {
+	if fl.remote.endpoint != "" {
+		return true
+	}
+	return os.Getenv(envEndpoint) != "" && !fs.Changed("kubeconfig") && !fs.Changed("context")
 }
 
 // diffError is an error of diff: exit 2, whatever caused it.
@@ -101,15 +121,10 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	f, diags, err := loadManifest(fl.file, fl.env, policy)
+	f, env, err := loadDiffManifest(streams, fl.file, fl.env, policy)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return err
 	}
-	fmt.Fprint(streams.Err, diags.String())
-	if diags.HasErrors() {
-		return diffError("%s is invalid: nothing to compare", fl.file)
-	}
-	env := f.Environment(fl.env)
 	if err := fl.checkOverrides(env); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
@@ -120,12 +135,17 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if ns == "" {
 		return diffError("environment %q names no namespace: set --namespace", fl.env)
 	}
-	cl, err := newDiffCluster(fl.kubeconfig, fl.context)
+	cfg, err := operator.RestConfig(defaultKubeconfig(fl.kubeconfig), fl.context)
 	if err != nil {
 		return diffError("%v", err)
 	}
+	kube, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return diffError("client: %v", err)
+	}
+	store := state.NewStore(kube, ns, env.Name)
 	if !fl.noState {
-		if err := cl.overrideFromState(ctx, streams.Err, env, ns, &opts); err != nil {
+		if err := overrideFromState(ctx, streams.Err, store, env, &opts); err != nil {
 			return diffError("%v", err)
 		}
 	}
@@ -136,54 +156,53 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return diffError("render: %v", err)
 	}
-	d := &differ{cluster: cl, out: streams.Out, errOut: streams.Err, namespace: ns, environment: fl.env, pruneClaims: fl.pruneClaims}
-	return d.run(ctx, res.Objects)
+	a, err := apply.New(cfg, apply.Options{Namespace: ns, Environment: env.Name, PruneClaims: fl.pruneClaims,
+		Inventory: state.NewInventory(kube, ns, env.Name)})
+	if err != nil {
+		return diffError("%v", err)
+	}
+	a.RememberKinds(store.Kinds()...)
+	d, err := a.Diff(ctx, res.Objects, vault.Placeholders(res.Objects))
+	if err != nil {
+		return diffError("%v", err)
+	}
+	return printDiff(streams, operator.DiffAnswer(d))
 }
 
-// diffCluster is what diff needs of the cluster.
-type diffCluster struct {
-	dyn    dynamic.Interface
-	kube   kubernetes.Interface
-	mapper meta.RESTMapper
+// defaultKubeconfig is the kubeconfig kubectl would read: the flag, else
+// $KUBECONFIG, else ~/.kube/config when it exists; with none, the
+// in-cluster config is used (a CI job's service account).
+func defaultKubeconfig(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if env := os.Getenv(clientcmd.RecommendedConfigPathEnvVar); env != "" {
+		return env
+	}
+	if _, err := os.Stat(clientcmd.RecommendedHomeFile); err == nil {
+		return clientcmd.RecommendedHomeFile
+	}
+	return ""
 }
 
-func newDiffCluster(kubeconfig, kubeContext string) (*diffCluster, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
-		&clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
+// loadDiffManifest loads the file and its environment, printing the
+// diagnostics; an invalid file is an error.
+func loadDiffManifest(streams Streams, file, envName string, policy manifest.Policy) (*manifest.File, *manifest.Environment, error) {
+	f, diags, err := loadManifest(file, envName, policy)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 	}
-	cfg = rest.CopyConfig(cfg)
-	cfg.UserAgent = "envop-diff"
-	cfg.QPS, cfg.Burst = 50, 100
-	if cfg.Timeout == 0 {
-		cfg.Timeout = time.Minute
+	fmt.Fprint(streams.Err, diags.String())
+	if diags.HasErrors() {
+		return nil, nil, diffError("%s is invalid: nothing to compare", file)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("dynamic client: %w", err)
-	}
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("client: %w", err)
-	}
-	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("discovery client: %w", err)
-	}
-	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(dc))
-	return &diffCluster{dyn: dyn, kube: kube, mapper: mapper}, nil
+	return f, f.Environment(envName), nil
 }
 
-// overrideFromState sets the versions and active colours the operator's
-// state holds, as a sync of this file would resolve them: the latest
-// intent wins, so a version the file changes since the last sync wins over
-// one deployed through the API, and an unchanged one does not. Overrides
-// given as flags win over both.
-func (c *diffCluster) overrideFromState(ctx context.Context, warn io.Writer, env *manifest.Environment, ns string, opts *render.Options) error {
-	store := state.NewStore(c.kube, ns, env.Name)
+// overrideFromState sets the versions and active colours a sync of this
+// file would resolve against the operator's state, by the operator's plan
+// (package plan). Overrides given as flags win over both.
+func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, env *manifest.Environment, opts *render.Options) error {
 	if err := store.Load(ctx); err != nil {
 		if apierrors.IsForbidden(err) {
 			fmt.Fprintf(warn, "warning: cannot read the operator's state (%v): comparing the file's versions\n", err)
@@ -191,254 +210,120 @@ func (c *diffCluster) overrideFromState(ctx context.Context, warn io.Writer, env
 		}
 		return fmt.Errorf("read the operator's state: %w", err)
 	}
-	versions, active := map[string]string{}, map[string]string{}
-	for i := range env.Services {
-		s := &env.Services[i]
-		svc, ok := store.Get(s.Name)
-		if !ok {
-			continue
-		}
-		planService(env, s, svc.Clone(), versions, active)
-	}
+	var p *plan.Plan
+	store.Read(func(states map[string]*state.Service) {
+		p = plan.Make(plan.Input{Env: env, States: states, Git: true, At: time.Now().UTC()})
+	})
 	for k, v := range opts.Versions {
-		versions[k] = v
+		p.Versions[k] = v
 	}
 	for k, v := range opts.Active {
-		active[k] = v
+		p.Active[k] = v
 	}
-	opts.Versions, opts.Active = versions, active
+	opts.Versions, opts.Active = p.Versions, p.Active
 	return nil
 }
 
-// planService mirrors the operator's version plan for one service.
-func planService(env *manifest.Environment, s *manifest.Service, svc *state.Service, versions, active map[string]string) {
-	if !s.IsBlueGreen(env) {
-		if v := svc.ApplyGit(s.Name, s.Version, "", time.Now()); v != "" {
-			versions[s.Name] = v
+// runRemoteDiff sends the file and its gists to the operator's POST /diff.
+func runRemoteDiff(ctx context.Context, streams Streams, fs *pflag.FlagSet, fl *diffFlags) error {
+	var local []string
+	fs.Visit(func(f *pflag.Flag) {
+		if !remoteDiffFlags[f.Name] {
+			local = append(local, "--"+f.Name)
 		}
-		return
+	})
+	if len(local) > 0 {
+		return diffError("%v: not with --endpoint, where the operator's settings apply", local)
 	}
-	colour := svc.Active
-	fileActive := s.ActiveColour(env)
-	if prev, ok := svc.GitVersions[":active"]; ok && prev != fileActive {
-		colour = "" // the file changed the active colour: it wins
+	if fl.env == "" {
+		return diffError("--env NAME is required")
 	}
-	if colour != "" {
-		active[s.Name] = colour
-	} else {
-		colour = fileActive
+	if fl.remote.requestTimeout <= 0 {
+		return diffError("--request-timeout must be positive")
 	}
-	colours := []string{manifest.ColourBlue, manifest.ColourGreen}
-	for _, c := range colours {
-		if v := svc.Version(s.Name + "-" + c); v != "" {
-			versions[s.Name+"-"+c] = v
-		}
+	ts, err := fl.remote.directTarget()
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	if prev, seen := svc.GitVersions[s.Name]; s.Version != "" && (!seen || prev != s.Version) {
-		for _, c := range colours {
-			if len(svc.Intents) == 0 || c != colour {
-				versions[s.Name+"-"+c] = s.Version
-			}
-		}
+	// The operator checks the file against its policy: only the file's
+	// own errors are caught here, before sending it.
+	_, env, err := loadDiffManifest(streams, fl.file, fl.env, manifest.Policy{})
+	if err != nil {
+		return err
 	}
+	req, err := diffRequest(fl.file, env)
+	if err != nil {
+		return diffError("%v", err)
+	}
+	t := ts[0]
+	status, err := t.Client.Status(ctx)
+	if err != nil {
+		return apiFailure(t, err)
+	}
+	if status.Environment != fl.env {
+		return diffError("%s runs environment %q, not %q", t.Name, status.Environment, fl.env)
+	}
+	ans, err := t.Client.Diff(ctx, req)
+	if err != nil {
+		return apiFailure(t, err)
+	}
+	return printDiff(streams, ans)
 }
 
-// differ compares rendered objects with the cluster and prints changes.
-type differ struct {
-	cluster     *diffCluster
-	out, errOut io.Writer
-	namespace   string
-	environment string
-	pruneClaims bool
-
-	created, configured, unchanged, pruned, failed int
+// diffRequest is the body of POST /diff: the file, and the gist files
+// environment env names, by path from the file's folder.
+func diffRequest(file string, env *manifest.Environment) (api.DiffRequest, error) {
+	if file == "" {
+		file = manifest.DefaultFile
+	}
+	data, err := readBounded(file, manifest.MaxFileSize)
+	if err != nil {
+		return api.DiffRequest{}, err
+	}
+	gists, err := manifest.ReadGistFiles(os.DirFS(filepath.Dir(file)), env)
+	if err != nil {
+		return api.DiffRequest{}, err
+	}
+	req := api.DiffRequest{File: string(data), Gists: map[string]string{}}
+	for p, content := range gists {
+		if !utf8.Valid(content) {
+			return api.DiffRequest{}, fmt.Errorf("gist file %s is not text: the API carries text only", p)
+		}
+		req.Gists[p] = string(content)
+	}
+	return req, nil
 }
 
-func (d *differ) run(ctx context.Context, objs []*unstructured.Unstructured) error {
-	keep := map[string]bool{}
-	for _, obj := range objs {
-		keep[diffKey(obj)] = true
-		if err := d.one(ctx, obj); err != nil {
-			d.failed++
-			fmt.Fprintf(d.errOut, "error: %s %s: %v\n", obj.GetKind(), obj.GetName(), err)
+// printDiff prints the changes, notes and failures of a diff, and returns
+// the exit status: 1 when something changes, 2 when an object could not
+// be compared.
+func printDiff(streams Streams, ans api.DiffAnswer) error {
+	count := map[string]int{}
+	for _, c := range ans.Changes {
+		count[c.Action]++
+		title := c.Kind + " " + c.Name
+		switch c.Action {
+		case api.DiffCreate:
+			fmt.Fprintf(streams.Out, "+ created %s\n%s", title, c.Diff)
+		case api.DiffUpdate:
+			fmt.Fprintf(streams.Out, "~ configured %s\n%s", title, c.Diff)
+		case api.DiffDelete:
+			fmt.Fprintf(streams.Out, "- pruned %s\n", title)
 		}
 	}
-	if err := d.prunes(ctx, keep, len(objs) == 0); err != nil {
-		d.failed++
-		fmt.Fprintf(d.errOut, "error: %v\n", err)
+	for _, n := range ans.Notes {
+		fmt.Fprintf(streams.Err, "note: %s\n", n)
 	}
-	fmt.Fprintf(d.out, "%d to create, %d to change, %d to prune, %d unchanged\n", d.created, d.configured, d.pruned, d.unchanged)
+	for _, f := range ans.Failed {
+		fmt.Fprintf(streams.Err, "error: %s %s: %s\n", f.Kind, f.Name, f.Error)
+	}
+	fmt.Fprintf(streams.Out, "%d to create, %d to change, %d to prune, %d unchanged\n",
+		count[api.DiffCreate], count[api.DiffUpdate], count[api.DiffDelete], count[api.DiffUnchanged])
 	switch {
-	case d.failed > 0:
-		return diffError("%d objects could not be compared", d.failed)
-	case d.created+d.configured+d.pruned > 0:
+	case len(ans.Failed) > 0:
+		return diffError("%d objects could not be compared", len(ans.Failed))
+	case count[api.DiffCreate]+count[api.DiffUpdate]+count[api.DiffDelete] > 0:
 		return &ExitError{Code: ExitFailed}
-	}
-	return nil
-}
-
-func diffKey(obj *unstructured.Unstructured) string {
-	return obj.GroupVersionKind().GroupKind().String() + "/" + obj.GetName()
-}
-
-// resource returns the client of obj's kind in the namespace (or the
-// cluster for cluster-scoped kinds).
-func (d *differ) resource(gvk schema.GroupVersionKind) (dynamic.ResourceInterface, error) {
-	m, err := d.cluster.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if err != nil {
-		return nil, fmt.Errorf("map kind %s: %w", gvk, err)
-	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return d.cluster.dyn.Resource(m.Resource).Namespace(d.namespace), nil
-	}
-	return d.cluster.dyn.Resource(m.Resource), nil
-}
-
-// one dry-runs the apply of obj and prints how it would change.
-func (d *differ) one(ctx context.Context, obj *unstructured.Unstructured) error {
-	ri, err := d.resource(obj.GroupVersionKind())
-	if err != nil {
-		return err
-	}
-	live, dry, err := d.dryRun(ctx, ri, obj)
-	if err != nil {
-		return err
-	}
-	after, err := comparable(dry)
-	if err != nil {
-		return err
-	}
-	title := obj.GetKind() + " " + obj.GetName()
-	if live == nil {
-		d.created++
-		fmt.Fprintf(d.out, "+ created %s\n", title)
-		for _, l := range splitLines(after) {
-			fmt.Fprintf(d.out, "+%s\n", l)
-		}
-		return nil
-	}
-	before, err := comparable(live)
-	if err != nil {
-		return err
-	}
-	if before == after {
-		d.unchanged++
-		return nil
-	}
-	d.configured++
-	fmt.Fprintf(d.out, "~ configured %s\n--- live %s\n+++ applied %s\n", title, title, title)
-	writeUnified(d.out, diffLines(splitLines(before), splitLines(after)))
-	return nil
-}
-
-// dryRunAttempts bounds how often dryRun starts again because a controller
-// changed the object between the read and the dry run.
-const dryRunAttempts = 3
-
-// dryRun reads the live object (nil when there is none) and dry-runs the
-// apply of obj. Controllers write to live objects all the time (the
-// deployment controller's revision annotation, for one); when the object
-// changed between the read and the dry run, the dry run started from a
-// newer object than the one read, so both are taken again.
-func (d *differ) dryRun(ctx context.Context, ri dynamic.ResourceInterface, obj *unstructured.Unstructured) (live, dry *unstructured.Unstructured, err error) {
-	for attempt := 1; ; attempt++ {
-		live, err = d.get(ctx, ri, obj.GetName())
-		if err != nil {
-			return nil, nil, err
-		}
-		dry, err = ri.Apply(ctx, obj.GetName(), obj, metav1.ApplyOptions{
-			FieldManager: apply.DefaultFieldManager, Force: true, DryRun: []string{metav1.DryRunAll},
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("dry-run apply: %w", err)
-		}
-		if live == nil || attempt == dryRunAttempts {
-			return live, dry, nil
-		}
-		again, err := d.get(ctx, ri, obj.GetName())
-		if err != nil {
-			return nil, nil, err
-		}
-		if again != nil && again.GetResourceVersion() == live.GetResourceVersion() {
-			return live, dry, nil
-		}
-	}
-}
-
-// get reads the live object named name, nil when there is none.
-func (d *differ) get(ctx context.Context, ri dynamic.ResourceInterface, name string) (*unstructured.Unstructured, error) {
-	live, err := ri.Get(ctx, name, metav1.GetOptions{})
-	if apierrors.IsNotFound(err) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read live object: %w", err)
-	}
-	return live, nil
-}
-
-// comparable is obj as YAML without what the server or the applier
-// changes on every write.
-func comparable(obj *unstructured.Unstructured) (string, error) {
-	c := obj.DeepCopy()
-	for _, f := range []string{"managedFields", "resourceVersion", "generation", "creationTimestamp", "uid", "selfLink"} {
-		unstructured.RemoveNestedField(c.Object, "metadata", f)
-	}
-	unstructured.RemoveNestedField(c.Object, "status")
-	if a := c.GetAnnotations(); a != nil {
-		delete(a, apply.AnnotationAppliedHash)
-		if len(a) == 0 {
-			unstructured.RemoveNestedField(c.Object, "metadata", "annotations")
-		} else {
-			c.SetAnnotations(a)
-		}
-	}
-	data, err := yaml.Marshal(c.Object)
-	if err != nil {
-		return "", fmt.Errorf("encode %s %s: %w", obj.GetKind(), obj.GetName(), err)
-	}
-	return string(data), nil
-}
-
-// prunes prints the managed objects of the environment that the file no
-// longer renders.
-func (d *differ) prunes(ctx context.Context, keep map[string]bool, empty bool) error {
-	selector := labels.SelectorFromSet(labels.Set{
-		render.LabelManagedBy: render.ManagedBy, render.LabelEnvironment: d.environment,
-	}).String()
-	var orphans []string
-	for _, gk := range diffPruneKinds {
-		m, err := d.cluster.mapper.RESTMapping(gk)
-		if meta.IsNoMatchError(err) {
-			continue // not served: nothing of it to prune
-		}
-		if err != nil {
-			return fmt.Errorf("map kind %s: %w", gk, err)
-		}
-		list, err := d.cluster.dyn.Resource(m.Resource).Namespace(d.namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
-		if err != nil {
-			return fmt.Errorf("list %s: %w", gk, err)
-		}
-		for i := range list.Items {
-			obj := &list.Items[i]
-			obj.SetGroupVersionKind(gk.WithVersion(m.GroupVersionKind.Version))
-			if keep[diffKey(obj)] {
-				continue
-			}
-			if gk.Kind == "PersistentVolumeClaim" && !d.pruneClaims {
-				fmt.Fprintf(d.errOut, "note: PersistentVolumeClaim %s is no longer rendered; claims are kept unless the operator runs with --prune-claims\n", obj.GetName())
-				continue
-			}
-			orphans = append(orphans, gk.Kind+" "+obj.GetName())
-		}
-	}
-	if empty && len(orphans) > 0 {
-		fmt.Fprintf(d.errOut, "note: the file renders nothing; the operator refuses to prune all %d managed objects unless it runs with --allow-empty\n", len(orphans))
-		return nil
-	}
-	for _, o := range orphans {
-		d.pruned++
-		fmt.Fprintf(d.out, "- pruned %s\n", o)
 	}
 	return nil
 }

@@ -68,6 +68,10 @@ func (backend) Audit(service string, limit int) []audit.Record {
 
 func (backend) Webhook(context.Context, string) {}
 
+func (backend) Diff(context.Context, api.DiffRequest) (api.DiffAnswer, error) {
+	return api.DiffAnswer{Changes: []api.DiffChange{{Kind: "Deployment", Name: "web", Service: "web", Action: api.DiffUpdate, Diff: "-a\n+b\n"}}}, nil
+}
+
 type tokens map[string]auth.Role
 
 func (t tokens) Authenticate(r *http.Request) (auth.Principal, error) {

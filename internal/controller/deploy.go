@@ -10,6 +10,7 @@ import (
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/state"
 )
 
@@ -76,7 +77,7 @@ func (c *Controller) deploy(ctx context.Context, req DeployRequest, action strin
 	workload := s.Name
 	if s.IsBlueGreen(env) {
 		svc, _ := c.store.Get(s.Name)
-		workload = inactive(s, env, svc)
+		workload = plan.Inactive(s, env, svc)
 	}
 	d, err := c.tracker.Accept(ctx, state.Deploy{
 		Service: s.Name, Workload: workload, Version: req.Version, Application: req.Application,
@@ -98,7 +99,7 @@ func (c *Controller) previousVersion(env *manifest.Environment, s *manifest.Serv
 		svc = &state.Service{Name: s.Name}
 	}
 	var current string
-	for _, w := range workloads(s, env) {
+	for _, w := range plan.Workloads(s, env) {
 		if in, ok := svc.Intents[w]; ok && (current == "" || in.At.After(svc.Intents[current].At)) {
 			current = w
 		}
@@ -148,7 +149,7 @@ func (c *Controller) Promote(ctx context.Context, service string, by Caller) (st
 		return "", fmt.Errorf("%w: service %q is not deployed blue/green", ErrConflict, s.Name)
 	}
 	svc, _ := c.store.Get(s.Name)
-	target := inactive(s, env, svc)
+	target := plan.Inactive(s, env, svc)
 	colour := target[len(s.Name)+1:]
 	w := c.health.Workload(target)
 	want := ""

@@ -19,6 +19,7 @@ import (
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
 	"github.com/envop/envop/internal/status"
@@ -145,12 +146,12 @@ func within(env *manifest.Environment, diags manifest.Diagnostics) manifest.Diag
 // applies, prunes, and ends deploys whose objects could not be applied. It
 // reports whether it changed anything: a service's state or an object.
 func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (bool, error) {
-	p := c.plan(d, fromGit)
+	p := c.resolve(d, fromGit)
 	res, err := c.render(d, p)
 	if err != nil {
 		return false, &InvalidError{Revision: d.revision, Err: err}
 	}
-	persisted := len(p.services) > 0 || len(p.gitDeploys) > 0
+	persisted := len(p.Services) > 0 || len(p.GitDeploys) > 0
 	if err := c.persist(ctx, d, p); err != nil {
 		return persisted, err
 	}
@@ -176,39 +177,31 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 // remembers, including services the file no longer names: a restarted
 // operator learns from them which kinds to prune.
 func (c *Controller) customKinds() []schema.GroupKind {
-	var out []schema.GroupKind
-	c.store.Read(func(services map[string]*state.Service) {
-		for _, s := range services {
-			if s.Kind != "" {
-				out = append(out, schema.ParseGroupKind(s.Kind))
-			}
-		}
-	})
-	return out
+	return c.store.Kinds()
 }
 
-func (c *Controller) render(d *desired, p *plan) (*render.Result, error) {
+func (c *Controller) render(d *desired, p *plan.Plan) (*render.Result, error) {
 	opts := c.cfg.Render
 	opts.Namespace = c.cfg.Namespace
 	opts.Files = d.files
-	opts.Versions = p.versions
-	opts.Active = p.active
+	opts.Versions = p.Versions
+	opts.Active = p.Active
 	return render.Render(d.env, d.project, opts)
 }
 
 // persist writes what git changed: the versions it gives and, for each
 // workload whose version it changed, a deploy record.
-func (c *Controller) persist(ctx context.Context, d *desired, p *plan) error {
+func (c *Controller) persist(ctx context.Context, d *desired, p *plan.Plan) error {
 	deploys := map[string][]state.Deploy{}
-	for _, g := range p.gitDeploys {
+	for _, g := range p.GitDeploys {
 		deploys[g.Service] = append(deploys[g.Service], g)
 	}
-	names := make([]string, 0, len(p.services))
-	for name := range p.services {
+	names := make([]string, 0, len(p.Services))
+	for name := range p.Services {
 		names = append(names, name)
 	}
 	for name := range deploys {
-		if _, ok := p.services[name]; !ok {
+		if _, ok := p.Services[name]; !ok {
 			names = append(names, name)
 		}
 	}
@@ -220,7 +213,7 @@ func (c *Controller) persist(ctx context.Context, d *desired, p *plan) error {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = c.persistService(ctx, p.services[name], name, deploys[name])
+			errs[i] = c.persistService(ctx, p.Services[name], name, deploys[name])
 		}()
 	}
 	wg.Wait()

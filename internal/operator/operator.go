@@ -87,6 +87,7 @@ type Options struct {
 // Parts are the running components an HTTP API is built from.
 type Parts struct {
 	Controller *controller.Controller
+	Applier    *apply.Applier
 	Tracker    *deploy.Tracker
 	Store      *state.Store
 	Monitor    *health.Monitor
@@ -107,7 +108,7 @@ func Run(ctx context.Context, opts Options) error {
 	cfg := opts.RestConfig
 	if cfg == nil {
 		var err error
-		if cfg, err = restConfig(opts.Kubeconfig); err != nil {
+		if cfg, err = RestConfig(opts.Kubeconfig, ""); err != nil {
 			return err
 		}
 	}
@@ -184,11 +185,11 @@ func (o Options) metricsApart() bool { return o.MetricsListen != "" || o.Metrics
 // way to reach the cluster), not in the cluster: serve exits 2 for it.
 var ErrConfig = errors.New("bad configuration")
 
-// restConfig uses the kubeconfig when given (a file, or a list of them as
-// in KUBECONFIG), else the in-cluster config. Client-side limits are
-// raised: the default 5 requests per second would throttle a large
-// environment.
-func restConfig(kubeconfig string) (*rest.Config, error) {
+// RestConfig uses the kubeconfig when given (a file, or a list of them as
+// in KUBECONFIG) with its context kubeContext (the current one when
+// empty), else the in-cluster config. Client-side limits are raised: the
+// default 5 requests per second would throttle a large environment.
+func RestConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
 	var cfg *rest.Config
 	var err error
 	if kubeconfig != "" {
@@ -196,7 +197,7 @@ func restConfig(kubeconfig string) (*rest.Config, error) {
 		if paths := filepath.SplitList(kubeconfig); len(paths) > 1 {
 			rules = &clientcmd.ClientConfigLoadingRules{Precedence: paths}
 		}
-		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext}).ClientConfig()
 	} else {
 		cfg, err = rest.InClusterConfig()
 	}
@@ -267,7 +268,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	}
 	log.Info("repository configured", "repository", src.String(), "branch", opts.Git.Branch, "file", opts.File)
 	return Parts{
-		Controller: ctrl, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Audit: auditStore, Client: client,
+		Controller: ctrl, Applier: applier, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Audit: auditStore, Client: client,
 		Poller: source.NewPoller(src, opts.PollInterval, log), Namespace: opts.Namespace, Env: opts.Environment,
 	}, nil
 }

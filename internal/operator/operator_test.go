@@ -37,12 +37,12 @@ func TestRestConfigKubeconfig(t *testing.T) {
 		{a, "https://a.example:6443"},
 		{b + string(os.PathListSeparator) + a, "https://b.example:6443"}, // KUBECONFIG's list: the first wins
 	} {
-		cfg, err := restConfig(tt.kubeconfig)
+		cfg, err := RestConfig(tt.kubeconfig, "")
 		if err != nil || cfg.Host != tt.host || cfg.UserAgent != "envop" {
-			t.Errorf("restConfig(%q) = %v, %v; want host %s", tt.kubeconfig, cfg, err, tt.host)
+			t.Errorf("RestConfig(%q) = %v, %v; want host %s", tt.kubeconfig, cfg, err, tt.host)
 		}
 	}
-	if _, err := restConfig(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := RestConfig(filepath.Join(dir, "missing"), ""); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("a missing kubeconfig: %v, want an error naming it", err)
 	}
 }

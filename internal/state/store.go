@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 )
 
@@ -264,4 +265,19 @@ func equal(a, b *Service) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// Kinds are the kinds of the legacy custom resource services the state
+// remembers, including services the file no longer names: what pruning
+// must list besides the kinds envop renders, even after a restart.
+func (s *Store) Kinds() []schema.GroupKind {
+	var out []schema.GroupKind
+	s.Read(func(services map[string]*Service) {
+		for _, svc := range services {
+			if svc.Kind != "" {
+				out = append(out, schema.ParseGroupKind(svc.Kind))
+			}
+		}
+	})
+	return out
 }

@@ -205,3 +205,21 @@ func readErrors(err error) []*ReadError {
 	}
 	return nil
 }
+
+// Placeholders returns, for every Secret the Ingresses in objs ask Vault
+// for, a Secret carrying only its kind, namespace and name, reading
+// nothing: a diff, which does not read Vault, passes them as kept so it
+// shows such a Secret neither changed nor pruned.
+func Placeholders(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	reqs, _ := requests(objs)
+	out := make([]*unstructured.Unstructured, 0, len(reqs))
+	for _, r := range reqs {
+		obj := &unstructured.Unstructured{}
+		obj.SetAPIVersion("v1")
+		obj.SetKind("Secret")
+		obj.SetNamespace(r.ingress.GetNamespace())
+		obj.SetName(r.secret)
+		out = append(out, obj)
+	}
+	return out
+}

@@ -106,3 +106,7 @@ func (b *backend) WaitDeploy(context.Context, string) (state.Deploy, bool) {
 	return state.Deploy{}, false
 }
 func (b *backend) Webhook(context.Context, string) {}
+
+func (b *backend) Diff(context.Context, api.DiffRequest) (api.DiffAnswer, error) {
+	return api.DiffAnswer{}, nil
+}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/envop/envop/internal/apply"
@@ -173,5 +175,25 @@ func TestDiffErrors(t *testing.T) {
 		if code, out, errOut := run(t, args...); code != 2 {
 			t.Errorf("%s: exit %d, want 2\n%s%s", name, code, out, errOut)
 		}
+	}
+}
+
+// TestDiffPrunesInventoryOnly: an object carrying the environment's labels
+// that envop did not apply is outside the inventory, which the operator
+// never prunes, so diff does not show it pruned.
+func TestDiffPrunesInventoryOnly(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := testcluster.Namespace(t)
+	file := writeManifest(t, t.TempDir(), ns, "1.0", false)
+	applyFile(t, file, ns)
+	stray := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "stray", Namespace: ns, Labels: map[string]string{
+		"app.kubernetes.io/managed-by": "envop", "envop.io/environment": "dev",
+	}}}
+	if _, err := c.Client.CoreV1().ConfigMaps(ns).Create(t.Context(), stray, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "diff", "-f", file, "--env", "dev", "--kubeconfig", c.Kubeconfig)
+	if code != 0 || strings.Contains(out, "stray") {
+		t.Errorf("exit %d, want 0 without the stray ConfigMap\n%s%s", code, out, errOut)
 	}
 }

@@ -1,0 +1,49 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path"
+	"testing/fstest"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envop/envop/internal/vault"
+)
+
+// Preview is what a sync of a file would apply, worked out without
+// writing anything.
+type Preview struct {
+	// Objects are the objects a sync would apply.
+	Objects []*unstructured.Unstructured
+	// Keep are objects a sync keeps without rendering them: the Secrets
+	// Vault fills, which a preview does not read.
+	Keep []*unstructured.Unstructured
+}
+
+// Preview renders file (the manifest's content) and gists (the files its
+// gists name, by path in the repository) as a sync of a revision holding
+// them would: loaded under the installer's policy with the operator's own
+// Secrets, versions resolved by the same plan against the state, rendered
+// with the operator's settings. Nothing is written, not even the state. An
+// invalid file is an *InvalidError, as a sync reports it.
+func (c *Controller) Preview(ctx context.Context, file []byte, gists map[string][]byte) (*Preview, error) {
+	files := fstest.MapFS{}
+	for p, data := range gists {
+		if !fs.ValidPath(p) || p == "." || path.Clean(p) != p {
+			return nil, fmt.Errorf("%w: gist path %q: want a clean path inside the repository", ErrInvalid, p)
+		}
+		files[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+	}
+	files[c.cfg.File] = &fstest.MapFile{Data: file, Mode: 0o644}
+	d, err := c.loadConfined(ctx, Snapshot{Files: files})
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.render(d, c.resolve(d, true))
+	if err != nil {
+		return nil, &InvalidError{Err: err}
+	}
+	return &Preview{Objects: res.Objects, Keep: vault.Placeholders(res.Objects)}, nil
+}
