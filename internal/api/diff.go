@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/envop/envop/internal/apitypes"
 	"github.com/envop/envop/internal/auth"
 )
 
@@ -14,50 +15,22 @@ const (
 	maxDiffGists = 256
 )
 
-// The actions of a DiffChange.
-const (
-	DiffCreate    = "create"
-	DiffUpdate    = "update"
-	DiffDelete    = "delete"
-	DiffUnchanged = "unchanged"
+// The body, answer and actions of POST /diff are the wire types
+// (package apitypes).
+type (
+	DiffRequest = apitypes.DiffRequest
+	DiffChange  = apitypes.DiffChange
+	DiffFailure = apitypes.DiffFailure
+	DiffAnswer  = apitypes.DiffAnswer
 )
 
-// DiffRequest is the body of POST /diff: a manifest, and the files its
-// gists name by path in the repository.
-type DiffRequest struct {
-	File  string            `json:"file"`
-	Gists map[string]string `json:"gists,omitempty"`
-}
-
-// DiffChange is what a sync of the file would do to one object.
-type DiffChange struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-	// Service is the object's service; empty for objects of the whole
-	// environment.
-	Service string `json:"service,omitempty"`
-	Action  string `json:"action"`
-	// Diff is a unified diff of the compared fields for an update, the
-	// object's fields for a create; values of Secrets are masked.
-	Diff string `json:"diff,omitempty"`
-}
-
-// DiffFailure is an object that could not be compared.
-type DiffFailure struct {
-	Kind    string `json:"kind"`
-	Name    string `json:"name"`
-	Service string `json:"service,omitempty"`
-	Error   string `json:"error"`
-}
-
-// DiffAnswer is the answer of POST /diff.
-type DiffAnswer struct {
-	Changes []DiffChange  `json:"changes"`
-	Failed  []DiffFailure `json:"failed,omitempty"`
-	// Notes tell of objects a sync leaves alone though the file no longer
-	// renders them (claims kept, a file suddenly listing nothing).
-	Notes []string `json:"notes,omitempty"`
-}
+// The actions of a DiffChange.
+const (
+	DiffCreate    = apitypes.DiffCreate
+	DiffUpdate    = apitypes.DiffUpdate
+	DiffDelete    = apitypes.DiffDelete
+	DiffUnchanged = apitypes.DiffUnchanged
+)
 
 // diff answers what a sync of the file sent would change. A caller whose
 // scope is limited sees the objects of its services only, and is refused

@@ -26,6 +26,13 @@ func TestWireShapes(t *testing.T) {
 			`{"id":"d1","service":"","workload":"","version":"","status":"deploying","reason":"","message":"","actor":"","source":"",` +
 				`"started_at":"2024-05-06T07:08:09Z","finished_at":null}`},
 		{"promotion", Promotion{Service: "web", Active: "green"}, `{"active":"green","service":"web"}`},
+		{"diff request", DiffRequest{File: "project: shop\n", Gists: map[string]string{"cfg/app.conf": "a=1\n"}},
+			`{"file":"project: shop\n","gists":{"cfg/app.conf":"a=1\n"}}`},
+		{"diff answer", DiffAnswer{Changes: []DiffChange{{Kind: "Deployment", Name: "web", Service: "web", Action: DiffUpdate, Diff: "-a\n+b\n"},
+			{Kind: "Service", Name: "worker", Action: DiffDelete}}, Failed: []DiffFailure{{Kind: "Ingress", Name: "web", Error: "denied"}}},
+			`{"changes":[{"kind":"Deployment","name":"web","service":"web","action":"update","diff":"-a\n+b\n"},` +
+				`{"kind":"Service","name":"worker","action":"delete"}],"failed":[{"kind":"Ingress","name":"web","error":"denied"}]}`},
+		{"no changes", DiffAnswer{Changes: []DiffChange{}}, `{"changes":[]}`},
 		{"environment", Environment{Environment: "dev", Namespace: "shop", Revision: "abc", Sync: Sync{Status: "ok", At: &at},
 			Status: "red", Services: []Service{{Name: "web", Application: "shop", Version: "2", Status: "red", Reason: "OOMKilled",
 				Replicas: Replicas{Desired: 3, Updated: 2, Ready: 1, Available: 1}, ExternalURL: []string{"web.example.com"},

@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/envop/envop/internal/api"
+	"github.com/envop/envop/internal/apitypes"
 )
 
-// The body and answer of POST /diff are the server's own types.
+// The body and answer of POST /diff.
 type (
-	DiffRequest = api.DiffRequest
-	DiffAnswer  = api.DiffAnswer
+	DiffRequest = apitypes.DiffRequest
+	DiffAnswer  = apitypes.DiffAnswer
 )
 
 // Diff asks what a sync of a file would change (POST /diff).
