@@ -124,6 +124,15 @@ type Controller struct {
 	fetchFailing bool
 	skipped      []render.Skipped
 	refused      map[string]status.Refusal
+
+	// forbidden (only the reconcile loop touches it) holds the RBAC refusals being retried (see
+	// forbiddenGrace).
+	forbidden streaks
+
+	// kinds are the services rendered so far, for the objects Events are
+	// about (see workloadObject).
+	kindsMu sync.RWMutex
+	kinds   map[string]manifest.Service
 }
 
 // desired is a loaded, valid revision of the environment.

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/plan"
+	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
 )
 
@@ -171,7 +173,10 @@ func (c *Controller) Promote(ctx context.Context, service string, by Caller) (st
 		return "", fmt.Errorf("record promotion: %w", err)
 	}
 	audit.Log(c.log, rec)
-	c.events.Normal("Promoted", fmt.Sprintf("%s: traffic switched to %s (version %s)", s.Name, colour, w.Version))
+	c.events.Normal(EventPromoted, fmt.Sprintf("%s: traffic switched to %s (version %s)", s.Name, colour, w.Version))
+	kind, name := render.WorkloadObject(s, target, w.Version)
+	c.events.On(kind, name, corev1.EventTypeNormal, EventPromoted,
+		fmt.Sprintf("%s: traffic switched to %s (version %s) by %s", s.Name, colour, w.Version, actorOf(by.Actor)))
 	c.Enqueue(TriggerPromote)
 	return colour, nil
 }

@@ -4,20 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/audit"
-	"github.com/envop/envop/internal/deploy"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
@@ -47,8 +44,9 @@ func (e *InvalidError) Error() string {
 func (e *InvalidError) Unwrap() error { return e.Err }
 
 // retryable says whether a retry may fix err: not for an invalid revision,
-// nor for services refused because an object in their way is not envop's
-// (only a change to the file or to that object does).
+// nor for objects the API server refused for good (apply.Classify: a
+// change to the file, the cluster or the object does); an RBAC refusal is
+// retried during its grace period (forbiddenGrace).
 func retryable(err error) bool {
 	if err == nil {
 		return false
@@ -60,8 +58,12 @@ func retryable(err error) bool {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok {
 		return slices.ContainsFunc(joined.Unwrap(), retryable)
 	}
-	var notOwned *apply.NotOwnedError
-	return !errors.As(err, &notOwned)
+	var grace *graceError
+	if errors.As(err, &grace) {
+		return true
+	}
+	_, transient := apply.Classify(err)
+	return transient
 }
 
 // auditSync records one audit entry per revision synced.
@@ -151,9 +153,10 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	if err != nil {
 		return false, &InvalidError{Revision: d.revision, Err: err}
 	}
+	c.rememberServices(d.env)
 	persisted := len(p.Services) > 0 || len(p.GitDeploys) > 0
 	if err := c.persist(ctx, d, p); err != nil {
-		return persisted, err
+		return persisted, c.forbidden.observe(err, c.now())
 	}
 	c.setLastGood(d)
 	// TLS Secrets from Vault join the applied set; one that cannot be read
@@ -165,12 +168,14 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
 	c.tellReverted(cs)
-	c.setRefused(cs)
+	err = c.forbidden.observe(errors.Join(cs.Err(), pruneErr, tlsErr), c.now())
+	c.setRefused(cs, d)
 	c.failUnapplied(ctx, cs)
+	c.pruneEvents(pruned, d)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
 	changed := persisted || cs.Writes() > 0 || pruned.Writes() > 0
-	return changed, errors.Join(cs.Err(), pruneErr, tlsErr)
+	return changed, err
 }
 
 // customKinds are the kinds of legacy custom resource services the state
@@ -255,44 +260,20 @@ func (c *Controller) persistService(ctx context.Context, planned *state.Service,
 	return nil
 }
 
-// failUnapplied ends the running deploys whose workload the API server
-// refused, or whose service was not applied because an object in its way
-// is not envop's. A failure that a retry may fix (the API server
-// unreachable, overloaded or timing out) leaves the deploy running: the
-// retry decides.
+// failUnapplied ends the running deploys of the services whose objects
+// the API server refused for good (see final), with the refusal's reason
+// and the API server's message. A failure that a retry may fix (the API
+// server unreachable, overloaded or timing out, an RBAC refusal in its
+// grace period) leaves the deploy running: the retry decides.
 func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet) {
+	failed := cs.Failed()
 	for _, d := range c.tracker.Running() {
-		for _, ch := range cs.Failed() {
-			var notOwned *apply.NotOwnedError
-			if errors.As(ch.Err, &notOwned) && notOwned.Service == d.Service {
-				c.tracker.Fail(ctx, d, apply.ReasonNotOwned, ch.Err.Error())
+		for _, ch := range failed {
+			if reason, ok := c.final(ch.Err); ok && concerns(ch, d) {
+				c.tracker.Fail(ctx, d, reason, ch.Err.Error())
 				break
 			}
-			if !refused(ch.Err) {
-				continue
-			}
-			if ch.Name == d.Workload || strings.HasPrefix(ch.Name, d.Workload+"-") && ch.Kind == "Job" {
-				c.tracker.Fail(ctx, d, deploy.ReasonApplyFailed, ch.Err.Error())
-			}
 		}
-	}
-}
-
-// refused says whether the API server answered and turned the object down
-// for what it is; anything else (no answer, 5xx, 429, timeouts) is transient,
-// and so are 401 and 403, which judge the operator's credentials and rights,
-// not the object: a restarted API server answers 403 until its authorizer
-// has filled its caches, and a fixed Role makes the next retry succeed.
-func refused(err error) bool {
-	var status apierrors.APIStatus
-	if !errors.As(err, &status) {
-		return false
-	}
-	switch code := status.Status().Code; code {
-	case http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusUnauthorized, http.StatusForbidden:
-		return false
-	default:
-		return code >= 400 && code < 500
 	}
 }
 
@@ -361,15 +342,21 @@ func adoption(env *manifest.Environment) apply.Adopt {
 	}
 }
 
-// setRefused records, for status, the services not applied because an
-// object in their way is not envop's, and tells of each once in an Event.
-func (c *Controller) setRefused(cs *apply.ChangeSet) {
+// setRefused records, for status, the services the API server refused an
+// object of for good, or that an object envop does not own keeps out
+// (the first such object of each service counts), and tells of each
+// refusal once in Events: on the environment and on the object.
+func (c *Controller) setRefused(cs *apply.ChangeSet, d *desired) {
 	refused := map[string]status.Refusal{}
+	objects := map[string]apply.Change{}
 	for _, ch := range cs.Failed() {
-		var notOwned *apply.NotOwnedError
-		if errors.As(ch.Err, &notOwned) {
-			refused[notOwned.Service] = status.Refusal{Reason: apply.ReasonNotOwned, Message: notOwned.Error()}
+		reason, ok := c.final(ch.Err)
+		svc := refusedService(ch)
+		if _, seen := refused[svc]; !ok || seen || svc == "" {
+			continue
 		}
+		refused[svc] = status.Refusal{Reason: reason, Message: ch.Err.Error()}
+		objects[svc] = ch
 	}
 	c.statusMu.Lock()
 	before := c.refused
@@ -380,6 +367,7 @@ func (c *Controller) setRefused(cs *apply.ChangeSet) {
 		if before[svc] != r {
 			c.log.Warn("service not applied", "service", svc, "reason", r.Reason, "message", r.Message)
 			c.events.Warning(r.Reason, r.Message)
+			c.refusalEvent(objects[svc], r.Reason, r.Message, d)
 		}
 	}
 }

@@ -8,9 +8,8 @@ import (
 
 // Reasons the tracker itself gives.
 const (
-	ReasonSuperseded  = "Superseded"
-	ReasonApplyFailed = "ApplyFailed"
-	ReasonRemoved     = "ServiceRemoved"
+	ReasonSuperseded = "Superseded"
+	ReasonRemoved    = "ServiceRemoved"
 )
 
 // Health colours, as the health package reports them.

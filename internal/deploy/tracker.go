@@ -23,8 +23,11 @@ type Tracker struct {
 	store  *state.Store
 	health Health
 	log    *slog.Logger
-	// OnEnd, when set, hears of every deploy that ended (metrics, events).
-	OnEnd func(state.Deploy)
+	// OnAccept, when set, hears of every deploy accepted, and OnEnd of
+	// every deploy that ended (metrics, Events); both are called after the
+	// deploy is recorded, never under a lock of the tracker.
+	OnAccept func(state.Deploy)
+	OnEnd    func(state.Deploy)
 	now   func() time.Time
 
 	mu     sync.Mutex
@@ -99,6 +102,9 @@ func (t *Tracker) AcceptWith(ctx context.Context, d state.Deploy, rec *audit.Rec
 	}
 	if rec != nil {
 		audit.Log(t.log, logged)
+	}
+	if t.OnAccept != nil {
+		t.OnAccept(d)
 	}
 	for _, old := range superseded {
 		t.ended(old)

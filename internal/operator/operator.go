@@ -245,8 +245,13 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	}
 	hv := healthView{monitor}
 	tracker := deploy.NewTracker(store, hv, log)
-	tracker.OnEnd = func(d state.Deploy) { m.Deploys.WithLabelValues(d.Status).Inc() }
-	ctrl := controller.New(controller.Config{
+	var ctrl *controller.Controller
+	tracker.OnAccept = func(d state.Deploy) { ctrl.DeployEvent(d) }
+	tracker.OnEnd = func(d state.Deploy) {
+		m.Deploys.WithLabelValues(d.Status).Inc()
+		ctrl.DeployEvent(d)
+	}
+	ctrl = controller.New(controller.Config{
 		Namespace: opts.Namespace, Environment: opts.Environment, File: opts.File, Render: opts.Render,
 		AllowEmpty: opts.AllowEmpty, Policy: opts.Policy,
 	}, controller.Deps{

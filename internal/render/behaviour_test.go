@@ -94,11 +94,11 @@ func TestJobName(t *testing.T) {
 		{"migrate", "1.4.2", "migrate-1-4-2"},
 		{"migrate", "V2_RC", "migrate-v2-rc"},
 	} {
-		if got := jobName(tt.name, tt.version); got != tt.want {
-			t.Errorf("jobName(%q, %q) = %q, want %q", tt.name, tt.version, got, tt.want)
+		if got := JobName(tt.name, tt.version); got != tt.want {
+			t.Errorf("JobName(%q, %q) = %q, want %q", tt.name, tt.version, got, tt.want)
 		}
 	}
-	if got := jobName(long, "2026.11.26-build-1234567"); len(got) > 63 || got == jobName(long, "2026.11.26-build-1234568") {
+	if got := JobName(long, "2026.11.26-build-1234567"); len(got) > 63 || got == JobName(long, "2026.11.26-build-1234568") {
 		t.Errorf("long job names must be cut to 63 and stay unique: %q", got)
 	}
 }

@@ -35,7 +35,7 @@ func (r *renderer) workload(s *manifest.Service, instance, version string) error
 	case manifest.KindStatefulSet:
 		return r.statefulSet(s, meta, sel, tmpl)
 	case manifest.KindJob:
-		meta.Name = jobName(instance, version)
+		meta.Name = JobName(instance, version)
 		return r.add(&batchv1.Job{TypeMeta: typeMeta("batch/v1", "Job"), ObjectMeta: meta,
 			Spec: batchv1.JobSpec{Template: tmpl}})
 	case manifest.KindCronJob:
@@ -65,6 +65,25 @@ func (r *renderer) statefulSet(s *manifest.Service, meta metav1.ObjectMeta, sel 
 	return r.hpa(s, "StatefulSet", meta.Name, meta.Labels[LabelVersion])
 }
 
+// WorkloadObject is the kind and name of the object the workload instance
+// of s (the service name, or a blue/green colour) renders to at version:
+// a Job's name carries its version; a legacy custom resource is named
+// after its service.
+func WorkloadObject(s *manifest.Service, instance, version string) (kind, name string) {
+	if s.IsCustomResource() {
+		return CustomResourceKind(s).Kind, s.Name
+	}
+	switch s.WorkloadKind() {
+	case manifest.KindStatefulSet:
+		return "StatefulSet", instance
+	case manifest.KindJob:
+		return "Job", JobName(instance, version)
+	case manifest.KindCronJob:
+		return "CronJob", instance
+	}
+	return "Deployment", instance
+}
+
 // replicas is nil while an HPA owns the count, so applying the file never
 // fights the autoscaler.
 func replicas(s *manifest.Service) *int32 {
@@ -78,10 +97,10 @@ func replicas(s *manifest.Service) *int32 {
 	return &one
 }
 
-// jobName gives each version its own Job: a Job's pod template cannot
+// JobName gives each version its own Job: a Job's pod template cannot
 // change, and a new version is meant to run once more. Long names are cut
 // and suffixed with a hash so they stay unique and within 63 characters.
-func jobName(name, version string) string {
+func JobName(name, version string) string {
 	v := strings.Map(func(r rune) rune {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
