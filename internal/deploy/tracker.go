@@ -28,7 +28,7 @@ type Tracker struct {
 	// deploy is recorded, never under a lock of the tracker.
 	OnAccept func(state.Deploy)
 	OnEnd    func(state.Deploy)
-	now   func() time.Time
+	now      func() time.Time
 
 	mu     sync.Mutex
 	notify chan struct{}
