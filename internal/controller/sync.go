@@ -165,6 +165,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	objs := append(slices.Clone(res.Objects), secrets...)
 	c.applier.RememberKinds(c.customKinds()...)
 	cs := c.applier.Apply(ctx, objs, adoption(d.env))
+	c.clearApplied(cs)
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
 	c.tellReverted(cs)
@@ -339,6 +340,31 @@ func adoption(env *manifest.Environment) apply.Adopt {
 		_, access := l[render.LabelAccess]
 		_, gist := obj.GetAnnotations()[render.AnnotationContentHash]
 		return adopt[l[render.LabelName]] && !access && !gist
+	}
+}
+
+// clearApplied drops at once the refusals of the services none of whose
+// objects failed: a deploy the health monitor sees succeed before
+// setRefused runs never leaves its service shown refused.
+func (c *Controller) clearApplied(cs *apply.ChangeSet) {
+	failing := map[string]bool{}
+	for _, ch := range cs.Failed() {
+		failing[refusedService(ch)] = true
+	}
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	var kept map[string]status.Refusal
+	for svc, r := range c.refused {
+		if failing[svc] {
+			if kept == nil {
+				kept = map[string]status.Refusal{}
+			}
+			kept[svc] = r
+		}
+	}
+	if len(kept) != len(c.refused) {
+		c.refused = kept
+		c.generation.Add(1)
 	}
 }
 

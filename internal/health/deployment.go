@@ -30,11 +30,7 @@ func EvaluateDeployment(d *appsv1.Deployment, rss []*appsv1.ReplicaSet, pods []*
 		Available: d.Status.AvailableReplicas,
 	}
 	w.Pods = summarizePods(pods)
-	var newUID types.UID
-	if rs := newReplicaSet(d, rss); rs != nil {
-		newUID = rs.UID
-	}
-	w.Status, w.Reason, w.Message = deploymentVerdict(d, w.Replicas, pods, newUID)
+	w.Status, w.Reason, w.Message = deploymentVerdict(d, w.Replicas, pods, newReplicaSet(d, rss))
 	return w
 }
 
@@ -47,7 +43,11 @@ func deploymentDesired(d *appsv1.Deployment, hpa *autoscalingv2.HorizontalPodAut
 
 // deploymentVerdict applies the rules in order: a failing new pod is the
 // most precise reason, so it wins over the controller's conditions.
-func deploymentVerdict(d *appsv1.Deployment, r Replicas, pods []*corev1.Pod, newUID types.UID) (Status, string, string) {
+func deploymentVerdict(d *appsv1.Deployment, r Replicas, pods []*corev1.Pod, newRS *appsv1.ReplicaSet) (Status, string, string) {
+	var newUID types.UID
+	if newRS != nil {
+		newUID = newRS.UID
+	}
 	isNew := func(p *corev1.Pod) bool { return newUID != "" && controllerUID(p) == newUID }
 	if f, n, ok := worstFailure(pods, isNew); ok {
 		return Red, f.reason, failureMessage(f, n)
@@ -55,6 +55,9 @@ func deploymentVerdict(d *appsv1.Deployment, r Replicas, pods []*corev1.Pod, new
 	old := countPods(pods, func(p *corev1.Pod) bool { return !isNew(p) && live(p) })
 	if deploymentComplete(d, r) && old == 0 {
 		return Green, "", ""
+	}
+	if reason, msg, ok := replicaFailure(newRS); ok {
+		return Red, reason, msg
 	}
 	if reason, msg, ok := deploymentStuck(d, r); ok {
 		return Red, reason, msg
@@ -86,6 +89,22 @@ func deploymentStuck(d *appsv1.Deployment, r Replicas) (reason, msg string, ok b
 				progressDeadline(d), d.Status.UpdatedReplicas, r.Desired, d.Status.AvailableReplicas)
 			return ReasonProgressDeadlineExceeded, withDetail(msg, c.Message), true
 		case c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue:
+			return cmp.Or(c.Reason, "ReplicaFailure"), c.Message, true
+		}
+	}
+	return "", "", false
+}
+
+// replicaFailure reads the new ReplicaSet's own verdict: it cannot create
+// its pods (FailedCreate: Pod Security, a pod quota, a webhook on pods).
+// The deployment controller copies the condition to the Deployment later;
+// read here, the rollout is red as soon as the ReplicaSet controller knows.
+func replicaFailure(rs *appsv1.ReplicaSet) (reason, msg string, ok bool) {
+	if rs == nil {
+		return "", "", false
+	}
+	for _, c := range rs.Status.Conditions {
+		if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
 			return cmp.Or(c.Reason, "ReplicaFailure"), c.Message, true
 		}
 	}

@@ -361,6 +361,18 @@ func deploymentControllerCases() []deploymentCase {
 			},
 			status: Red, reason: "FailedCreate", message: "exceeded quota",
 		},
+		{
+			name: "the new ReplicaSet cannot create pods before the Deployment says so",
+			build: func() (*appsv1.Deployment, []*appsv1.ReplicaSet, []*corev1.Pod, *autoscalingv2.HorizontalPodAutoscaler) {
+				d, a, b := rollout(2, 0, 2)
+				b.Status.Conditions = []appsv1.ReplicaSetCondition{{
+					Type: appsv1.ReplicaSetReplicaFailure, Status: corev1.ConditionTrue, Reason: "FailedCreate",
+					Message: `pods "api-b-x" is forbidden: violates PodSecurity "restricted:latest": runAsNonRoot != true`,
+				}}
+				return d, []*appsv1.ReplicaSet{a, b}, []*corev1.Pod{rsPod(a, "1"), rsPod(a, "2")}, nil
+			},
+			status: Red, reason: "FailedCreate", message: "violates PodSecurity",
+		},
 	}
 }
 
