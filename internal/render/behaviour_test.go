@@ -138,3 +138,22 @@ environments:
 		}
 	}
 }
+
+func TestWorkloadObject(t *testing.T) {
+	for _, tt := range []struct {
+		s                  manifest.Service
+		instance, version  string
+		wantKind, wantName string
+	}{
+		{manifest.Service{Name: "web"}, "web-blue", "1.0", "Deployment", "web-blue"},
+		{manifest.Service{Name: "db", Kind: manifest.KindStatefulSet}, "db", "1.0", "StatefulSet", "db"},
+		{manifest.Service{Name: "migrate", Kind: manifest.KindJob}, "migrate", "1.4.2", "Job", "migrate-1-4-2"},
+		{manifest.Service{Name: "nightly", Kind: manifest.KindCronJob}, "nightly", "1.0", "CronJob", "nightly"},
+		{manifest.Service{Name: "cache", Type: "couchbase"}, "cache", "1.0", "Couchbase", "cache"},
+	} {
+		kind, name := WorkloadObject(&tt.s, tt.instance, tt.version)
+		if kind != tt.wantKind || name != tt.wantName {
+			t.Errorf("WorkloadObject(%s) = %s %s, want %s %s", tt.s.Name, kind, name, tt.wantKind, tt.wantName)
+		}
+	}
+}
