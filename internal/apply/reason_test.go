@@ -35,7 +35,7 @@ func TestClassify(t *testing.T) {
 		{"quota", forbidden(deployments, "exceeded quota: deployments, requested: count/deployments.apps=1, used: count/deployments.apps=0, limited: count/deployments.apps=0"), ReasonQuotaExceeded, false},
 		{"quota not computed yet", forbidden(deployments, "status unknown for quota: deployments, resources: count/deployments.apps"), "", true},
 		{"admission policy", forbidden(deployments, "ValidatingAdmissionPolicy 'deny-tag' with binding 'deny-tag' denied request: images tagged bad may not run in this namespace"), ReasonAdmissionDenied, false},
-		{"admission policy, reason Invalid", status(http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, `deployments.apps "web" is invalid: : ValidatingAdmissionPolicy 'deny-tag' denied request: no`), ReasonAdmissionDenied, false},
+		{"admission policy without a reason", status(http.StatusUnprocessableEntity, metav1.StatusReasonInvalid, `deployments.apps "web" is forbidden: ValidatingAdmissionPolicy 'deny-tag' with binding 'deny-tag' denied request: no`), ReasonAdmissionDenied, false},
 		{"webhook", status(http.StatusForbidden, "", `admission webhook "deny.envop.test" denied the request: web is frozen`), ReasonAdmissionDenied, false},
 		{"webhook with a code of its own", status(http.StatusInternalServerError, "", `admission webhook "deny.envop.test" denied the request without explanation`), ReasonAdmissionDenied, false},
 		{"webhook unreachable", apierrors.NewInternalError(errors.New(`failed calling webhook "deny.envop.test": connection refused`)), "", true},

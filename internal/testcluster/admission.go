@@ -24,6 +24,7 @@ func DenyImageTag(t testing.TB, ns, tag string) string {
 	c := Get(t)
 	name := "deny-tag-" + ns
 	fail := admissionregistrationv1.Fail
+	forbidden := metav1.StatusReasonForbidden
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
@@ -34,9 +35,12 @@ func DenyImageTag(t testing.TB, ns, tag string) string {
 					Rule:       admissionregistrationv1.Rule{APIGroups: []string{"apps"}, APIVersions: []string{"v1"}, Resources: []string{"deployments"}},
 				},
 			}}},
+			// Reason Forbidden answers 403, as RBAC and quotas do; without
+			// it the API server answers 422 (Invalid).
 			Validations: []admissionregistrationv1.Validation{{
 				Expression: fmt.Sprintf("object.spec.template.spec.containers.all(c, !c.image.endsWith(':%s'))", tag),
 				Message:    fmt.Sprintf("images tagged %s may not run in this namespace", tag),
+				Reason:     &forbidden,
 			}},
 		},
 	}
