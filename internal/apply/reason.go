@@ -71,12 +71,6 @@ func Classify(err error) (reason string, transient bool) {
 	}
 }
 
-// IsRBACForbidden says whether err is the API server's RBAC refusal.
-func IsRBACForbidden(err error) bool {
-	reason, _ := Classify(err)
-	return reason == ReasonForbidden
-}
-
 // admissionDenial recognises the messages of the admission plugins that
 // judge objects by rules someone wrote: webhooks, admission policies
 // (ValidatingAdmissionPolicy 'NAME' with binding 'NAME' denied request: ...)

@@ -36,12 +36,14 @@ type Input struct {
 	Env       *manifest.Environment
 	States    map[string]*state.Service
 	Workloads []health.Workload
-	// Refused are the services the last sync could not apply for a
-	// reason of their own (an object envop does not own in the way).
+	// Refused are the services the last reconcile could not apply for a
+	// reason of their own: the API server refused one of their objects for
+	// good (quota, admission, RBAC, invalid), or an object envop does not
+	// own is in the way. They show red with the reason.
 	Refused map[string]Refusal
 }
 
-// Refusal is why nothing of a service was applied.
+// Refusal is why a service, or one of its objects, was not applied.
 type Refusal struct {
 	Reason  string
 	Message string
