@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
@@ -23,14 +22,8 @@ const driftLimit = 5 * time.Second
 // costs no write.
 func TestDriftIsRevertedWithinSeconds(t *testing.T) {
 	c := testcluster.Get(t)
-	ns := testcluster.Namespace(t)
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "envop-0"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "envop", Image: "envop:test"}}}}
-	if _, err := c.Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("POD_NAME", "envop-0")
-	e := newEnvIn(t, ns, basic, nil)
+	e := newEnv(t, basic) // no POD_NAME: Events on objects need no Pod
+	ns := e.ns
 	e.eventually(60*time.Second, "green", func() (bool, string) { return e.status().Status == "green", e.status().Status })
 	deployments := c.Client.AppsV1().Deployments(ns)
 	dep, err := deployments.Get(t.Context(), "web", metav1.GetOptions{})

@@ -222,14 +222,8 @@ func (e *env) auditLoggedOnce() {
 // webhook, writes nothing at all: no object, no state, no audit record, no
 // Event (the operator runs with a Pod to attach Events to).
 func TestNoOpResyncWritesNothing(t *testing.T) {
-	c := testcluster.Get(t)
 	ns := testcluster.Namespace(t)
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "envop-0"},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "envop", Image: "envop:test"}}}}
-	if _, err := c.Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("POD_NAME", "envop-0")
+	ownPod(t, ns)
 	e := newEnvIn(t, ns, basic, nil)
 	e.eventually(60*time.Second, "green", func() (bool, string) { return e.status().Status == "green", e.status().Status })
 	// Let deploy outcomes and Events from the first sync be recorded.
@@ -395,15 +389,22 @@ func TestEmptyCommitRemovesNothing(t *testing.T) {
 	}
 }
 
-func TestEventsOnOwnPod(t *testing.T) {
-	c := testcluster.Get(t)
-	ns := testcluster.Namespace(t)
+// ownPod creates the operator's Pod, envop-0, in ns and sets POD_NAME to
+// it, as the install manifests do: environment Events are attached to it.
+func ownPod(t *testing.T, ns string) {
+	t.Helper()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "envop-0"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "envop", Image: "envop:test"}}}}
-	if _, err := c.Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
+	if _, err := testcluster.Get(t).Client.CoreV1().Pods(ns).Create(t.Context(), pod, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("POD_NAME", "envop-0")
+}
+
+func TestEventsOnOwnPod(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := testcluster.Namespace(t)
+	ownPod(t, ns)
 	e := newEnvIn(t, ns, basic, nil)
 	e.eventually(30*time.Second, "Synced event", func() (bool, string) {
 		evs, err := c.Client.CoreV1().Events(ns).List(t.Context(), metav1.ListOptions{FieldSelector: "involvedObject.name=envop-0"})
