@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/yaml"
+
+	"github.com/envop/envop/internal/render"
 )
 
 // DiffAction is what a sync would do to one object.
@@ -78,7 +80,7 @@ func (d *Diff) count(f func(ObjectDiff) bool) int {
 // (Secrets Vault fills, which a diff does not read). Diff changes nothing
 // in the Applier either: an inventory not loaded yet is read, or worked out
 // from the live objects, as the first Apply or Prune would.
-func (a *Applier) Diff(ctx context.Context, desired, keep []*unstructured.Unstructured) (*Diff, error) {
+func (a *Applier) Diff(ctx context.Context, desired, keep []*unstructured.Unstructured, adopt Adopt) (*Diff, error) {
 	members, err := a.inventoryView(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
@@ -87,19 +89,30 @@ func (a *Applier) Diff(ctx context.Context, desired, keep []*unstructured.Unstru
 	for _, stage := range stages(desired) {
 		ordered = append(ordered, stage...)
 	}
-	d := &Diff{Objects: a.compareAll(ctx, ordered)}
+	refused, _ := a.refusalsOf(ctx, ordered, a.listLive(ctx, ordered), adopt, func(live *unstructured.Unstructured) bool {
+		l := live.GetLabels()
+		return l[render.LabelManagedBy] == render.ManagedBy && l[render.LabelEnvironment] == a.opts.Environment && members[keyOf(live)]
+	})
+	d := &Diff{Objects: a.compareAll(ctx, ordered, refused)}
 	if err := a.diffPrunes(ctx, d, members, append(ordered, keep...)); err != nil {
 		return nil, fmt.Errorf("diff: %w", err)
 	}
 	return d, nil
 }
 
-// compareAll compares objs concurrently; the diffs keep their order.
-func (a *Applier) compareAll(ctx context.Context, objs []*unstructured.Unstructured) []ObjectDiff {
+// compareAll compares objs concurrently; the diffs keep their order. The
+// objects of a refused service are not compared: a sync would apply
+// nothing of it (NotOwnedError), and saying what it would change would
+// not be true.
+func (a *Applier) compareAll(ctx context.Context, objs []*unstructured.Unstructured, refused map[string]*NotOwnedError) []ObjectDiff {
 	out := make([]ObjectDiff, len(objs))
 	sem := make(chan struct{}, a.opts.Workers)
 	var wg sync.WaitGroup
 	for i, obj := range objs {
+		if err := refused[serviceOf(obj)]; err != nil {
+			out[i] = ObjectDiff{Kind: obj.GetKind(), Name: obj.GetName(), Service: serviceOf(obj), Err: err}
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

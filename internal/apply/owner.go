@@ -44,24 +44,56 @@ func installation(live *unstructured.Unstructured) bool {
 	return manifest.IsReserved(live.GetName()) || render.IsInstallation(live.GetLabels())
 }
 
+// Adoption lets the services with `adopt: true` take over existing objects
+// of their own names; gists and access objects are never adopted.
+func Adoption(env *manifest.Environment) Adopt {
+	adopt := map[string]bool{}
+	for i := range env.Services {
+		if env.Services[i].Adopt {
+			adopt[env.Services[i].Name] = true
+		}
+	}
+	if len(adopt) == 0 {
+		return nil
+	}
+	return func(obj *unstructured.Unstructured) bool {
+		l := obj.GetLabels()
+		_, access := l[render.LabelAccess]
+		_, gist := obj.GetAnnotations()[render.AnnotationContentHash]
+		return adopt[l[render.LabelName]] && !access && !gist
+	}
+}
+
 // refusals finds, for every desired object that exists without being
 // envop's, the service it belongs to: nothing of such a service is applied,
 // so that it never runs half taken over. An adoptable object joins the
 // inventory instead.
 func (a *Applier) refusals(ctx context.Context, objs []*unstructured.Unstructured, live *liveObjects, adopt Adopt) map[string]*NotOwnedError {
+	refused, adopted := a.refusalsOf(ctx, objs, live, adopt, a.owns)
+	for _, obj := range adopted {
+		a.opts.Logger.Info("object adopted", "kind", obj.GetKind(), "name", obj.GetName(), "service", serviceOf(obj))
+	}
+	return refused
+}
+
+// refusalsOf is refusals with owns saying which live objects are envop's;
+// it also returns the objects adopt lets envop take over.
+func (a *Applier) refusalsOf(ctx context.Context, objs []*unstructured.Unstructured, live *liveObjects, adopt Adopt,
+	owns func(*unstructured.Unstructured) bool) (map[string]*NotOwnedError, []*unstructured.Unstructured) {
 	refused := map[string]*NotOwnedError{}
+	var adopted []*unstructured.Unstructured
 	for _, obj := range objs {
 		mapping, err := a.mapper.mapping(obj.GroupVersionKind())
 		if err != nil {
 			continue // fails the object when it is applied
 		}
 		current, err := live.get(ctx, a.resource(mapping).Namespace(a.opts.Namespace), keyOf(obj))
-		if err != nil || current == nil || a.owns(current) {
+		if err != nil || current == nil || owns(current) {
 			continue
 		}
 		inst := installation(current)
 		if !inst && adopt != nil && adopt(obj) {
-			a.opts.Logger.Info("object adopted", "kind", obj.GetKind(), "name", obj.GetName(), "service", serviceOf(obj))
+			adopted = append(adopted, obj)
 			continue
 		}
 		svc := serviceOf(obj)
@@ -70,7 +102,7 @@ func (a *Applier) refusals(ctx context.Context, objs []*unstructured.Unstructure
 				Environment: a.opts.Environment, Installation: inst}
 		}
 	}
-	return refused
+	return refused, adopted
 }
 
 // refusedChange is the change of an object of a refused service: the

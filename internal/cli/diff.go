@@ -162,7 +162,7 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 		return diffError("%v", err)
 	}
 	a.RememberKinds(store.Kinds()...)
-	d, err := a.Diff(ctx, res.Objects, vault.Placeholders(res.Objects))
+	d, err := a.Diff(ctx, res.Objects, vault.Placeholders(res.Objects), apply.Adoption(env))
 	if err != nil {
 		return diffError("%v", err)
 	}

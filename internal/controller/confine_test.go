@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
 	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/manifest"
-	"github.com/envop/envop/internal/render"
 )
 
 // TestRetryable: a revision that cannot be applied, or a service refused
@@ -33,40 +30,6 @@ func TestRetryable(t *testing.T) {
 		if got := retryable(tt.err); got != tt.want {
 			t.Errorf("%s: retryable = %v, want %v", tt.name, got, tt.want)
 		}
-	}
-}
-
-// TestAdoption: only the objects of services with adopt: true may be taken
-// over, never a gist or an access object named like them.
-func TestAdoption(t *testing.T) {
-	env := &manifest.Environment{Services: []manifest.Service{{Name: "web", Adopt: true}, {Name: "api"}}}
-	obj := func(service string, labels map[string]string, annotations map[string]string) *unstructured.Unstructured {
-		u := &unstructured.Unstructured{Object: map[string]any{}}
-		l := map[string]string{render.LabelName: service}
-		for k, v := range labels {
-			l[k] = v
-		}
-		u.SetLabels(l)
-		u.SetAnnotations(annotations)
-		return u
-	}
-	adopt := adoption(env)
-	for _, tt := range []struct {
-		name string
-		obj  *unstructured.Unstructured
-		want bool
-	}{
-		{"service with adopt", obj("web", nil, nil), true},
-		{"service without", obj("api", nil, nil), false},
-		{"gist named like it", obj("web", nil, map[string]string{render.AnnotationContentHash: "x"}), false},
-		{"access object", obj("web", map[string]string{render.LabelAccess: "view"}, nil), false},
-	} {
-		if got := adopt(tt.obj); got != tt.want {
-			t.Errorf("%s: adopt = %v, want %v", tt.name, got, tt.want)
-		}
-	}
-	if adoption(&manifest.Environment{Services: []manifest.Service{{Name: "api"}}}) != nil {
-		t.Error("no service adopts: want a nil Adopt")
 	}
 }
 

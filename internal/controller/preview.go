@@ -9,6 +9,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/envop/envop/internal/apply"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -20,6 +21,8 @@ type Preview struct {
 	// Keep are objects a sync keeps without rendering them: the Secrets
 	// Vault fills, which a preview does not read.
 	Keep []*unstructured.Unstructured
+	// Adopt is what the file lets envop take over (`adopt: true`).
+	Adopt apply.Adopt
 }
 
 // Preview renders file (the manifest's content) and gists (the files its
@@ -45,5 +48,5 @@ func (c *Controller) Preview(ctx context.Context, file []byte, gists map[string]
 	if err != nil {
 		return nil, &InvalidError{Err: err}
 	}
-	return &Preview{Objects: res.Objects, Keep: vault.Placeholders(res.Objects)}, nil
+	return &Preview{Objects: res.Objects, Keep: vault.Placeholders(res.Objects), Adopt: apply.Adoption(d.env)}, nil
 }

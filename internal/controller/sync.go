@@ -10,7 +10,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/envop/envop/internal/apply"
@@ -164,7 +163,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	secrets, tlsErr := c.vault.Secrets(ctx, res.Objects)
 	objs := append(slices.Clone(res.Objects), secrets...)
 	c.applier.RememberKinds(c.customKinds()...)
-	cs := c.applier.Apply(ctx, objs, adoption(d.env))
+	cs := c.applier.Apply(ctx, objs, apply.Adoption(d.env))
 	c.clearApplied(cs)
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.recordChanges(cs, pruned)
@@ -321,26 +320,6 @@ func shortRev(rev string) string {
 		return rev[:12]
 	}
 	return rev
-}
-
-// adoption lets the services with `adopt: true` take over existing objects
-// of their own names; gists and access objects are never adopted.
-func adoption(env *manifest.Environment) apply.Adopt {
-	adopt := map[string]bool{}
-	for i := range env.Services {
-		if env.Services[i].Adopt {
-			adopt[env.Services[i].Name] = true
-		}
-	}
-	if len(adopt) == 0 {
-		return nil
-	}
-	return func(obj *unstructured.Unstructured) bool {
-		l := obj.GetLabels()
-		_, access := l[render.LabelAccess]
-		_, gist := obj.GetAnnotations()[render.AnnotationContentHash]
-		return adopt[l[render.LabelName]] && !access && !gist
-	}
 }
 
 // clearApplied drops at once the refusals of the services none of whose

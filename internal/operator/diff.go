@@ -26,7 +26,7 @@ func (b *backend) Diff(ctx context.Context, req api.DiffRequest) (api.DiffAnswer
 	if err != nil {
 		return api.DiffAnswer{}, err
 	}
-	d, err := b.p.Applier.Diff(ctx, preview.Objects, preview.Keep)
+	d, err := b.p.Applier.Diff(ctx, preview.Objects, preview.Keep, preview.Adopt)
 	if err != nil {
 		return api.DiffAnswer{}, err
 	}

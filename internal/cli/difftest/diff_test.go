@@ -197,3 +197,45 @@ func TestDiffPrunesInventoryOnly(t *testing.T) {
 		t.Errorf("exit %d, want 0 without the stray ConfigMap\n%s%s", code, out, errOut)
 	}
 }
+
+// TestDiffTellsNotOwned: a hand-made Service web in the way keeps a sync
+// from applying anything of web (NotOwned), so diff shows no change of web
+// but the refusal (exit 2), and the other services as usual; with adopt:
+// true on web the sync takes the Service over, and so does the diff.
+func TestDiffTellsNotOwned(t *testing.T) {
+	c := testcluster.Get(t)
+	ns := testcluster.Namespace(t)
+	dir := t.TempDir()
+	file := writeManifest(t, dir, ns, "1.0", true)
+	handMade := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
+		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http-8080", Port: 8080}}}}
+	if _, err := c.Client.CoreV1().Services(ns).Create(t.Context(), handMade, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := run(t, "diff", "-f", file, "--env", "dev", "--kubeconfig", c.Kubeconfig)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (web cannot be applied)\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "Deployment web") || strings.Contains(out, "Service web") {
+		t.Errorf("diff shows changes of web, which a sync would not apply:\n%s", out)
+	}
+	if !strings.Contains(out, "+ created Deployment worker") {
+		t.Errorf("diff lacks the other service:\n%s", out)
+	}
+	if !strings.Contains(errOut, "Service web exists and was not created by envop") {
+		t.Errorf("stderr does not tell why web is not compared:\n%s", errOut)
+	}
+
+	content, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopting := strings.Replace(string(content), "port: 8080\n", "port: 8080\n        adopt: true\n", 1)
+	if err := os.WriteFile(file, []byte(adopting), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = run(t, "diff", "-f", file, "--env", "dev", "--kubeconfig", c.Kubeconfig)
+	if code != 1 || !strings.Contains(out, "~ configured Service web") || !strings.Contains(out, "+ created Deployment web") {
+		t.Errorf("adopt: true: exit %d, want 1 with web taken over\n%s%s", code, out, errOut)
+	}
+}
