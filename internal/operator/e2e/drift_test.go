@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -66,7 +65,7 @@ func TestDriftIsRevertedWithinSeconds(t *testing.T) {
 	if d.Annotations["example.com/owner"] != "team-a" {
 		t.Errorf("the other manager's annotation was removed: %v", d.Annotations)
 	}
-	e.expectEvent("Deployment", "web", "kubectl-edit")
+	e.wantEvent("Deployment", "web", "DriftReverted", "kubectl-edit")
 
 	// An object deleted by hand.
 	start = time.Now()
@@ -78,28 +77,5 @@ func TestDriftIsRevertedWithinSeconds(t *testing.T) {
 		return err == nil, fmt.Sprint(err)
 	})
 	t.Logf("object deleted by hand recreated after %s", time.Since(start))
-	e.expectEvent("Service", "web", "deleted")
-}
-
-// expectEvent waits for a DriftReverted Event on the object whose message
-// contains what.
-func (e *env) expectEvent(kind, name, what string) {
-	e.t.Helper()
-	c := testcluster.Get(e.t)
-	e.eventually(10*time.Second, "DriftReverted Event on "+kind+" "+name, func() (bool, string) {
-		evs, err := c.Client.CoreV1().Events(e.ns).List(e.t.Context(), metav1.ListOptions{
-			FieldSelector: "involvedObject.kind=" + kind + ",involvedObject.name=" + name,
-		})
-		if err != nil {
-			return false, err.Error()
-		}
-		var seen []string
-		for _, ev := range evs.Items {
-			if ev.Reason == "DriftReverted" && strings.Contains(ev.Message, what) {
-				return true, ""
-			}
-			seen = append(seen, ev.Reason+": "+ev.Message)
-		}
-		return false, strings.Join(seen, " | ")
-	})
+	e.wantEvent("Service", "web", "DriftReverted", "deleted")
 }
