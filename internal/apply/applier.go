@@ -116,8 +116,11 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err := a.recordIntent(ctx, objs, refused); err != nil {
 		return failAll(objs, err)
 	}
+	held := map[string]string{}
 	for _, stage := range stages(objs) {
-		cs.Changes = append(cs.Changes, a.applyStage(ctx, stage, live, refused)...)
+		changes := a.applyStage(ctx, stage, live, refused, held)
+		holdRoutes(held, changes)
+		cs.Changes = append(cs.Changes, changes...)
 	}
 	counts := cs.Counts()
 	a.opts.Logger.Info("applied", "namespace", a.opts.Namespace, "objects", len(objs),
@@ -185,13 +188,18 @@ func stages(objs []*unstructured.Unstructured) [][]*unstructured.Unstructured {
 
 // applyStage applies one stage with a bounded pool of workers; the changes
 // keep the order of stage.
-func (a *Applier) applyStage(ctx context.Context, stage []*unstructured.Unstructured, live *liveObjects, refused map[string]*NotOwnedError) []Change {
+func (a *Applier) applyStage(ctx context.Context, stage []*unstructured.Unstructured, live *liveObjects,
+	refused map[string]*NotOwnedError, held map[string]string) []Change {
 	changes := make([]Change, len(stage))
 	sem := make(chan struct{}, a.opts.Workers)
 	var wg sync.WaitGroup
 	for i, obj := range stage {
 		if err := refused[serviceOf(obj)]; err != nil {
 			changes[i] = refusedChange(obj, err)
+			continue
+		}
+		if why, ok := held[serviceOf(obj)]; ok {
+			changes[i] = Change{Kind: obj.GetKind(), Name: obj.GetName(), Service: serviceOf(obj), Action: Skipped, Reason: why}
 			continue
 		}
 		sem <- struct{}{}
@@ -203,6 +211,22 @@ func (a *Applier) applyStage(ctx context.Context, stage []*unstructured.Unstruct
 	wg.Wait()
 	return changes
 }
+
+// holdRoutes records the services whose workload failed to apply: the
+// later stages leave their Services, Ingresses and autoscalers as they are,
+// so traffic is never moved to pods that do not exist (a Service whose
+// selector changed while its Deployment, whose selector cannot change, was
+// refused would match no pod at all).
+func holdRoutes(held map[string]string, changes []Change) {
+	for _, ch := range changes {
+		if ch.Action == Failed && ch.Service != "" && workloadKinds[ch.Kind] {
+			held[ch.Service] = fmt.Sprintf("%s %s was not applied: the service's routes are left as they are", ch.Kind, ch.Name)
+		}
+	}
+}
+
+// workloadKinds are the kinds that run a service's pods.
+var workloadKinds = map[string]bool{"Deployment": true, "StatefulSet": true, "Job": true, "CronJob": true}
 
 func (a *Applier) remember(key objectKey, r record) {
 	a.mu.Lock()

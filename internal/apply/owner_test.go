@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -240,5 +241,49 @@ func TestAdoption(t *testing.T) {
 	}
 	if Adoption(&manifest.Environment{Services: []manifest.Service{{Name: "api"}}}) != nil {
 		t.Error("no service adopts: want a nil Adopt")
+	}
+}
+
+// TestFailedWorkloadHoldsItsRoutes: adopting the objects of a service whose
+// Deployment selects its pods by other labels (as the original Environment
+// Operator made them) fails the Deployment, whose selector cannot change;
+// the Service is then left as it is, still selecting the running pods,
+// instead of moving to envop's selector and matching none. The other
+// services apply.
+func TestFailedWorkloadHoldsItsRoutes(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	c := testcluster.Get(t)
+	legacy := map[string]string{"app": "legacy-web"}
+	replicas := int32(1)
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: appsv1.DeploymentSpec{
+		Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: legacy},
+		Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: legacy},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "web:legacy"}}}},
+	}}
+	if _, err := c.Client.AppsV1().Deployments(ns).Create(t.Context(), dep, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	foreignService(t, ns, "web", nil)
+	objs := appSet(t, ns)
+	a, _ := newApplier(t, c.Config, Options{Namespace: ns})
+	adoptWeb := func(obj *unstructured.Unstructured) bool { return serviceOf(obj) == "web" }
+
+	cs := a.Apply(t.Context(), objs, adoptWeb)
+	if ch, _ := cs.Find("Deployment", "web"); ch.Action != Failed || !strings.Contains(ch.Err.Error(), "immutable") {
+		t.Fatalf("Deployment web: %s %v, want failed as immutable", ch.Action, ch.Err)
+	}
+	for _, kind := range []string{"Service", "Ingress", "HorizontalPodAutoscaler"} {
+		if ch, ok := cs.Find(kind, "web"); ok && (ch.Action != Skipped || !strings.Contains(ch.Reason, "Deployment web was not applied")) {
+			t.Errorf("%s web: %s %q, want skipped for the Deployment", kind, ch.Action, ch.Reason)
+		}
+	}
+	if got := liveService(t, ns, "web").Spec.Selector; got["app"] != "legacy-web" || len(got) != 1 {
+		t.Errorf("Service web selector %v: moved away from the running pods", got)
+	}
+	if ch, _ := cs.Find("Deployment", "api"); ch.Action != Created {
+		t.Errorf("Deployment api: %s, want created", ch.Action)
+	}
+	if ch, _ := cs.Find("Service", "api"); ch.Action != Created {
+		t.Errorf("Service api: %s, want created", ch.Action)
 	}
 }
