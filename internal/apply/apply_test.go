@@ -247,6 +247,12 @@ func TestHPAScaleIsNotReverted(t *testing.T) {
 	c := testcluster.Get(t)
 	a, writes := newApplier(t, c.Config, Options{Namespace: ns})
 	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
+	// The plane's HPA controller first raises the new Deployment (1 replica)
+	// to the HPA's minReplicas, 2; a scale to 7 before it does would race it.
+	deadline := time.Now().Add(30 * time.Second)
+	for *deployment(t, ns, "web").Spec.Replicas != 2 && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
 
 	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 7}}
 	if _, err := c.Client.AppsV1().Deployments(ns).UpdateScale(t.Context(), "web", scale, metav1.UpdateOptions{FieldManager: "horizontal-pod-autoscaler"}); err != nil {
