@@ -130,7 +130,7 @@ func (c *Controller) processNext(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return true // shutting down: the queue ends the loop
 	}
-	if !errors.Is(err, ErrNotReady) && retryable(err) {
+	if retryable(err) {
 		c.queue.note(TriggerRetry)
 		c.queue.q.AddRateLimited(key)
 		return true

@@ -42,27 +42,24 @@ func (e *InvalidError) Error() string {
 
 func (e *InvalidError) Unwrap() error { return e.Err }
 
-// retryable says whether a retry may fix err: not for an invalid revision,
+// retryable says whether a retry may fix err, one of the errors it joins:
+// not before any revision was valid (ErrNotReady), not for an invalid revision,
 // nor for objects the API server refused for good (apply.Classify: a
 // change to the file, the cluster or the object does); an RBAC refusal is
 // retried during its grace period (forbiddenGrace).
 func retryable(err error) bool {
-	if err == nil {
-		return false
-	}
-	var invalid *InvalidError
-	if errors.As(err, &invalid) {
-		return false
-	}
-	if joined, ok := err.(interface{ Unwrap() []error }); ok {
-		return slices.ContainsFunc(joined.Unwrap(), retryable)
-	}
-	var grace *graceError
-	if errors.As(err, &grace) {
-		return true
-	}
-	_, transient := apply.Classify(err)
-	return transient
+	return slices.ContainsFunc(leaves(err), func(e error) bool {
+		var invalid *InvalidError
+		var grace *graceError
+		switch {
+		case errors.Is(e, ErrNotReady), errors.As(e, &invalid):
+			return false
+		case errors.As(e, &grace):
+			return true
+		}
+		_, transient := apply.Classify(e)
+		return transient
+	})
 }
 
 // auditSync records one audit entry per revision synced.
