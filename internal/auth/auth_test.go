@@ -284,8 +284,14 @@ func TestConcurrentAuthenticate(t *testing.T) {
 					return
 				}
 				if g == 0 && i%20 == 0 {
+					// Replaced whole, as a mounted Secret is: a reload never
+					// reads a file half written (which fails closed).
 					content := tokA + " a\n" + tokB + " b\n# " + fmt.Sprint(i) + "\n"
-					if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+					if err := os.WriteFile(path+".new", []byte(content), 0o600); err != nil {
+						t.Error(err)
+						return
+					}
+					if err := os.Rename(path+".new", path); err != nil {
 						t.Error(err)
 						return
 					}
