@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"regexp"
-	"strings"
 	"time"
+
+	"github.com/envop/envop/internal/gitaddr"
 )
 
 // Snapshot is the repository at one revision.
@@ -23,6 +23,21 @@ type Snapshot struct {
 	// is the committer time: when the change reached the branch.
 	Message, Author string
 	Time            time.Time
+
+	// Gists is the gists repository this revision's environment names
+	// (see WithGists), at its newest revision; nil when it names none.
+	Gists *Snapshot
+	// GistsRepository names the gists repository, without credentials.
+	GistsRepository string
+}
+
+// GistsRevision returns the revision of the gists repository, "" when
+// there is none.
+func (s *Snapshot) GistsRevision() string {
+	if s == nil || s.Gists == nil {
+		return ""
+	}
+	return s.Gists.Revision
 }
 
 // Source fetches the current revision of a repository.
@@ -45,39 +60,28 @@ var (
 	ErrTreeTooLarge       = errors.New("repository tree too large")
 )
 
-// scpLike matches ssh addresses in the scp form, user@host:path.
-var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?[A-Za-z0-9.-]+:`)
-
 // New returns the Source for rawURL: a git repository for https://, http://,
 // ssh://, scp-like user@host:path and file:// addresses, otherwise a local
 // path (a git repository, whose opts.Branch or HEAD is used, or a plain
-// folder). opts.URL is ignored: rawURL wins.
+// folder). opts.URL is ignored: rawURL wins. The forms are gitaddr's, which
+// the manifest's gists_repository is validated by too.
 func New(rawURL string, opts GitOptions) (Source, error) {
+	form, err := gitaddr.Parse(rawURL, pathExists)
 	switch {
-	case rawURL == "":
+	case errors.Is(err, gitaddr.ErrEmpty):
 		return nil, errors.New("no repository given: set --git-repo (GIT_REMOTE_REPOSITORY)")
-	case isRemote(rawURL):
-		opts.URL = rawURL
-		return NewGit(opts)
-	case strings.Contains(rawURL, "://"):
-		scheme, _, _ := strings.Cut(rawURL, "://")
-		return nil, fmt.Errorf("repository %s: unsupported scheme %q", redactURL(rawURL), scheme)
-	default:
+	case err != nil:
+		return nil, fmt.Errorf("repository %s: %w", redactURL(rawURL), err)
+	case form == gitaddr.Path:
 		return newLocal(rawURL, opts.Branch, opts.Dir)
 	}
+	opts.URL = rawURL
+	return NewGit(opts)
 }
 
-func isRemote(rawURL string) bool {
-	for _, p := range []string{"https://", "http://", "ssh://", "file://"} {
-		if strings.HasPrefix(strings.ToLower(rawURL), p) {
-			return true
-		}
-	}
-	if !scpLike.MatchString(rawURL) {
-		return false
-	}
-	// A relative path such as "config:v1/repo" that exists locally is a
-	// path, not an ssh address.
-	_, err := os.Stat(rawURL)
-	return err != nil
+// pathExists tells a relative path such as "config:v1/repo" that exists
+// locally from an ssh address.
+func pathExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
