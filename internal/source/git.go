@@ -64,6 +64,47 @@ type GitOptions struct {
 	// Logger receives warnings (such as plain-http use); nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// Settings name, in the advice of errors, where the credentials and
+	// the branch are set; zero means the repository's own settings.
+	Settings Settings
+}
+
+// Settings name the settings errors advise to check.
+type Settings struct {
+	// Token names the https credentials' settings, Key the private key's,
+	// Branch the branch's.
+	Token, Key, Branch string
+}
+
+// repositorySettings are the settings of the operator's repository.
+var repositorySettings = Settings{Token: "GIT_USER/GIT_TOKEN", Key: "GIT_PRIVATE_KEY", Branch: "--git-branch (GIT_BRANCH)"}
+
+func (s Settings) orDefault() Settings {
+	if s == (Settings{}) {
+		return repositorySettings
+	}
+	return s
+}
+
+// Credentials are what a git server is authenticated with: a user name
+// and token for https, a private key (and its passphrase) for ssh.
+type Credentials struct {
+	Username, Token      string
+	PrivateKey           []byte
+	PrivateKeyPassphrase string
+}
+
+// IsZero reports whether no credential is set.
+func (c Credentials) IsZero() bool {
+	return c.Username == "" && c.Token == "" && len(c.PrivateKey) == 0 && c.PrivateKeyPassphrase == ""
+}
+
+// withCredentials returns o authenticating with c instead of its own.
+func (o GitOptions) withCredentials(c Credentials) GitOptions {
+	o.Username, o.Token = c.Username, c.Token
+	o.PrivateKey, o.PrivateKeyPassphrase = c.PrivateKey, c.PrivateKeyPassphrase
+	return o
 }
 
 // Git is a Source that fetches one branch of a remote repository.
@@ -77,6 +118,7 @@ type Git struct {
 	log         *slog.Logger
 	trees       *treeStore
 	maxPacks    int
+	settings    Settings
 
 	mu   sync.Mutex // serializes Fetch
 	repo *git.Repository
@@ -85,7 +127,8 @@ type Git struct {
 
 // NewGit checks opts and prepares a Source; it does not contact the remote.
 func NewGit(opts GitOptions) (*Git, error) {
-	g := &Git{branch: opts.Branch, log: opts.Logger, maxPacks: defaultMaxPacks}
+	opts.Settings = opts.Settings.orDefault()
+	g := &Git{branch: opts.Branch, log: opts.Logger, maxPacks: defaultMaxPacks, settings: opts.Settings}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -310,13 +353,13 @@ func (g *Git) classify(err error) error {
 	switch {
 	case errors.Is(err, git.NoMatchingRefSpecError{}):
 		if g.branch == "" {
-			return fmt.Errorf("%w: the repository has no HEAD; set --git-branch (GIT_BRANCH)", ErrBranchNotFound)
+			return fmt.Errorf("%w: the repository has no HEAD; set %s", ErrBranchNotFound, g.settings.Branch)
 		}
 		return fmt.Errorf("%w: %q", ErrBranchNotFound, g.branch)
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed):
-		return fmt.Errorf("%w: check GIT_USER/GIT_TOKEN or GIT_PRIVATE_KEY: %v", ErrAuthentication, err)
+		return fmt.Errorf("%w: check %s or %s: %v", ErrAuthentication, g.settings.Token, g.settings.Key, err)
 	case strings.Contains(err.Error(), "unable to authenticate"):
-		return fmt.Errorf("%w: check GIT_PRIVATE_KEY and the key's access to the repository: %v", ErrAuthentication, err)
+		return fmt.Errorf("%w: check %s and the key's access to the repository: %v", ErrAuthentication, g.settings.Key, err)
 	case strings.Contains(err.Error(), "x509:") || strings.Contains(err.Error(), "failed to verify certificate"):
 		return fmt.Errorf("TLS verification of the git server failed (give its CA, or turn verification off explicitly): %w", err)
 	case errors.Is(err, transport.ErrRepositoryNotFound):

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/pem"
 	"errors"
@@ -25,6 +26,13 @@ const (
 // (git http-backend through CGI) behind TLS and basic auth.
 func gitHTTPServer(t *testing.T, root string) (*httptest.Server, string) {
 	t.Helper()
+	return gitHTTPServerSeeing(t, root, nil)
+}
+
+// gitHTTPServerSeeing is gitHTTPServer calling seen, when given, with the
+// password (or token) of each request that sends one.
+func gitHTTPServerSeeing(t *testing.T, root string, seen func(secret string)) (*httptest.Server, string) {
+	t.Helper()
 	gitBin := requireGit(t)
 	backend := &cgi.Handler{
 		Path: gitBin,
@@ -33,6 +41,9 @@ func gitHTTPServer(t *testing.T, root string) (*httptest.Server, string) {
 	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, pass, ok := r.BasicAuth()
+		if seen != nil && ok {
+			seen(cmp.Or(pass, user))
+		}
 		if pass == "" {
 			// GitHub style: the token as the user name.
 			user, pass = testUser, user

@@ -25,9 +25,10 @@ type Poller struct {
 	// timeout bounds one fetch.
 	timeout time.Duration
 
-	mu      sync.Mutex
-	lastRev string
-	lastErr error
+	mu        sync.Mutex
+	lastRev   string
+	lastGists string // the gists repository's revision, when there is one
+	lastErr   error
 }
 
 // DefaultInterval is the poll interval used when none is given.
@@ -128,13 +129,17 @@ func (p *Poller) record(snap *Snapshot, err error) bool {
 		}
 		return changed
 	}
-	changed := prevErr != nil || snap.Revision != p.lastRev
+	gists := snap.GistsRevision()
+	changed := prevErr != nil || snap.Revision != p.lastRev || gists != p.lastGists
 	if prevErr != nil {
 		p.log.Info("source fetch recovered", "source", p.src.String(), "revision", snap.Revision)
 	}
 	if snap.Revision != p.lastRev {
 		p.log.Info("source revision changed", "source", p.src.String(), "revision", snap.Revision, "previous", p.lastRev, "author", snap.Author)
 	}
-	p.lastRev = snap.Revision
+	if gists != p.lastGists {
+		p.log.Info("gists revision changed", "source", snap.GistsRepository, "revision", gists, "previous", p.lastGists)
+	}
+	p.lastRev, p.lastGists = snap.Revision, gists
 	return changed
 }

@@ -17,13 +17,13 @@ import (
 // sshAuth builds public-key authentication with host key checking for ep.
 func sshAuth(ep *transport.Endpoint, opts GitOptions, log *slog.Logger) (transport.AuthMethod, error) {
 	if len(opts.PrivateKey) == 0 {
-		return nil, errors.New("an ssh repository needs a private key: set GIT_PRIVATE_KEY")
+		return nil, fmt.Errorf("an ssh repository needs a private key: set %s", opts.Settings.orDefault().Key)
 	}
 	user := ep.User
 	if user == "" {
 		user = "git"
 	}
-	signer, err := parsePrivateKey(opts.PrivateKey, opts.PrivateKeyPassphrase)
+	signer, err := parsePrivateKey(opts.PrivateKey, opts.PrivateKeyPassphrase, opts.Settings.orDefault().Key)
 	if err != nil {
 		return nil, err
 	}
@@ -41,22 +41,23 @@ func sshAuth(ep *transport.Endpoint, opts GitOptions, log *slog.Logger) (transpo
 }
 
 // parsePrivateKey parses a PEM key, decrypting it with passphrase when it
-// is encrypted. Errors explain the problem without the key's content.
-func parsePrivateKey(pemBytes []byte, passphrase string) (ssh.Signer, error) {
+// is encrypted. Errors explain the problem without the key's content; name
+// is the setting the key comes from.
+func parsePrivateKey(pemBytes []byte, passphrase, name string) (ssh.Signer, error) {
 	signer, err := ssh.ParsePrivateKey(pemBytes)
 	var missing *ssh.PassphraseMissingError
 	if errors.As(err, &missing) {
 		if passphrase == "" {
-			return nil, errors.New("GIT_PRIVATE_KEY is encrypted: give its passphrase")
+			return nil, fmt.Errorf("%s is encrypted: give its passphrase", name)
 		}
 		signer, err = ssh.ParsePrivateKeyWithPassphrase(pemBytes, []byte(passphrase))
 	}
 	switch {
 	case errors.Is(err, x509.IncorrectPasswordError):
-		return nil, errors.New("GIT_PRIVATE_KEY: wrong passphrase")
+		return nil, fmt.Errorf("%s: wrong passphrase", name)
 	case err != nil:
 		// x/crypto's parse errors name the problem, never the key bytes.
-		return nil, fmt.Errorf("GIT_PRIVATE_KEY is not a valid private key: %w", err)
+		return nil, fmt.Errorf("%s is not a valid private key: %w", name, err)
 	}
 	return signer, nil
 }
