@@ -61,9 +61,12 @@ var environmentFields = fieldTable[Environment]{
 	"dns":           func(d *decoder, n *yaml.Node, p string, e *Environment) { e.DNS = decodeDNS(d, n, p) },
 	"pod_security":  func(d *decoder, n *yaml.Node, p string, e *Environment) { e.PodSecurity = d.str(n, p) },
 	// Accepted for compatibility with the original format, which ignored
-	// them too: tests never ran, and gists now come from the same repository.
-	"tests":            func(d *decoder, n *yaml.Node, p string, e *Environment) { d.skip(n) },
-	"gists_repository": func(d *decoder, n *yaml.Node, p string, e *Environment) { d.skip(n) },
+	// it too: tests never ran.
+	"tests": func(d *decoder, n *yaml.Node, p string, e *Environment) { d.skip(n) },
+	"gists_repository": func(d *decoder, n *yaml.Node, p string, e *Environment) {
+		e.GistsRepository = &GistsRepository{Path: p}
+		decodeStruct(d, n, p, e.GistsRepository, gistsRepositoryFields)
+	},
 }
 
 var serviceFields = fieldTable[Service]{
@@ -353,6 +356,11 @@ var gistFields = fieldTable[Gist]{
 	"type":  func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Type = strings.ToLower(d.str(n, p)) },
 	"path":  func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Source = d.str(n, p) },
 	"files": func(d *decoder, n *yaml.Node, p string, g *Gist) { g.Files = d.strOrList(n, p) },
+}
+
+var gistsRepositoryFields = fieldTable[GistsRepository]{
+	"remote": func(d *decoder, n *yaml.Node, p string, r *GistsRepository) { r.Remote = d.str(n, p) },
+	"branch": func(d *decoder, n *yaml.Node, p string, r *GistsRepository) { r.Branch = d.str(n, p) },
 }
 
 var presetFields = fieldTable[Preset]{

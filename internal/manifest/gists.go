@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/envop/envop/internal/gitaddr"
 )
 
 // Bounds on what gists may read: ConfigMaps hold at most 1 MiB anyway.
@@ -64,26 +66,79 @@ func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
 	})
 }
 
+// gistsRepository checks an environment's gists_repository: an address in
+// a form the operator's --git-repo takes (gitaddr's rules), holding no
+// credentials, and a valid branch name.
+func (v *checker) gistsRepository(e *Environment) {
+	r := e.GistsRepository
+	if r == nil {
+		return
+	}
+	rp := joinPath(r.Path, "remote")
+	if v.required(rp, r.Remote) {
+		if _, err := gitaddr.Parse(r.Remote, nil); err != nil {
+			v.errorf(rp, "%v", err)
+		} else if gitaddr.HasCredentials(r.Remote) {
+			v.errorf(rp, "credentials in the address would be committed with the file: give them to the operator (GISTS_USER and GISTS_TOKEN, or GISTS_PRIVATE_KEY)")
+		}
+	}
+	if r.Branch != "" { // none: the remote's HEAD
+		if err := gitaddr.CheckBranch(r.Branch); err != nil {
+			v.errorf(joinPath(r.Path, "branch"), "%v", err)
+		}
+	}
+	if len(e.Gists) == 0 {
+		v.warnf(r.Path, "the environment has no gists: the gists repository is not read")
+	}
+}
+
+// GistTree returns the tree of the gists repository an environment names
+// (gists_repository), nil when it is not at hand.
+type GistTree func(*Environment) fs.FS
+
 // checkGistFiles reports, at their place in the file, the gist paths that
-// name nothing in fsys, so that a missing file is a validation error with
-// its line rather than a failure when rendering. Paths validation refuses
-// (absolute, with ..) are left to it.
-func checkGistFiles(fsys fs.FS, f *File) Diagnostics {
+// name nothing in their tree (fsys, or the environment's gists repository
+// from gists), so that a missing file is a validation error with its line
+// rather than a failure when rendering. Paths validation refuses (absolute,
+// with ..) are left to it. An environment whose gists repository is not at
+// hand is not checked, and a warning says so.
+func checkGistFiles(fsys fs.FS, f *File, gists GistTree) Diagnostics {
 	if f == nil {
 		return nil
 	}
 	v := &checker{f: f}
+	for i := range f.Environments {
+		e := &f.Environments[i]
+		tree, where := fsys, "the manifest's folder"
+		if e.GistsRepository != nil && len(e.Gists) > 0 {
+			tree, where = nil, "the gists repository"
+			if gists != nil {
+				tree = gists(e)
+			}
+			if tree == nil {
+				v.warnf(e.GistsRepository.Path, "the gists' files were not checked: the gists repository was not read (envop validate, render and diff read a local checkout of it given with --gists-dir)")
+				continue
+			}
+		}
+		v.checkGistsIn(tree, where, e)
+	}
+	return v.diags
+}
+
+// checkGistsIn checks the gist paths of e against tree, where gist paths
+// are relative to where.
+func (v *checker) checkGistsIn(tree fs.FS, where string, e *Environment) {
 	// check reports a path that cannot be read and says whether it can.
 	check := func(p, file string) bool {
 		clean := path.Clean(file)
 		if file == "" || strings.HasPrefix(file, "/") || strings.Contains("/"+file+"/", "/../") || !fs.ValidPath(clean) {
 			return false
 		}
-		if _, err := fs.Stat(fsys, clean); errors.Is(err, fs.ErrNotExist) {
-			v.errorf(p, "%q does not exist (gist paths are relative to the manifest's folder)", file)
+		if _, err := fs.Stat(tree, clean); errors.Is(err, fs.ErrNotExist) {
+			v.errorf(p, "%q does not exist (gist paths are relative to %s)", file, where)
 		} else if err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
-		} else if link, err := linkIn(fsys, clean); err != nil {
+		} else if link, err := linkIn(tree, clean); err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
 		} else if link != "" {
 			v.errorf(p, "%q: %s", file, linkProblem(link))
@@ -92,23 +147,20 @@ func checkGistFiles(fsys fs.FS, f *File) Diagnostics {
 		}
 		return false
 	}
-	for i := range f.Environments {
-		for _, g := range f.Environments[i].Gists {
-			if p := joinPath(g.Path, "path"); check(p, g.Source) {
-				raw, err := readBounded(fsys, path.Clean(g.Source), maxGistFileSize)
-				if err == nil {
-					_, _, err = ConfigMapData(raw)
-				}
-				if err != nil {
-					v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
-				}
+	for _, g := range e.Gists {
+		if p := joinPath(g.Path, "path"); check(p, g.Source) {
+			raw, err := readBounded(tree, path.Clean(g.Source), maxGistFileSize)
+			if err == nil {
+				_, _, err = ConfigMapData(raw)
 			}
-			for j, file := range g.Files {
-				check(itemPath(joinPath(g.Path, "files"), j), file)
+			if err != nil {
+				v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
 			}
 		}
+		for j, file := range g.Files {
+			check(itemPath(joinPath(g.Path, "files"), j), file)
+		}
 	}
-	return v.diags
 }
 
 // ConfigMapData reads a ConfigMap manifest kept in the repository (a gist's

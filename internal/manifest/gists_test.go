@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -142,5 +143,80 @@ environments:
 	env.Gists = f.Environments[0].Gists[:1]
 	if _, err := ReadGistFiles(fsys, &env); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("reading through a link: %v", err)
+	}
+}
+
+const withGistsRepository = `project: demo
+environments:
+  - name: dev
+    namespace: demo
+    gists_repository:
+      remote: https://git.example.com/shop/config.git
+      branch: main
+    gists:
+      - name: app
+        files: [k8s/app.conf, k8s/missing.conf]
+  - name: prod
+    namespace: demo-prod
+    gists:
+      - name: app
+        files: [k8s/app.conf]
+`
+
+// TestGistsRepositoryDecoded: remote and branch load into the environment.
+func TestGistsRepositoryDecoded(t *testing.T) {
+	f, diags := Load("e.bitesize", []byte(withGistsRepository))
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	got := f.Environment("dev").GistsRepository
+	if got == nil || got.Remote != "https://git.example.com/shop/config.git" || got.Branch != "main" || got.Path != "environments[0].gists_repository" {
+		t.Fatalf("GistsRepository = %+v", got)
+	}
+	if f.Environment("prod").GistsRepository != nil {
+		t.Error("an environment without gists_repository has one")
+	}
+}
+
+// TestGistFilesOfAGistsRepository: the gists of an environment that names
+// a gists repository are checked in its tree, not in the manifest's
+// folder; without the tree they are not checked, and a warning says so.
+func TestGistFilesOfAGistsRepository(t *testing.T) {
+	fsys := fstest.MapFS{
+		"environments.bitesize": {Data: []byte(withGistsRepository)},
+		"k8s/app.conf":          {Data: []byte("manifest's")},
+		"k8s/missing.conf":      {Data: []byte("only in the manifest's repository")},
+	}
+	gistsTree := fstest.MapFS{"k8s/app.conf": {Data: []byte("gists'")}}
+	var asked []string
+	_, diags, err := LoadFSWithGists(fsys, "environments.bitesize", func(e *Environment) fs.FS {
+		asked = append(asked, e.Name)
+		return gistsTree
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `environments.bitesize:10:31: environments[0].gists[0].files[1]: "k8s/missing.conf" does not exist (gist paths are relative to the gists repository)
+`
+	if got := diags.String(); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+	if strings.Join(asked, ",") != "dev" {
+		t.Errorf("trees asked for %v, want dev's alone", asked)
+	}
+
+	for name, gists := range map[string]GistTree{"no trees": nil, "no tree for dev": func(*Environment) fs.FS { return nil }} {
+		_, diags, err = LoadFSWithGists(fsys, "environments.bitesize", gists)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diags.HasErrors() || len(diags) != 1 || !strings.Contains(diags[0].String(), "6:7: warning: environments[0].gists_repository: the gists' files were not checked") {
+			t.Errorf("%s: diagnostics %s, want one warning that dev's gists were not checked", name, diags)
+		}
+	}
+
+	files, err := ReadGistFiles(gistsTree, &Environment{Gists: []Gist{{Name: "app", Files: []string{"k8s/app.conf"}}}})
+	if err != nil || string(files["k8s/app.conf"]) != "gists'" {
+		t.Errorf("ReadGistFiles from the gists tree: %q, %v", files, err)
 	}
 }

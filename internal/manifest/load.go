@@ -33,14 +33,23 @@ func Load(filename string, data []byte) (*File, Diagnostics) {
 }
 
 // LoadFS reads a manifest from fsys and loads it. Read failures are returned
-// as an error; problems in the file are diagnostics.
+// as an error; problems in the file are diagnostics. The gists of an
+// environment that names a gists repository are not checked (see
+// LoadFSWithGists).
 func LoadFS(fsys fs.FS, name string) (*File, Diagnostics, error) {
+	return LoadFSWithGists(fsys, name, nil)
+}
+
+// LoadFSWithGists is LoadFS with the trees of the gists repositories the
+// environments name, from gists (nil: none at hand), where their gists'
+// files are checked.
+func LoadFSWithGists(fsys fs.FS, name string, gists GistTree) (*File, Diagnostics, error) {
 	data, err := readBounded(fsys, name, MaxFileSize)
 	if err != nil {
 		return nil, nil, err
 	}
 	f, diags := Load(name, data)
-	if gists := checkGistFiles(fsys, f); len(gists) > 0 {
+	if gists := checkGistFiles(fsys, f, gists); len(gists) > 0 {
 		diags = append(diags, gists...)
 		diags.Sort()
 	}

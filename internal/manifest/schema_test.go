@@ -25,7 +25,7 @@ var schemaTables = map[string][]string{
 	"NameValue": keys(nameValueFields), "HealthCheck": keys(healthCheckFields),
 	"Container": keys(containerFields), "Deployment": keys(deploymentFields), "Gist": keys(gistFields),
 	"Preset": keys(presetFields), "Access": keys(accessFields), "Toleration": keys(tolerationFields),
-	"DNS": keys(dnsFields),
+	"DNS": keys(dnsFields), "GistsRepository": keys(gistsRepositoryFields),
 }
 
 func keys[T any](t fieldTable[T]) []string {

@@ -53,6 +53,19 @@ type Environment struct {
 	// PodSecurity is the security level of the rendered pods: baseline
 	// (the default) or restricted; see docs/security.md.
 	PodSecurity string
+	// GistsRepository, when set, is the repository the gists' files are
+	// read from instead of the manifest's.
+	GistsRepository *GistsRepository
+}
+
+// GistsRepository is a git repository, apart from the manifest's, that an
+// environment's gists are read from (docs/manifest.md).
+type GistsRepository struct {
+	Path string
+	// Remote is the repository's address, in a form --git-repo takes.
+	Remote string
+	// Branch is the branch read; empty means the remote's HEAD.
+	Branch string
 }
 
 // Pod security levels of Environment.PodSecurity.

@@ -140,6 +140,7 @@ func (v *checker) environment(e *Environment) {
 	v.labels(joinPath(e.Path, "node_selector"), e.NodeSelector)
 	v.tolerations(e.Tolerations)
 	v.gists(e)
+	v.gistsRepository(e)
 	v.presets(e)
 	v.access(e)
 	v.services(e)
