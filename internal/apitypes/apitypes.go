@@ -90,12 +90,15 @@ type Sync struct {
 
 // Environment is the answer to GET /status.
 type Environment struct {
-	Environment string    `json:"environment"`
-	Namespace   string    `json:"namespace"`
-	Revision    string    `json:"revision"`
-	Sync        Sync      `json:"sync"`
-	Status      string    `json:"status"`
-	Services    []Service `json:"services"`
+	Environment string `json:"environment"`
+	Namespace   string `json:"namespace"`
+	Revision    string `json:"revision"`
+	// GistsRevision is the revision of the gists repository applied with
+	// Revision, when the environment names one (gists_repository).
+	GistsRevision string    `json:"gists_revision,omitempty"`
+	Sync          Sync      `json:"sync"`
+	Status        string    `json:"status"`
+	Services      []Service `json:"services"`
 }
 
 // Pod is one pod of a service with the last lines of its log.
@@ -128,8 +131,11 @@ type AuditRecord struct {
 	Service  string `json:"service"`
 	Version  string `json:"version"`
 	Revision string `json:"revision"`
-	Result   string `json:"result"`
-	Message  string `json:"message"`
+	// GistsRevision is the gists repository's revision a sync applied
+	// with Revision, when the environment names one.
+	GistsRevision string `json:"gists_revision,omitempty"`
+	Result        string `json:"result"`
+	Message       string `json:"message"`
 }
 
 // Error is the body of every answer that is not a success, with the

@@ -41,6 +41,10 @@ func TestWireShapes(t *testing.T) {
 				`"status":"red","services":[{"name":"web","application":"shop","version":"2","status":"red","reason":"OOMKilled",` +
 				`"message":"","replicas":{"desired":3,"updated":2,"ready":1,"available":1},"deployed_at":null,` +
 				`"external_url":["web.example.com"],"kind":"Deployment","workload":"web-blue","active":"blue","active_version":"1"}]}`},
+		{"environment with a gists repository", Environment{Environment: "dev", Namespace: "shop", Revision: "abc", GistsRevision: "def",
+			Sync: Sync{Status: "synced"}, Status: "green", Services: []Service{}},
+			`{"environment":"dev","namespace":"shop","revision":"abc","gists_revision":"def","sync":{"status":"synced","error":"","at":null},` +
+				`"status":"green","services":[]}`},
 		{"rolling service", Service{Name: "api"},
 			`{"name":"api","application":"","version":"","status":"","reason":"","message":"",` +
 				`"replicas":{"desired":0,"updated":0,"ready":0,"available":0},"deployed_at":null,"external_url":null,"kind":"","workload":""}`},
@@ -53,6 +57,10 @@ func TestWireShapes(t *testing.T) {
 			Version: "2", Revision: "abc", Result: "accepted", Message: "ok"},
 			`{"time":"2024-05-06T07:08:09Z","actor":"ci","address":"10.0.0.1","action":"deploy","service":"web",` +
 				`"version":"2","revision":"abc","result":"accepted","message":"ok"}`},
+		{"audit record of a sync with gists", AuditRecord{Time: at, Actor: "git", Action: "sync", Revision: "abc", GistsRevision: "def",
+			Result: "success", Message: "applied revision abc with gists revision def"},
+			`{"time":"2024-05-06T07:08:09Z","actor":"git","action":"sync","service":"","version":"","revision":"abc",` +
+				`"gists_revision":"def","result":"success","message":"applied revision abc with gists revision def"}`},
 		{"audit record of a sync", AuditRecord{Time: at, Actor: "git", Action: "sync"},
 			`{"time":"2024-05-06T07:08:09Z","actor":"git","action":"sync","service":"","version":"","revision":"","result":"","message":""}`},
 		{"error", Error{Code: 404, Message: `unknown service "x"`}, `{"code":404,"error":"unknown service \"x\""}`},

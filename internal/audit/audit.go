@@ -37,8 +37,11 @@ type Record struct {
 	Service  string `json:"service"`
 	Version  string `json:"version"`
 	Revision string `json:"revision"`
-	Result   string `json:"result"`
-	Message  string `json:"message"`
+	// GistsRevision is the gists repository's revision a sync applied
+	// with Revision, when the environment names one (gists_repository).
+	GistsRevision string `json:"gists_revision,omitempty"`
+	Result        string `json:"result"`
+	Message       string `json:"message"`
 }
 
 // MaxMessageBytes bounds a record's message: records share ConfigMaps of

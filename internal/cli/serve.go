@@ -28,7 +28,10 @@ type serveFlags struct {
 	proxies    string
 	logLevel   string
 	gitKeyFile string
-	policy     policyFlags
+	// gistsTokenFile and gistsKeyFile hold the gists repository's secrets,
+	// which are never flag values (a process list shows those).
+	gistsTokenFile, gistsKeyFile string
+	policy                       policyFlags
 }
 
 func newServeCmd(streams Streams) *cobra.Command {
@@ -94,6 +97,9 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Git.InsecureSkipTLSVerify, "git-insecure-skip-tls-verify", false, "do not verify the https repository's certificate")
 	fs.BoolVar(&o.Git.InsecureIgnoreHostKey, "git-insecure-ignore-host-key", false, "do not verify the ssh repository's host key")
 	str(&f.gitKeyFile, "git-private-key-file", "", "ssh private key file (instead of GIT_PRIVATE_KEY)", "")
+	str(&o.GistsCredentials.Username, "gists-user", "", "user name for an https gists repository (gists_repository)", "GISTS_USER")
+	str(&f.gistsTokenFile, "gists-token-file", "", "file holding the token of an https gists repository (instead of GISTS_TOKEN)", "")
+	str(&f.gistsKeyFile, "gists-private-key-file", "", "ssh private key file for a gists repository (instead of GISTS_PRIVATE_KEY)", "")
 	f.policy.bind(fs)
 }
 
@@ -122,6 +128,9 @@ func (f *serveFlags) complete(fs *pflag.FlagSet, streams Streams) error {
 	o.Git.KnownHosts = []byte(getenv("GIT_KNOWN_HOSTS"))
 	o.Git.PrivateKeyPassphrase = getenv("GIT_PRIVATE_KEY_PASSPHRASE")
 	o.Git.Logger = o.Log
+	if err := f.gistsCredentials(getenv); err != nil {
+		return err
+	}
 	if o.Vault, err = vault.OptionsFromEnv(getenv); err != nil {
 		return err
 	}
@@ -137,6 +146,31 @@ func (f *serveFlags) complete(fs *pflag.FlagSet, streams Streams) error {
 	}
 	if o.TrustedProxies, err = auth.ParseProxies(f.proxies); err != nil {
 		return fmt.Errorf("%s: %w", from.name("trusted-proxies"), err)
+	}
+	return nil
+}
+
+// gistsCredentials reads the gists repository's secrets: GISTS_TOKEN and
+// GISTS_PRIVATE_KEY (with GISTS_PRIVATE_KEY_PASSPHRASE), or the files the
+// flags name instead. GISTS_USER comes with its flag.
+func (f *serveFlags) gistsCredentials(getenv func(string) string) error {
+	g := &f.opts.GistsCredentials
+	g.Token = getenv("GISTS_TOKEN")
+	g.PrivateKey = []byte(getenv("GISTS_PRIVATE_KEY"))
+	g.PrivateKeyPassphrase = getenv("GISTS_PRIVATE_KEY_PASSPHRASE")
+	if f.gistsTokenFile != "" {
+		token, err := os.ReadFile(f.gistsTokenFile)
+		if err != nil {
+			return fmt.Errorf("read --gists-token-file: %w", err)
+		}
+		g.Token = strings.TrimSpace(string(token))
+	}
+	if f.gistsKeyFile != "" {
+		key, err := os.ReadFile(f.gistsKeyFile)
+		if err != nil {
+			return fmt.Errorf("read --gists-private-key-file: %w", err)
+		}
+		g.PrivateKey = key
 	}
 	return nil
 }

@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"maps"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -156,5 +158,51 @@ func TestHelpShowsNoEnvironment(t *testing.T) {
 		if strings.Contains(out+errOut, "secret.example") {
 			t.Errorf("%s --help shows a variable's value:\n%s", cmd, out)
 		}
+	}
+}
+
+// TestServeGistsCredentials: GISTS_USER (or --gists-user), GISTS_TOKEN,
+// GISTS_PRIVATE_KEY and its passphrase fill the gists repository's
+// credentials; the files of --gists-token-file and --gists-private-key-file
+// win over the variables. None set leaves them empty, which lets the
+// repository's serve on its own server.
+func TestServeGistsCredentials(t *testing.T) {
+	f, err := parseServe(t, map[string]string{"GIT_USER": "ci", "GIT_TOKEN": "git-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.opts.GistsCredentials.IsZero() {
+		t.Errorf("no GISTS_*: credentials %+v, want none", f.opts.GistsCredentials)
+	}
+
+	env := map[string]string{"GISTS_USER": "bot", "GISTS_TOKEN": "gists-token",
+		"GISTS_PRIVATE_KEY": "KEY", "GISTS_PRIVATE_KEY_PASSPHRASE": "pass"}
+	if f, err = parseServe(t, env); err != nil {
+		t.Fatal(err)
+	}
+	g := f.opts.GistsCredentials
+	if g.Username != "bot" || g.Token != "gists-token" || string(g.PrivateKey) != "KEY" || g.PrivateKeyPassphrase != "pass" {
+		t.Errorf("from the variables: %+v", g)
+	}
+
+	dir := t.TempDir()
+	tokenFile, keyFile := filepath.Join(dir, "token"), filepath.Join(dir, "key")
+	if err := os.WriteFile(tokenFile, []byte("file-token\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, []byte("FILE KEY"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err = parseServe(t, env, "--gists-user", "flag-bot", "--gists-token-file", tokenFile, "--gists-private-key-file", keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g = f.opts.GistsCredentials
+	if g.Username != "flag-bot" || g.Token != "file-token" || string(g.PrivateKey) != "FILE KEY" {
+		t.Errorf("from the flags: %+v", g)
+	}
+	_, err = parseServe(t, nil, "--gists-token-file", filepath.Join(dir, "missing"))
+	if err == nil || !strings.Contains(err.Error(), "--gists-token-file") {
+		t.Errorf("a missing token file: %v", err)
 	}
 }

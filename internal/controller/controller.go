@@ -50,6 +50,10 @@ type Snapshot struct {
 	Revision string
 	Files    fs.FS
 	Author   string
+	// Gists is the tree of the gists repository the environment names
+	// (gists_repository) at GistsRevision; nil when it names none.
+	Gists         fs.FS
+	GistsRevision string
 }
 
 // Config is what the controller needs to know of its environment.
@@ -75,6 +79,9 @@ type SyncStatus struct {
 	// Revision is the last revision applied; Attempted the last one tried.
 	Revision  string `json:"-"`
 	Attempted string `json:"-"`
+	// GistsRevision is the gists repository's revision applied with
+	// Revision; empty when the environment names none.
+	GistsRevision string `json:"-"`
 }
 
 // Deps are the parts a controller drives.
@@ -138,10 +145,12 @@ type Controller struct {
 // desired is a loaded, valid revision of the environment.
 type desired struct {
 	revision string
-	author   string
-	project  string
-	env      *manifest.Environment
-	files    map[string][]byte
+	// gistsRevision is the gists repository's, when there is one.
+	gistsRevision string
+	author        string
+	project       string
+	env           *manifest.Environment
+	files         map[string][]byte
 }
 
 // New returns a controller.

@@ -147,8 +147,10 @@ type outcome struct {
 	// the last good revision.
 	snap     *Snapshot
 	revision string
-	changed  bool
-	err      error
+	// gistsRevision is the gists repository's, when there is one.
+	gistsRevision string
+	changed       bool
+	err           error
 }
 
 // reconcileNext is one reconcile: load the pending revision if there is
@@ -160,7 +162,7 @@ func (c *Controller) reconcileNext(ctx context.Context) error {
 	defer c.finish(ctx, o)
 	d := c.lastGood()
 	if snap != nil {
-		o.revision = snap.Revision
+		o.revision, o.gistsRevision = snap.Revision, snap.GistsRevision
 		c.setAttempt(snap.Revision)
 		d, o.err = c.loadConfined(ctx, *snap)
 		if o.err != nil {
@@ -171,7 +173,7 @@ func (c *Controller) reconcileNext(ctx context.Context) error {
 		o.err = ErrNotReady
 		return o.err
 	}
-	o.revision = d.revision
+	o.revision, o.gistsRevision = d.revision, d.gistsRevision
 	o.changed, o.err = c.reconcile(ctx, d, snap != nil)
 	if snap != nil && retryable(o.err) && c.lastGood() != d {
 		// Nothing of this revision was recorded: retry it, not the last
@@ -192,14 +194,18 @@ func (c *Controller) finish(ctx context.Context, o *outcome) {
 	news := c.setOutcome(o)
 	result := syncResult(o.err)
 	c.metrics.ObserveSync(result, took)
+	revisions := []any{"revision", o.revision}
+	if o.gistsRevision != "" {
+		revisions = append(revisions, "gists_revision", o.gistsRevision)
+	}
 	if o.err == nil {
 		c.metrics.SetRevision(o.revision)
-		c.log.Info("sync succeeded", "revision", o.revision, "triggers", o.triggers, "changed", o.changed, "duration", took)
+		c.log.Info("sync succeeded", append(revisions, "triggers", o.triggers, "changed", o.changed, "duration", took)...)
 		if news {
-			c.events.Normal("Synced", "applied revision "+shortRev(o.revision))
+			c.events.Normal("Synced", applied(o.revision, o.gistsRevision))
 		}
 	} else {
-		c.log.Error("sync failed", "revision", o.revision, "triggers", o.triggers, "result", result, "error", o.err)
+		c.log.Error("sync failed", append(revisions, "triggers", o.triggers, "result", result, "error", o.err)...)
 		if news {
 			c.events.Warning("SyncFailed", eventMessage(o.err))
 		}
@@ -239,7 +245,7 @@ func (c *Controller) setOutcome(o *outcome) bool {
 		c.status.Status, c.status.Error = SyncError, o.err.Error()
 	}
 	if d := c.lastGood(); d != nil {
-		c.status.Revision = d.revision
+		c.status.Revision, c.status.GistsRevision = d.revision, d.gistsRevision
 	}
 	return news || before.Status != c.status.Status || before.Error != c.status.Error
 }

@@ -26,7 +26,8 @@ type Preview struct {
 }
 
 // Preview renders file (the manifest's content) and gists (the files its
-// gists name, by path in the repository) as a sync of a revision holding
+// gists name, by path in the repository, or in the gists repository when
+// the environment names one) as a sync of a revision holding
 // them would: loaded under the installer's policy with the operator's own
 // Secrets, versions resolved by the same plan against the state, rendered
 // with the operator's settings. Nothing is written, not even the state. An
@@ -40,7 +41,8 @@ func (c *Controller) Preview(ctx context.Context, file []byte, gists map[string]
 		files[p] = &fstest.MapFile{Data: data, Mode: 0o644}
 	}
 	files[c.cfg.File] = &fstest.MapFile{Data: file, Mode: 0o644}
-	d, err := c.loadConfined(ctx, Snapshot{Files: files})
+	// The gists come with the file, whichever repository they live in.
+	d, err := c.loadConfined(ctx, Snapshot{Files: files, Gists: files})
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -65,7 +66,7 @@ func retryable(err error) bool {
 // auditSync records one audit entry per revision synced.
 func (c *Controller) auditSync(ctx context.Context, snap Snapshot, err error) {
 	rec := audit.Record{Time: c.now(), Actor: snap.Author, Action: audit.ActionSync, Revision: snap.Revision,
-		Result: audit.ResultSuccess, Message: "applied revision " + shortRev(snap.Revision)}
+		GistsRevision: snap.GistsRevision, Result: audit.ResultSuccess, Message: applied(snap.Revision, snap.GistsRevision)}
 	if err != nil {
 		rec.Result, rec.Message = audit.ResultFailed, auditMessage(err)
 	}
@@ -98,11 +99,13 @@ func (c *Controller) loadConfined(ctx context.Context, snap Snapshot) (*desired,
 }
 
 // load reads and validates the manifest of a snapshot; what policy refuses
-// in the operator's environment is an error like any other.
+// in the operator's environment is an error like any other. The gists of
+// an environment that names a gists repository are read from its tree.
 func (c *Controller) load(snap Snapshot, policy manifest.Policy) (*desired, error) {
-	f, diags, err := manifest.LoadFS(snap.Files, c.cfg.File)
+	invalid := func(err error) error { return &InvalidError{Revision: snap.Revision, Err: err} }
+	f, diags, err := manifest.LoadFSWithGists(snap.Files, c.cfg.File, c.gistTree(snap))
 	if err != nil {
-		return nil, &InvalidError{Revision: snap.Revision, Err: err}
+		return nil, invalid(err)
 	}
 	env := f.Environment(c.cfg.Environment)
 	if env != nil {
@@ -110,22 +113,42 @@ func (c *Controller) load(snap Snapshot, policy manifest.Policy) (*desired, erro
 		diags.Sort()
 	}
 	if diags.HasErrors() {
-		return nil, &InvalidError{Revision: snap.Revision, Err: &fileErrors{diags.Errors()}}
+		return nil, invalid(&fileErrors{diags.Errors()})
 	}
 	if env == nil {
-		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("%s lists no environment %q", c.cfg.File, c.cfg.Environment)}
+		return nil, invalid(fmt.Errorf("%s lists no environment %q", c.cfg.File, c.cfg.Environment))
 	}
 	if env.Namespace != "" && env.Namespace != c.cfg.Namespace {
-		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q is bound to namespace %q, but the operator runs in %q", env.Name, env.Namespace, c.cfg.Namespace)}
+		return nil, invalid(fmt.Errorf("environment %q is bound to namespace %q, but the operator runs in %q", env.Name, env.Namespace, c.cfg.Namespace))
 	}
 	if len(env.Services) == 0 && !c.cfg.AllowEmpty && c.store.Len() > 0 {
-		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q suddenly lists no services: refusing to remove them all (run the operator with --allow-empty to allow it)", env.Name)}
+		return nil, invalid(fmt.Errorf("environment %q suddenly lists no services: refusing to remove them all (run the operator with --allow-empty to allow it)", env.Name))
 	}
-	files, err := manifest.ReadGistFiles(snap.Files, env)
+	tree, gistsRev := snap.Files, ""
+	if env.GistsRepository != nil && len(env.Gists) > 0 {
+		if snap.Gists == nil {
+			// The source fetches what the file names; a snapshot without
+			// it was not made by the source of this file.
+			return nil, fmt.Errorf("the gists repository %s was not fetched", env.GistsRepository.Remote)
+		}
+		tree, gistsRev = snap.Gists, snap.GistsRevision
+	}
+	files, err := manifest.ReadGistFiles(tree, env)
 	if err != nil {
-		return nil, &InvalidError{Revision: snap.Revision, Err: err}
+		return nil, invalid(err)
 	}
-	return &desired{revision: snap.Revision, author: snap.Author, project: f.Project, env: env, files: files}, nil
+	return &desired{revision: snap.Revision, gistsRevision: gistsRev, author: snap.Author, project: f.Project, env: env, files: files}, nil
+}
+
+// gistTree gives the manifest's loader the gists repository of the
+// operator's environment; the others' are not fetched.
+func (c *Controller) gistTree(snap Snapshot) manifest.GistTree {
+	return func(e *manifest.Environment) fs.FS {
+		if e.Name != c.cfg.Environment {
+			return nil
+		}
+		return snap.Gists
+	}
 }
 
 // within keeps the diagnostics of env: the installer's policy of this
@@ -310,6 +333,15 @@ func (c *Controller) setSkipped(s []render.Skipped) {
 	c.skipped = s
 	c.statusMu.Unlock()
 	c.generation.Add(1)
+}
+
+// applied says which revisions a sync applied, as audit records and Events
+// tell it.
+func applied(rev, gistsRev string) string {
+	if gistsRev == "" {
+		return "applied revision " + shortRev(rev)
+	}
+	return "applied revision " + shortRev(rev) + " with gists revision " + shortRev(gistsRev)
 }
 
 func shortRev(rev string) string {

@@ -46,7 +46,7 @@ func (b *backend) Status() status.Environment {
 		view.At = &at
 	}
 	in := status.Input{
-		Environment: b.p.Env, Namespace: b.p.Namespace, Revision: sync.Revision, Sync: view,
+		Environment: b.p.Env, Namespace: b.p.Namespace, Revision: sync.Revision, GistsRevision: sync.GistsRevision, Sync: view,
 		Env: env, Workloads: b.p.Monitor.Workloads(), Refused: b.p.Controller.Refused(),
 	}
 	var out status.Environment

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -22,6 +23,7 @@ import (
 	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/controller"
 	"github.com/envop/envop/internal/deploy"
+	"github.com/envop/envop/internal/gitaddr"
 	"github.com/envop/envop/internal/health"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/metrics"
@@ -42,6 +44,10 @@ type Options struct {
 	GitRepo string
 	Git     source.GitOptions
 	File    string
+	// GistsCredentials authenticate to the gists repository the file names
+	// (GISTS_USER, GISTS_TOKEN, GISTS_PRIVATE_KEY); when none is set, Git's
+	// serve a gists repository on the repository's own server only.
+	GistsCredentials source.Credentials
 
 	PollInterval   time.Duration
 	ResyncInterval time.Duration
@@ -148,6 +154,11 @@ func (o *Options) Validate() error {
 	}
 	if o.File == "" {
 		o.File = manifest.DefaultFile
+	}
+	if o.Git.Branch != "" {
+		if err := gitaddr.CheckBranch(o.Git.Branch); err != nil {
+			return fmt.Errorf("--git-branch (GIT_BRANCH) %q: %w", o.Git.Branch, err)
+		}
 	}
 	if o.Listen == "" {
 		o.Listen = ":8080"
@@ -267,15 +278,49 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	if err := applier.WatchDrift(ctx, func() { ctrl.Enqueue(controller.TriggerDrift) }); err != nil {
 		return Parts{}, err
 	}
-	src, err := source.New(opts.GitRepo, opts.Git)
+	src, err := newSource(opts)
 	if err != nil {
-		return Parts{}, fmt.Errorf("repository: %w", err)
+		return Parts{}, err
 	}
-	log.Info("repository configured", "repository", src.String(), "branch", opts.Git.Branch, "file", opts.File)
 	return Parts{
 		Controller: ctrl, Applier: applier, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Audit: auditStore, Client: client,
 		Poller: source.NewPoller(src, opts.PollInterval, log), Namespace: opts.Namespace, Env: opts.Environment,
 	}, nil
+}
+
+// newSource is the repository, with the gists repository its file names
+// for the environment (docs/operator.md#gists-repositories).
+func newSource(opts Options) (source.Source, error) {
+	if opts.Git.Logger == nil {
+		opts.Git.Logger = opts.Log
+	}
+	src, err := source.New(opts.GitRepo, opts.Git)
+	if err != nil {
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	opts.Log.Info("repository configured", "repository", src.String(), "branch", opts.Git.Branch, "file", opts.File)
+	return source.WithGists(src, source.GistsOptions{
+		Locate: locateGists(opts.File, opts.Environment), Repository: opts.GitRepo, Git: opts.Git,
+		Credentials: opts.GistsCredentials,
+	}), nil
+}
+
+// locateGists returns where the environment's gists are read from, for
+// the source to fetch: its gists_repository, when a valid file names one
+// and the environment has gists. A file with errors names none: the
+// controller reports them.
+func locateGists(file, environment string) func(fs.FS) source.Ref {
+	return func(tree fs.FS) source.Ref {
+		f, diags, err := manifest.LoadFS(tree, file)
+		if err != nil || diags.HasErrors() {
+			return source.Ref{}
+		}
+		env := f.Environment(environment)
+		if env == nil || env.GistsRepository == nil || len(env.Gists) == 0 {
+			return source.Ref{}
+		}
+		return source.Ref{URL: env.GistsRepository.Remote, Branch: env.GistsRepository.Branch}
+	}
 }
 
 // healthView adapts the health monitor to what the deploy tracker needs.

@@ -1,10 +1,14 @@
 package operator
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/envop/envop/internal/source"
 )
 
 func writeKubeconfig(t *testing.T, dir, name, server string) string {
@@ -57,5 +61,54 @@ func TestValidateRefusesARegistryWithAScheme(t *testing.T) {
 	o.Render.Registry = "registry.example.com:5000"
 	if err := o.Validate(); err != nil {
 		t.Errorf("a host and port: %v", err)
+	}
+}
+
+func TestLocateGists(t *testing.T) {
+	const file = `project: shop
+environments:
+  - name: dev
+    namespace: shop-dev
+    gists_repository: {remote: "https://git.example.com/shop/config.git", branch: main}
+    gists: [{name: cfg, files: [app.conf]}]
+  - name: bare
+    namespace: shop-bare
+    gists_repository: {remote: "https://git.example.com/shop/config.git"}
+  - name: prod
+    namespace: shop-prod
+`
+	tree := func(content string) fs.FS {
+		return fstest.MapFS{"envs/environments.bitesize": {Data: []byte(content)}}
+	}
+	for _, tt := range []struct {
+		name, env, content string
+		want               source.Ref
+	}{
+		{"named", "dev", file, source.Ref{URL: "https://git.example.com/shop/config.git", Branch: "main"}},
+		{"no gists: nothing to fetch", "bare", file, source.Ref{}},
+		{"none named", "prod", file, source.Ref{}},
+		{"another environment's", "nope", file, source.Ref{}},
+		{"a file with errors names none", "dev", file + "  - name: Bad Name\n", source.Ref{}},
+		{"no file", "dev", "", source.Ref{}},
+	} {
+		fsys := tree(tt.content)
+		if tt.content == "" {
+			fsys = fstest.MapFS{}
+		}
+		if got := locateGists("envs/environments.bitesize", tt.env)(fsys); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestValidateChecksTheBranch(t *testing.T) {
+	o := Options{Namespace: "shop", Environment: "dev", GitRepo: "file:///repo"}
+	o.Git.Branch = "release..1"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `--git-branch (GIT_BRANCH) "release..1"`) {
+		t.Errorf("Validate() = %v, want the branch refused", err)
+	}
+	o.Git.Branch = "release/1.2"
+	if err := o.Validate(); err != nil {
+		t.Errorf("a valid branch: %v", err)
 	}
 }

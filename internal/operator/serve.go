@@ -63,7 +63,11 @@ func syncer(c *controller.Controller) func(context.Context, *source.Snapshot, er
 			c.FetchFailed(err)
 			return
 		}
-		c.Submit(controller.Snapshot{Revision: snap.Revision, Files: snap.Files, Author: snap.Author})
+		next := controller.Snapshot{Revision: snap.Revision, Files: snap.Files, Author: snap.Author}
+		if snap.Gists != nil {
+			next.Gists, next.GistsRevision = snap.Gists.Files, snap.Gists.Revision
+		}
+		c.Submit(next)
 	}
 }
 

@@ -31,7 +31,9 @@ type Input struct {
 	Environment string
 	Namespace   string
 	Revision    string
-	Sync        Sync
+	// GistsRevision is the gists repository's, when there is one.
+	GistsRevision string
+	Sync          Sync
 	// Env is the last valid revision's environment; nil before the first.
 	Env       *manifest.Environment
 	States    map[string]*state.Service
@@ -52,7 +54,7 @@ type Refusal struct {
 // Build computes the environment's view.
 func Build(in Input) Environment {
 	out := Environment{
-		Environment: in.Environment, Namespace: in.Namespace, Revision: in.Revision,
+		Environment: in.Environment, Namespace: in.Namespace, Revision: in.Revision, GistsRevision: in.GistsRevision,
 		Sync: in.Sync, Status: string(health.Green), Services: []Service{},
 	}
 	if in.Env == nil {
