@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 	"unicode/utf8"
 
@@ -38,7 +37,7 @@ type diffFlags struct {
 // remoteDiffFlags are the flags the --endpoint form takes: the others say
 // how to render, which the operator decides.
 var remoteDiffFlags = map[string]bool{
-	"file": true, "env": true, "endpoint": true, "token": true, "token-file": true,
+	"file": true, "env": true, "gists-dir": true, "endpoint": true, "token": true, "token-file": true,
 	"ca-file": true, "insecure-skip-verify": true, "request-timeout": true,
 }
 
@@ -62,6 +61,9 @@ With --endpoint URL (or ENVOP_ENDPOINT, when no --kubeconfig or --context is giv
 (POST /diff) with its own render settings, policy, state and a dry run, so the render, policy,
 --prune-claims and --ignore-state flags do not apply. The file's gists are sent with it.
 
+An environment that names a gists repository (gists_repository) needs a local checkout of it,
+--gists-dir DIR: its gists are read from there.
+
 Exit status: 0 no changes, 1 changes, 2 error (bad usage, invalid file, cluster unreachable, the
 request refused), 3 the operator unreachable or failing.`,
 		Args: manifestArg(&fl.file),
@@ -81,6 +83,7 @@ request refused), 3 the operator unreachable or failing.`,
 	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
 	f.StringVar(&fl.context, "context", "", "kubeconfig context (default: the current one)")
 	f.StringVar(&fl.namespace, "namespace", "", "namespace when the environment names none")
+	f.StringVar(&fl.gistsDir, "gists-dir", "", gistsDirUsage)
 	f.BoolVar(&fl.pruneClaims, "prune-claims", false, "the operator prunes PersistentVolumeClaims (serve --prune-claims)")
 	f.BoolVar(&fl.noState, "ignore-state", false, "ignore versions deployed through the API: compare the file's versions")
 	fl.bindSettings(f)
@@ -121,7 +124,7 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	f, env, err := loadDiffManifest(streams, fl.file, fl.env, policy)
+	f, env, err := loadDiffManifest(streams, fl.file, fl.env, fl.gistsDir, policy)
 	if err != nil {
 		return err
 	}
@@ -149,7 +152,7 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 			return diffError("%v", err)
 		}
 	}
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if opts.Files, err = gistFiles(fl.file, fl.gistsDir, env); err != nil {
 		return diffError("%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -187,8 +190,11 @@ func defaultKubeconfig(flag string) string {
 
 // loadDiffManifest loads the file and its environment, printing the
 // diagnostics; an invalid file is an error.
-func loadDiffManifest(streams Streams, file, envName string, policy manifest.Policy) (*manifest.File, *manifest.Environment, error) {
-	f, diags, err := loadManifest(file, envName, policy)
+func loadDiffManifest(streams Streams, file, envName, gistsDir string, policy manifest.Policy) (*manifest.File, *manifest.Environment, error) {
+	if err := checkGistsDir(gistsDir); err != nil {
+		return nil, nil, err
+	}
+	f, diags, err := loadManifest(file, envName, gistsDir, policy)
 	if err != nil {
 		return nil, nil, &ExitError{Code: ExitUsage, Err: err}
 	}
@@ -247,11 +253,11 @@ func runRemoteDiff(ctx context.Context, streams Streams, fs *pflag.FlagSet, fl *
 	}
 	// The operator checks the file against its policy: only the file's
 	// own errors are caught here, before sending it.
-	_, env, err := loadDiffManifest(streams, fl.file, fl.env, manifest.Policy{})
+	_, env, err := loadDiffManifest(streams, fl.file, fl.env, fl.gistsDir, manifest.Policy{})
 	if err != nil {
 		return err
 	}
-	req, err := diffRequest(fl.file, env)
+	req, err := diffRequest(fl.file, fl.gistsDir, env)
 	if err != nil {
 		return diffError("%v", err)
 	}
@@ -271,8 +277,9 @@ func runRemoteDiff(ctx context.Context, streams Streams, fs *pflag.FlagSet, fl *
 }
 
 // diffRequest is the body of POST /diff: the file, and the gist files
-// environment env names, by path from the file's folder.
-func diffRequest(file string, env *manifest.Environment) (api.DiffRequest, error) {
+// environment env names, by path from the file's folder (or from gistsDir,
+// the gists repository's checkout, when env names one).
+func diffRequest(file, gistsDir string, env *manifest.Environment) (api.DiffRequest, error) {
 	if file == "" {
 		file = manifest.DefaultFile
 	}
@@ -280,7 +287,7 @@ func diffRequest(file string, env *manifest.Environment) (api.DiffRequest, error
 	if err != nil {
 		return api.DiffRequest{}, err
 	}
-	gists, err := manifest.ReadGistFiles(os.DirFS(filepath.Dir(file)), env)
+	gists, err := gistFiles(file, gistsDir, env)
 	if err != nil {
 		return api.DiffRequest{}, err
 	}

@@ -2,12 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
-	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
 )
 
@@ -15,6 +12,8 @@ import (
 type renderFlags struct {
 	file, env, output string
 	namespace         string
+	// gistsDir is a local checkout of the gists repository (--gists-dir).
+	gistsDir string
 	settings          renderSettings
 	// versions and active stand for what serve takes from its state.
 	versions, active []string
@@ -33,7 +32,9 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Use:   "render [-f] FILE --env NAME",
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
-Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
+Gist files are read relative to the manifest's folder, or, for an environment that names a gists
+repository (gists_repository), from the local checkout of it given with --gists-dir (required
+then). Invalid files are refused (exit 1).
 The rendering settings (--registry to --default-memory-request) are serve's, with the same
 variables (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS, OIDC_GROUPS_PREFIX) and
 defaults; a flag given wins over its variable.
@@ -52,6 +53,7 @@ default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an inva
 	f.StringVar(&fl.env, "env", "", "environment to render (required)")
 	f.StringVarP(&fl.output, "output", "o", "yaml", "output format: yaml or json")
 	f.StringVar(&fl.namespace, "namespace", "", "namespace when the environment names none")
+	f.StringVar(&fl.gistsDir, "gists-dir", "", gistsDirUsage)
 	fl.bindSettings(f)
 	fl.policy.bind(f)
 	return cmd
@@ -72,7 +74,10 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	f, diags, err := loadManifest(fl.file, fl.env, policy)
+	if err := checkGistsDir(fl.gistsDir); err != nil {
+		return err
+	}
+	f, diags, err := loadManifest(fl.file, fl.env, fl.gistsDir, policy)
 	if err != nil {
 		return err
 	}
@@ -84,7 +89,7 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err := fl.checkOverrides(env); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if opts.Files, err = gistFiles(fl.file, fl.gistsDir, env); err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)

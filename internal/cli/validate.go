@@ -20,7 +20,7 @@ type validateOutput struct {
 }
 
 func newValidateCmd(streams Streams) *cobra.Command {
-	var file, env, output string
+	var file, env, output, gistsDir string
 	var policy policyFlags
 	cmd := &cobra.Command{
 		Use:   "validate [-f] FILE [--env NAME]",
@@ -30,6 +30,8 @@ FILE may be given with -f or as the argument; without either, environments.bites
 current folder is read. -o json|yaml prints {file, valid, diagnostics} instead.
 --allowed-secrets, --allowed-hosts and --vault-path-prefix (default: ALLOWED_SECRETS, ALLOWED_HOSTS,
 VAULT_PATH_PREFIX, as serve reads them) report what the operator's policy refuses, as errors.
+The gists of an environment that names a gists repository (gists_repository) are checked in the
+local checkout --gists-dir gives; without it they are not checked, and a warning says so.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable file.`,
 		Args: manifestArg(&file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,7 +46,10 @@ Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable fi
 			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}
-			f, diags, err := loadManifest(file, env, pol)
+			if err := checkGistsDir(gistsDir); err != nil {
+				return err
+			}
+			f, diags, err := loadManifest(file, env, gistsDir, pol)
 			if err != nil {
 				return err
 			}
@@ -65,6 +70,7 @@ Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable fi
 	cmd.Flags().StringVarP(&file, "file", "f", "", "manifest file (environments.bitesize)")
 	cmd.Flags().StringVar(&env, "env", "", "check only this environment")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "output format: json or yaml")
+	cmd.Flags().StringVar(&gistsDir, "gists-dir", "", gistsDirUsage)
 	policy.bind(cmd.Flags())
 	return cmd
 }
@@ -101,16 +107,17 @@ func manifestArg(file *string) cobra.PositionalArgs {
 
 // loadManifest reads and loads a manifest and checks it against the
 // installer's policy, as the operator does, keeping only the diagnostics of
-// env when one is named. A missing file or unknown environment is a usage
-// error; a file too large to be a manifest is an invalid one.
-func loadManifest(file, env string, policy manifest.Policy) (*manifest.File, manifest.Diagnostics, error) {
+// env when one is named. Gists repositories are read from gistsDir (see
+// gistsTree). A missing file or unknown environment is a usage error; a
+// file too large to be a manifest is an invalid one.
+func loadManifest(file, env, gistsDir string, policy manifest.Policy) (*manifest.File, manifest.Diagnostics, error) {
 	if file == "" {
 		if _, err := os.Stat(manifest.DefaultFile); err != nil {
 			return nil, nil, exitf(ExitUsage, "no manifest: give -f FILE (there is no %s in the current folder)", manifest.DefaultFile)
 		}
 		file = manifest.DefaultFile
 	}
-	f, diags, err := manifest.LoadFS(os.DirFS(filepath.Dir(file)), filepath.Base(file))
+	f, diags, err := manifest.LoadFSWithGists(os.DirFS(filepath.Dir(file)), filepath.Base(file), gistsTree(gistsDir))
 	switch {
 	case errors.Is(err, manifest.ErrTooLarge):
 		return nil, nil, exitf(ExitFailed, "%v", err)
