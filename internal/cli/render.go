@@ -14,7 +14,7 @@ type renderFlags struct {
 	namespace         string
 	// gistsDir is a local checkout of the gists repository (--gists-dir).
 	gistsDir string
-	settings          renderSettings
+	settings renderSettings
 	// versions and active stand for what serve takes from its state.
 	versions, active []string
 
