@@ -18,6 +18,11 @@
 // appear in String, in errors or in logs: URLs are redacted and every error
 // leaving this package is scrubbed of the secrets it was given.
 //
+// WithGists wraps a Source so that each Snapshot also holds the gists
+// repository the file of that revision names (found by a callback, as this
+// package knows nothing of the manifest), fetched with its own credentials.
+//
 // The Poller runs Fetch on a jittered interval and at once on Trigger (the
-// webhook), and calls back only when the revision or the error changes.
+// webhook), and calls back only when a revision (the repository's or the
+// gists repository's) or the error changes.
 package source

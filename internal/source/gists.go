@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	neturl "net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/envop/envop/internal/gitaddr"
@@ -141,7 +143,7 @@ func (g *Gists) open(ref Ref) (Source, error) {
 			return nil, fmt.Errorf("gists repository %s: a local path or file:// address is followed only by an operator whose own repository is local; give an https or ssh address", redactURL(url))
 		}
 		if form, err := gitaddr.Parse(url, nil); err == nil && form == gitaddr.Path && !filepath.IsAbs(url) {
-			url = filepath.Join(g.opts.Repository, url) // relative to the repository's folder
+			url = filepath.Join(localPath(g.opts.Repository), url) // relative to the repository's folder
 		}
 	}
 	opts := g.opts.Git
@@ -160,6 +162,15 @@ func (g *Gists) open(ref Ref) (Source, error) {
 		return nil, fmt.Errorf("gists repository: %w", err)
 	}
 	return src, nil
+}
+
+// localPath is the folder of a local repository address: a path, or the
+// path of a file:// URL.
+func localPath(raw string) string {
+	if u, err := neturl.Parse(raw); err == nil && strings.EqualFold(u.Scheme, "file") {
+		return filepath.FromSlash(u.Path)
+	}
+	return raw
 }
 
 func closeSource(src Source) error {

@@ -129,6 +129,19 @@ func TestGistsLocalOnlyForALocalRepository(t *testing.T) {
 	if err != nil || readSnap(t, snap.Gists, "app.conf") != "a=1" {
 		t.Fatalf("a local gists repository %s: %v", rel, err)
 	}
+
+	// Relative to a file:// repository's folder too.
+	rel, err = filepath.Rel(main.bare, gists.work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	main.commit(t, "from the bare", map[string]string{"gists.ref": rel})
+	g = WithGists(newTestGit(t, GitOptions{URL: fileURL(main.bare), Branch: "main"}), GistsOptions{
+		Locate: locateFile, Repository: fileURL(main.bare), Git: GitOptions{Logger: discardLogger()}})
+	t.Cleanup(func() { g.Close() })
+	if snap, err = g.Fetch(t.Context()); err != nil || readSnap(t, snap.Gists, "app.conf") != "a=1" {
+		t.Fatalf("a gists repository %s relative to a file:// repository: %v", rel, err)
+	}
 }
 
 // TestGistsCredentials checks whose credentials fetch a gists repository:

@@ -77,7 +77,8 @@ func (p *Poller) LastError() error {
 }
 
 // Run fetches at once, then on every tick and trigger, until ctx ends. It
-// calls fn (from this goroutine) when the revision changes, when a fetch
+// calls fn (from this goroutine) when the revision or the gists revision
+// changes, when a fetch
 // fails with a new error (snap is nil then) and when fetching recovers. fn
 // runs before the next fetch starts.
 func (p *Poller) Run(ctx context.Context, fn func(ctx context.Context, snap *Snapshot, err error)) {
