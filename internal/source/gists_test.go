@@ -234,3 +234,35 @@ func TestPollerCallsBackOnAGistsCommit(t *testing.T) {
 		t.Errorf("LastRevision %s", p.LastRevision())
 	}
 }
+
+// TestGistsOverSSH: a gists repository over ssh authenticates with
+// GISTS_PRIVATE_KEY and its host key is checked against the repository's
+// GIT_KNOWN_HOSTS.
+func TestGistsOverSSH(t *testing.T) {
+	gists := newUpstream(t)
+	gists.commit(t, "config", map[string]string{"app.conf": "ssh"})
+	key, pub := newClientKey(t, "")
+	srv := newSSHServer(t, filepath.Dir(gists.bare), pub)
+	tree := fstest.MapFS{"gists.ref": {Data: []byte(srv.url() + " main")}}
+	gistsOf := func(knownHosts []byte, creds Credentials) *Gists {
+		g := WithGists(stubSource{&Snapshot{Revision: "r1", Files: tree}}, GistsOptions{
+			Locate: locateFile, Repository: "https://git.example.com/env.git",
+			Git:         GitOptions{KnownHosts: knownHosts, Logger: discardLogger()},
+			Credentials: creds,
+		})
+		t.Cleanup(func() { g.Close() })
+		return g
+	}
+	snap, err := gistsOf(srv.knownHosts(srv.hostKey.PublicKey()), Credentials{PrivateKey: key}).Fetch(t.Context())
+	if err != nil || readSnap(t, snap.Gists, "app.conf") != "ssh" {
+		t.Fatalf("over ssh with GISTS_PRIVATE_KEY and a known host: %v", err)
+	}
+	_, err = gistsOf(srv.knownHosts(newSigner(t).PublicKey()), Credentials{PrivateKey: key}).Fetch(t.Context())
+	if !errors.Is(err, ErrHostKey) {
+		t.Errorf("another host key: err = %v, want ErrHostKey", err)
+	}
+	_, err = gistsOf(srv.knownHosts(srv.hostKey.PublicKey()), Credentials{}).Fetch(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "set GISTS_PRIVATE_KEY") {
+		t.Errorf("no key for another server: err = %v, want it to ask for GISTS_PRIVATE_KEY", err)
+	}
+}
