@@ -52,7 +52,7 @@ func newBackend() *backend {
 // environment is the view with the green service at greenVersion.
 func environment(now time.Time, greenVersion string) status.Environment {
 	return status.Environment{
-		Environment: envName, Namespace: namespace, Revision: "9f1c2e7d4b3a21f0",
+		Environment: envName, Namespace: namespace, Revision: "9f1c2e7d4b3a21f0", GistsRevision: "c0ffee5eed1234ab",
 		Sync: status.Sync{Status: "synced", At: &now}, Status: "red",
 		Services: []status.Service{
 			{Name: greenName, Application: greenName, Version: greenVersion, Status: "green",

@@ -89,8 +89,9 @@ func TestPageShowsTheEnvironmentWithAToken(t *testing.T) {
 	if env := text(byID(doc, "env")); !strings.Contains(env, envName) || !strings.Contains(env, namespace) {
 		t.Errorf("heading = %q, want the environment %q and namespace %q", env, envName, namespace)
 	}
-	if summary := text(byID(doc, "summary")); !strings.Contains(summary, "9f1c2e7d4b3a") || !strings.Contains(summary, "synced") {
-		t.Errorf("summary = %q, want the revision and the sync state", summary)
+	if summary := text(byID(doc, "summary")); !strings.Contains(summary, "9f1c2e7d4b3a") || !strings.Contains(summary, "gists c0ffee5eed12") ||
+		!strings.Contains(summary, "synced") {
+		t.Errorf("summary = %q, want the revision, the gists revision and the sync state", summary)
 	}
 
 	green := rows(doc, greenName)
