@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/envop/envop/internal/api"
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/testcluster"
@@ -103,6 +104,23 @@ func TestGistsRepository(t *testing.T) {
 		return s.Status == "green", s.Status + " " + s.Reason
 	})
 	firstHash := podTemplateHash(t, e)
+
+	// A preview (POST /diff) reads the gists sent with the file as the
+	// gists repository's.
+	var ans api.DiffAnswer
+	req := api.DiffRequest{File: strings.ReplaceAll(manifest("1.0.0"), "NS", e.ns),
+		Gists: map[string]string{"config/app.properties": "greeting=preview\n"}}
+	if code := e.call("POST", "/diff", req, &ans); code != 200 {
+		t.Fatalf("POST /diff = %d %+v", code, ans)
+	}
+	previewed := false
+	for _, c := range ans.Changes {
+		previewed = previewed || c.Kind == "ConfigMap" && c.Name == "app-config" && c.Action == api.DiffUpdate &&
+			strings.Contains(c.Diff, "greeting=preview")
+	}
+	if !previewed {
+		t.Errorf("POST /diff with the gists: no update of ConfigMap app-config to the sent file: %+v", ans.Changes)
+	}
 
 	// A commit to the gists repository alone: polled, applied, the pods
 	// rolled.
