@@ -51,9 +51,11 @@ type Snapshot struct {
 	Files    fs.FS
 	Author   string
 	// Gists is the tree of the gists repository the environment names
-	// (gists_repository) at GistsRevision; nil when it names none.
+	// (gists_repository) at GistsRevision, by GistsAuthor; nil when it
+	// names none.
 	Gists         fs.FS
 	GistsRevision string
+	GistsAuthor   string
 }
 
 // Config is what the controller needs to know of its environment.

@@ -149,8 +149,10 @@ type outcome struct {
 	revision string
 	// gistsRevision is the gists repository's, when there is one.
 	gistsRevision string
-	changed       bool
-	err           error
+	// actor made the new revision: see syncActor.
+	actor   string
+	changed bool
+	err     error
 }
 
 // reconcileNext is one reconcile: load the pending revision if there is
@@ -163,6 +165,7 @@ func (c *Controller) reconcileNext(ctx context.Context) error {
 	d := c.lastGood()
 	if snap != nil {
 		o.revision, o.gistsRevision = snap.Revision, snap.GistsRevision
+		o.actor = syncActor(*snap, d)
 		c.setAttempt(snap.Revision)
 		d, o.err = c.loadConfined(ctx, *snap)
 		if o.err != nil {
@@ -211,7 +214,7 @@ func (c *Controller) finish(ctx context.Context, o *outcome) {
 		}
 	}
 	if o.snap != nil && news {
-		c.auditSync(ctx, *o.snap, o.err)
+		c.auditSync(ctx, *o.snap, o.actor, o.err)
 	}
 }
 

@@ -63,9 +63,9 @@ func retryable(err error) bool {
 	})
 }
 
-// auditSync records one audit entry per revision synced.
-func (c *Controller) auditSync(ctx context.Context, snap Snapshot, err error) {
-	rec := audit.Record{Time: c.now(), Actor: snap.Author, Action: audit.ActionSync, Revision: snap.Revision,
+// auditSync records one audit entry per revision synced, made by actor.
+func (c *Controller) auditSync(ctx context.Context, snap Snapshot, actor string, err error) {
+	rec := audit.Record{Time: c.now(), Actor: actor, Action: audit.ActionSync, Revision: snap.Revision,
 		GistsRevision: snap.GistsRevision, Result: audit.ResultSuccess, Message: applied(snap.Revision, snap.GistsRevision)}
 	if err != nil {
 		rec.Result, rec.Message = audit.ResultFailed, auditMessage(err)
@@ -74,6 +74,16 @@ func (c *Controller) auditSync(ctx context.Context, snap Snapshot, err error) {
 		rec.Actor = "git"
 	}
 	c.audit(ctx, rec)
+}
+
+// syncActor names who made snap, a new revision after last (the last good
+// one, nil before the first): the author of the gists repository's commit
+// when that alone changed, else the repository's commit's.
+func syncActor(snap Snapshot, last *desired) string {
+	if last != nil && last.revision == snap.Revision && last.gistsRevision != snap.GistsRevision && snap.GistsAuthor != "" {
+		return snap.GistsAuthor
+	}
+	return snap.Author
 }
 
 // FetchFailed records that the repository could not be read.

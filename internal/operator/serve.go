@@ -65,7 +65,7 @@ func syncer(c *controller.Controller) func(context.Context, *source.Snapshot, er
 		}
 		next := controller.Snapshot{Revision: snap.Revision, Files: snap.Files, Author: snap.Author}
 		if snap.Gists != nil {
-			next.Gists, next.GistsRevision = snap.Gists.Files, snap.Gists.Revision
+			next.Gists, next.GistsRevision, next.GistsAuthor = snap.Gists.Files, snap.Gists.Revision, snap.Gists.Author
 		}
 		c.Submit(next)
 	}

@@ -138,18 +138,19 @@ func TestGistsRepository(t *testing.T) {
 		return podsRolled(t, e, secondHash)
 	})
 	var records []struct {
-		Action, Result, Message string
-		Revision                string
-		GistsRevision           string `json:"gists_revision"`
+		Actor, Action, Result, Message string
+		Revision                       string
+		GistsRevision                  string `json:"gists_revision"`
 	}
 	e.call("GET", "/audit", nil, &records)
 	found := false
 	for _, r := range records {
+		// The gists commit's author made this change, not the manifest's.
 		found = found || r.Action == "sync" && r.Result == "success" && r.Revision == mainRev && r.GistsRevision == gistsRev2 &&
-			strings.Contains(r.Message, "gists revision "+gistsRev2[:12])
+			strings.Contains(r.Message, "gists revision "+gistsRev2[:12]) && r.Actor == "Ada <ada@example.com>"
 	}
 	if !found {
-		t.Errorf("no sync audit record of revision %s with gists revision %s: %+v", mainRev, gistsRev2, records)
+		t.Errorf("no sync audit record of revision %s with gists revision %s by the gists commit's author: %+v", mainRev, gistsRev2, records)
 	}
 	if !strings.Contains(e.logs.String(), `"gists_revision":"`+gistsRev2+`"`) {
 		t.Errorf("no log line with the gists revision %s", gistsRev2)
