@@ -220,7 +220,7 @@ func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, 
 	for k, v := range opts.Active {
 		p.Active[k] = v
 	}
-	opts.Versions, opts.Active = p.Versions, p.Active
+	p.Render(opts)
 	return nil
 }
 

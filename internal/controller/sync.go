@@ -144,6 +144,10 @@ func within(env *manifest.Environment, diags manifest.Diagnostics) manifest.Diag
 // applies, prunes, and ends deploys whose objects could not be applied. It
 // reports whether it changed anything: a service's state or an object.
 func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (bool, error) {
+	found, err := c.takeOver(ctx, d)
+	if err != nil {
+		return false, c.forbidden.observe(fmt.Errorf("look for the original operator's objects: %w", err), c.now())
+	}
 	p := c.resolve(d, fromGit)
 	res, err := c.render(d, p)
 	if err != nil {
@@ -163,6 +167,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	cs := c.applier.Apply(ctx, objs, apply.Adoption(d.env))
 	c.clearApplied(cs)
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
+	c.leftOriginals(ctx, found, objs)
 	c.recordChanges(cs, pruned)
 	c.tellReverted(cs)
 	err = c.forbidden.observe(errors.Join(cs.Err(), pruneErr, tlsErr), c.now())
@@ -186,8 +191,7 @@ func (c *Controller) render(d *desired, p *plan.Plan) (*render.Result, error) {
 	opts := c.cfg.Render
 	opts.Namespace = c.cfg.Namespace
 	opts.Files = d.files
-	opts.Versions = p.Versions
-	opts.Active = p.Active
+	p.Render(&opts)
 	return render.Render(d.env, d.project, opts)
 }
 

@@ -42,12 +42,13 @@ func (r *renderer) blueGreen(s *manifest.Service) error {
 func (r *renderer) networking(s *manifest.Service, instance, version string, hosts []string, name string) {
 	ports := s.ServicePorts()
 	labels := r.labels(s.Name, instance, version)
-	sel := selector(s.Name, instance)
+	sel := r.selector(s.Name, instance)
+	ann := r.originalAnnotations(s, instance, name)
 	if len(ports) > 0 {
-		r.addService(name, labels, sel, servicePorts(s, ports), "")
+		r.addService(name, labels, ann, sel, servicePorts(s, ports), "")
 	}
 	if s.WorkloadKind() == manifest.KindStatefulSet {
-		r.addService(headlessName(s.Name), labels, sel, servicePorts(s, ports), corev1.ClusterIPNone)
+		r.addService(headlessName(s.Name), labels, ann, sel, servicePorts(s, ports), corev1.ClusterIPNone)
 	}
 	if len(hosts) > 0 {
 		r.ingress(s, name, labels, hosts)
@@ -65,10 +66,10 @@ func servicePorts(s *manifest.Service, ports []int) []corev1.ServicePort {
 	return out
 }
 
-func (r *renderer) addService(name string, labels, sel map[string]string, ports []corev1.ServicePort, clusterIP string) {
+func (r *renderer) addService(name string, labels, annotations, sel map[string]string, ports []corev1.ServicePort, clusterIP string) {
 	svc := &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels, Annotations: annotations},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: sel, Ports: ports,
 			ClusterIP: clusterIP, PublishNotReadyAddresses: clusterIP == corev1.ClusterIPNone},
 	}

@@ -31,6 +31,11 @@ type Options struct {
 	Versions map[string]string
 	// Active overrides the active colour of blue/green services (promotion).
 	Active map[string]string
+	// Selectors are the pod selectors of workloads that keep the one they
+	// were created with, by workload name: those taken over from the
+	// original Environment Operator (docs/migrating.md). Their pods carry
+	// those labels beside envop's, and their Services select by them.
+	Selectors map[string]map[string]string
 	// OIDCGroupsPrefix prefixes the groups of `access` in the RoleBindings:
 	// the API server's --oidc-groups-prefix, so that `group: devs` binds the
 	// group the API server sees, e.g. "oidc:devs". Users are left as given.
