@@ -11,7 +11,9 @@ import (
 	"slices"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/envop/envop/internal/render"
@@ -165,33 +167,35 @@ func (n Namespace) Find(ctx context.Context) (*Found, error) {
 }
 
 // Delete deletes an object the original made, if it still is one: an
-// object envop or anyone else has taken since is left alone. The delete is
-// conditional on the object read, and its pods or claims go with it as the
-// cluster's garbage collector decides (in the background).
+// object envop or anyone else has taken since is left alone. The object
+// is read by a list of its name (the operator may list and delete these
+// kinds, not get them), and the delete is conditional on what was read;
+// its pods go with it as the cluster's garbage collector decides.
 func (n Namespace) Delete(ctx context.Context, o Object) error {
+	opts := metav1.ListOptions{FieldSelector: "metadata.name=" + o.Name}
 	var (
-		meta metav1.Object
-		err  error
-		del  func(context.Context, string, metav1.DeleteOptions) error
+		items []metav1.Object
+		err   error
+		del   func(context.Context, string, metav1.DeleteOptions) error
 	)
 	switch o.Kind {
 	case "Deployment":
-		meta, err = asMeta(n.Client.AppsV1().Deployments(n.Name).Get(ctx, o.Name, metav1.GetOptions{}))
+		items, err = metas(n.Client.AppsV1().Deployments(n.Name).List(ctx, opts))
 		del = n.Client.AppsV1().Deployments(n.Name).Delete
 	case "StatefulSet":
-		meta, err = asMeta(n.Client.AppsV1().StatefulSets(n.Name).Get(ctx, o.Name, metav1.GetOptions{}))
+		items, err = metas(n.Client.AppsV1().StatefulSets(n.Name).List(ctx, opts))
 		del = n.Client.AppsV1().StatefulSets(n.Name).Delete
 	case "Service":
-		meta, err = asMeta(n.Client.CoreV1().Services(n.Name).Get(ctx, o.Name, metav1.GetOptions{}))
+		items, err = metas(n.Client.CoreV1().Services(n.Name).List(ctx, opts))
 		del = n.Client.CoreV1().Services(n.Name).Delete
 	case "Ingress":
-		meta, err = asMeta(n.Client.NetworkingV1().Ingresses(n.Name).Get(ctx, o.Name, metav1.GetOptions{}))
+		items, err = metas(n.Client.NetworkingV1().Ingresses(n.Name).List(ctx, opts))
 		del = n.Client.NetworkingV1().Ingresses(n.Name).Delete
 	case "HorizontalPodAutoscaler":
-		meta, err = asMeta(n.Client.AutoscalingV2().HorizontalPodAutoscalers(n.Name).Get(ctx, o.Name, metav1.GetOptions{}))
+		items, err = metas(n.Client.AutoscalingV2().HorizontalPodAutoscalers(n.Name).List(ctx, opts))
 		del = n.Client.AutoscalingV2().HorizontalPodAutoscalers(n.Name).Delete
 	case "ConfigMap":
-		meta, err = asMeta(n.Client.CoreV1().ConfigMaps(n.Name).Get(ctx, o.Name, metav1.GetOptions{}))
+		items, err = metas(n.Client.CoreV1().ConfigMaps(n.Name).List(ctx, opts))
 		del = n.Client.CoreV1().ConfigMaps(n.Name).Delete
 	default:
 		return fmt.Errorf("%s: the original's %s objects are never deleted", o, o.Kind)
@@ -199,10 +203,10 @@ func (n Namespace) Delete(ctx context.Context, o Object) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", o, err)
 	}
-	if !Original(meta.GetLabels()) {
+	if len(items) != 1 || !Original(items[0].GetLabels()) {
 		return nil
 	}
-	uid, rv := meta.GetUID(), meta.GetResourceVersion()
+	uid, rv := items[0].GetUID(), items[0].GetResourceVersion()
 	policy := metav1.DeletePropagationBackground
 	err = del(ctx, o.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid, ResourceVersion: &rv},
 		PropagationPolicy: &policy})
@@ -212,9 +216,24 @@ func (n Namespace) Delete(ctx context.Context, o Object) error {
 	return nil
 }
 
-// asMeta drops the type of a Get's answer.
-func asMeta[T metav1.Object](obj T, err error) (metav1.Object, error) {
-	return obj, err
+// metas returns the objects of a list answer as metav1.Objects.
+func metas[L any](list L, err error) ([]metav1.Object, error) {
+	if err != nil {
+		return nil, err
+	}
+	items, err := meta.ExtractList(any(list).(runtime.Object))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metav1.Object, 0, len(items))
+	for _, it := range items {
+		m, err := meta.Accessor(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }
 
 func (f *Found) addWorkload(kind string, m metav1.ObjectMeta, sel *metav1.LabelSelector) {
