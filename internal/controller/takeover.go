@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/envop/envop/internal/audit"
-	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/state"
 	"github.com/envop/envop/internal/takeover"
@@ -47,12 +46,7 @@ func (c *Controller) takeOver(ctx context.Context, d *desired) (*takeover.Found,
 	}
 	for i := range d.env.Services {
 		s := &d.env.Services[i]
-		taken := map[string]plan.Taken{}
-		for _, w := range plan.Workloads(s, d.env) {
-			if o, ok := found.Workloads[w]; ok && o.Keepable && o.Kind == workloadKind(s) {
-				taken[w] = plan.Taken{Selector: o.Selector, Version: o.Version}
-			}
-		}
+		taken := found.Taken(s, d.env)
 		if len(taken) == 0 {
 			continue
 		}
@@ -72,15 +66,6 @@ func (c *Controller) takeOver(ctx context.Context, d *desired) (*takeover.Found,
 		c.lookedFor[w] = true
 	}
 	return found, nil
-}
-
-// workloadKind is the kind of the workload a service renders, as the
-// original's objects are compared with it.
-func workloadKind(s *manifest.Service) string {
-	if s.WorkloadKind() == manifest.KindStatefulSet {
-		return "StatefulSet"
-	}
-	return "Deployment"
 }
 
 // leftOriginals reports the objects the original made that the file does

@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
 )
 
@@ -242,4 +244,21 @@ func (f *Found) addWorkload(kind string, m metav1.ObjectMeta, sel *metav1.LabelS
 		w.Selector, w.Keepable = sel.MatchLabels, true
 	}
 	f.Workloads[m.Name] = w
+}
+
+// Taken are the workloads of s the original made and envop takes over
+// keeping their selectors: those of its workload names and kind whose
+// selectors envop can render.
+func (f *Found) Taken(s *manifest.Service, env *manifest.Environment) map[string]plan.Taken {
+	kind := "Deployment"
+	if s.WorkloadKind() == manifest.KindStatefulSet {
+		kind = "StatefulSet"
+	}
+	taken := map[string]plan.Taken{}
+	for _, w := range plan.Workloads(s, env) {
+		if o, ok := f.Workloads[w]; ok && o.Keepable && o.Kind == kind {
+			taken[w] = plan.Taken{Selector: o.Selector, Version: o.Version}
+		}
+	}
+	return taken
 }

@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +19,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/envop/envop/internal/cli"
 	"github.com/envop/envop/internal/operator"
+	"github.com/envop/envop/internal/takeover"
 	"github.com/envop/envop/internal/testcluster"
 )
 
@@ -178,6 +184,8 @@ func TestTakeOverOriginalWithoutDowntime(t *testing.T) {
 		}
 	}
 
+	checkMigrate(t, ns)
+
 	ctx, stopSampling := context.WithCancel(t.Context())
 	s := &sampler{}
 	sampled := make(chan struct{})
@@ -269,4 +277,49 @@ func selectedSelector(t *testing.T, c kubernetes.Interface, ns, name string) map
 		t.Fatal(err)
 	}
 	return svc.Spec.Selector
+}
+
+// checkMigrate runs `envop migrate` on the namespace before the takeover:
+// it tells what will happen to each of the original's objects.
+func checkMigrate(t *testing.T, ns string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "environments.bitesize")
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(takeoverFile, "NS", ns)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := cli.Run(t.Context(), cli.Streams{Out: &out, Err: &errOut, Getenv: func(string) string { return "" }},
+		[]string{"migrate", "--namespace", ns, "-f", file, "--kubeconfig", testcluster.Get(t).Kubeconfig, "-o", "json"})
+	if code != 0 {
+		t.Fatalf("envop migrate = %d\n%s%s", code, out.String(), errOut.String())
+	}
+	var report struct {
+		Environment string
+		Steps       []takeover.Step
+	}
+	if err := json.Unmarshal(out.Bytes(), &report); err != nil {
+		t.Fatalf("envop migrate -o json: %v\n%s", err, out.String())
+	}
+	got := map[string]string{}
+	for _, s := range report.Steps {
+		got[s.Kind+" "+s.Name] = s.Action
+	}
+	want := map[string]string{
+		"Deployment web": "keep", "Deployment api-blue": "keep", "Deployment api-green": "keep",
+		"Service web": "adopt", "Service api": "keep", "Service api-blue": "adopt",
+		"Deployment old": "leave", "Service old": "leave",
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("envop migrate says %q for %s, want %q (all: %v)", got[k], k, v, got)
+		}
+	}
+	if report.Environment != "e2e" {
+		t.Errorf("envop migrate picked environment %q, want the one bound to the namespace", report.Environment)
+	}
+	var table bytes.Buffer
+	cli.Run(t.Context(), cli.Streams{Out: &table, Err: &errOut, Getenv: func(string) string { return "" }},
+		[]string{"migrate", "--namespace", ns, "-f", file, "--kubeconfig", testcluster.Get(t).Kubeconfig})
+	t.Logf("envop migrate:\n%s", table.String())
 }
