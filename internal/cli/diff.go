@@ -23,6 +23,7 @@ import (
 	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/takeover"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -145,7 +146,7 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	}
 	store := state.NewStore(kube, ns, env.Name)
 	if !fl.noState {
-		if err := overrideFromState(ctx, streams.Err, store, env, &opts); err != nil {
+		if err := overrideFromState(ctx, streams.Err, store, takeover.Namespace{Client: kube, Name: ns}, env, &opts); err != nil {
 			return diffError("%v", err)
 		}
 	}
@@ -199,10 +200,12 @@ func loadDiffManifest(streams Streams, file, envName string, policy manifest.Pol
 	return f, f.Environment(envName), nil
 }
 
-// overrideFromState sets the versions and active colours a sync of this
-// file would resolve against the operator's state, by the operator's plan
-// (package plan). Overrides given as flags win over both.
-func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, env *manifest.Environment, opts *render.Options) error {
+// overrideFromState sets the versions, active colours and kept selectors
+// a sync of this file would resolve against the operator's state, by the
+// operator's plan (package plan), with what the original Environment
+// Operator left in the namespace taken over as the sync would. Overrides
+// given as flags win over both.
+func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, originals takeover.Namespace, env *manifest.Environment, opts *render.Options) error {
 	if err := store.Load(ctx); err != nil {
 		if apierrors.IsForbidden(err) {
 			fmt.Fprintf(warn, "warning: cannot read the operator's state (%v): comparing the file's versions\n", err)
@@ -210,9 +213,17 @@ func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, 
 		}
 		return fmt.Errorf("read the operator's state: %w", err)
 	}
+	found, err := originals.Find(ctx)
+	switch {
+	case apierrors.IsForbidden(err):
+		fmt.Fprintf(warn, "warning: cannot look for the original operator's objects (%v): comparing as if there were none\n", err)
+		found = &takeover.Found{}
+	case err != nil:
+		return err
+	}
 	var p *plan.Plan
 	store.Read(func(states map[string]*state.Service) {
-		p = plan.Make(plan.Input{Env: env, States: states, Git: true, At: time.Now().UTC()})
+		p = plan.Make(plan.Input{Env: env, States: takenOver(found, env, states), Git: true, At: time.Now().UTC()})
 	})
 	for k, v := range opts.Versions {
 		p.Versions[k] = v
