@@ -26,7 +26,6 @@ var schemaTables = map[string][]string{
 	"Container": keys(containerFields), "Deployment": keys(deploymentFields), "Gist": keys(gistFields),
 	"Preset": keys(presetFields), "Access": keys(accessFields), "Toleration": keys(tolerationFields),
 	"DNS": keys(dnsFields),
-	"EntryPort": keys(entryPortFields), "Endpoint": keys(endpointFields),
 }
 
 func keys[T any](t fieldTable[T]) []string {
