@@ -126,6 +126,22 @@ var serviceFields = fieldTable[Service]{
 	"http2":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTP2 = d.boolean(n, p) },
 	"graceperiod":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.GracePeriod = d.int64Ptr(n, p) },
 	"database_type": func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
+	// service_mesh, and the fields of type: HelmChart and type: ServiceEntry
+	// (mesh.go).
+	"service_mesh":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.ServiceMesh = d.str(n, p) },
+	"chart":               func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Chart = d.str(n, p) },
+	"repo":                func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Repo = d.str(n, p) },
+	"target_namespace":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.TargetNamespace = d.str(n, p) },
+	"values_content":      func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.ValuesContent = d.str(n, p) },
+	"set":                 func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Set = d.helmValues(n, p) },
+	"ignore":              func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Ignore = d.boolean(n, p) },
+	"hosts":               func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Hosts = d.strList(n, p) },
+	"addresses":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Addresses = d.strList(n, p) },
+	"location":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Location = d.str(n, p) },
+	"resolution":          func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Resolution = d.str(n, p) },
+	"service_entry_ports": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Ports = decodeEntryPorts(d, n, p) },
+	"endpoints":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Endpoints = decodeEndpoints(d, n, p) },
+	"export_to":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.ExportTo = d.strList(n, p) },
 }
 
 // servicePorts records port or ports (p names which). When a service has

@@ -128,6 +128,14 @@ type Service struct {
 	HTTP2        bool
 	GracePeriod  *int64
 	DatabaseType string
+
+	// ServiceMesh is service_mesh: enable also routes external_url through
+	// the Istio ingress gateway (docs/manifest.md).
+	ServiceMesh string
+	// Helm and Entry are the fields of type: HelmChart and type:
+	// ServiceEntry services.
+	Helm  HelmChartSpec
+	Entry ServiceEntrySpec
 }
 
 // EnvVar is one container environment variable. Exactly one of Value,

@@ -198,6 +198,7 @@ func (v *checker) service(e *Environment, s *Service) {
 	v.tolerations(s.Tolerations)
 	v.oneOf(joinPath(s.Path, "runtime"), s.Runtime, runtimes...)
 	v.customResource(s)
+	v.typedResources(s)
 	v.reservedRefs(serviceRefs(e, s))
 	v.reservedClaims(s.Volumes, s.InitContainers)
 	if s.GracePeriod != nil && *s.GracePeriod < 0 {

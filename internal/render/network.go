@@ -32,6 +32,7 @@ func (r *renderer) blueGreen(s *manifest.Service) error {
 		active = a
 	}
 	r.networking(s, s.Name+"-"+active, versions[active], s.ExternalURL, s.Name)
+	r.meshRoutes(s, r.labels(s.Name, s.Name+"-"+active, versions[active]))
 	return nil
 }
 
