@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 	"unicode/utf8"
 
@@ -117,8 +117,11 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if err := checkDefaults(opts, policy, fl.from); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	f, env, err := loadDiffManifest(streams, fl.file, fl.env, policy)
@@ -135,6 +138,9 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if ns == "" {
 		return diffError("environment %q names no namespace: set --namespace", fl.env)
 	}
+	if err := checkServiceNamespaces(streams, fl.file, f, env, ns); err != nil {
+		return diffError("%s is invalid: nothing to compare", cmp.Or(fl.file, manifest.DefaultFile))
+	}
 	cfg, err := operator.RestConfig(defaultKubeconfig(fl.kubeconfig), fl.context)
 	if err != nil {
 		return diffError("%v", err)
@@ -149,7 +155,7 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 			return diffError("%v", err)
 		}
 	}
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if opts.Files, err = readGists(fl.file, env); err != nil {
 		return diffError("%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -280,7 +286,7 @@ func diffRequest(file string, env *manifest.Environment) (api.DiffRequest, error
 	if err != nil {
 		return api.DiffRequest{}, err
 	}
-	gists, err := manifest.ReadGistFiles(os.DirFS(filepath.Dir(file)), env)
+	gists, err := readGists(file, env)
 	if err != nil {
 		return api.DiffRequest{}, err
 	}

@@ -1,9 +1,8 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -68,8 +67,11 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if err := checkDefaults(opts, policy, fl.from); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	f, diags, err := loadManifest(fl.file, fl.env, policy)
@@ -84,7 +86,10 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err := fl.checkOverrides(env); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if err := checkServiceNamespaces(streams, fl.file, f, env, cmp.Or(env.Namespace, fl.namespace)); err != nil {
+		return err
+	}
+	if opts.Files, err = readGists(fl.file, env); err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -110,4 +115,21 @@ func writeObjects(streams Streams, output string, res *render.Result) error {
 		return fmt.Errorf("write objects: %w", err)
 	}
 	return nil
+}
+
+// checkServiceNamespaces refuses, as the operator does, services whose
+// namespace is not ns, the one the environment is applied in (when known).
+func checkServiceNamespaces(streams Streams, file string, f *manifest.File, env *manifest.Environment, ns string) error {
+	if ns == "" {
+		return nil
+	}
+	bad := manifest.ServiceNamespaces(f, env, ns)
+	if len(bad) == 0 {
+		return nil
+	}
+	for i := range bad {
+		bad[i].File = cmp.Or(file, manifest.DefaultFile)
+	}
+	fmt.Fprint(streams.Err, bad.String())
+	return &ExitError{Code: ExitFailed}
 }

@@ -189,6 +189,12 @@ func (d *decoder) boolean(n *yaml.Node, path string) bool {
 	return false
 }
 
+// boolPtr is boolean for a setting whose absence counts.
+func (d *decoder) boolPtr(n *yaml.Node, path string) *bool {
+	b := d.boolean(n, path)
+	return &b
+}
+
 // list calls each for every item of a sequence.
 func (d *decoder) list(n *yaml.Node, path string, each func(item *yaml.Node, path string)) {
 	items, ok := d.items(n, path)
@@ -431,7 +437,7 @@ func decodeStruct[T any](d *decoder, n *yaml.Node, path string, v *T, table fiel
 		d.record(fp, p.value)
 		f, ok := table[p.key]
 		if !ok {
-			d.errorf(p.keyNode, fp, "unknown field")
+			d.errorf(p.keyNode, fp, "unknown field%s", didYouMean(p.key, table))
 			continue
 		}
 		if isNull(p.value) {
