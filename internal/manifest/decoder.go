@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -437,7 +438,7 @@ func decodeStruct[T any](d *decoder, n *yaml.Node, path string, v *T, table fiel
 		d.record(fp, p.value)
 		f, ok := table[p.key]
 		if !ok {
-			d.errorf(p.keyNode, fp, "unknown field%s", didYouMean(p.key, table))
+			d.errorf(p.keyNode, fp, "unknown field%s", cmp.Or(didYouMean(p.key, table), misplaced(path, p.key)))
 			continue
 		}
 		if isNull(p.value) {

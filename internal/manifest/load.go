@@ -167,6 +167,9 @@ func syntaxDiagnostic(filename string, data []byte, err error) Diagnostic {
 	}
 	msg := trimYAMLPrefix(yamlLine.ReplaceAllString(err.Error(), ""))
 	line, col := syntaxPosition(data, msg, line)
+	if strings.Contains(msg, "tab character") {
+		msg += " (indent with spaces: YAML allows no tab in indentation)"
+	}
 	return Diagnostic{File: filename, Line: line, Col: col, Severity: SeverityError,
 		Message: "invalid YAML: " + msg}
 }

@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -80,4 +81,24 @@ func editDistance(a, b string, limit int) int {
 		prev2, prev, cur = prev, cur, prev2
 	}
 	return min(prev[len(b)], limit+1)
+}
+
+// environmentPath matches the path of an environment: environments[N].
+var environmentPath = regexp.MustCompile(`^environments\[[0-9]+\]$`)
+
+// misplaced is a hint for an unknown field of an environment that is a
+// field of a service: a service written without its services list.
+func misplaced(path, key string) string {
+	if !environmentPath.MatchString(path) || !isServiceField(key) {
+		return ""
+	}
+	return ": " + key + " is a field of a service: list the service under services"
+}
+
+// isServiceField reports whether key is a field of a service. It is set
+// at init: serviceFields decodes through decodeStruct, which calls it.
+var isServiceField func(key string) bool
+
+func init() {
+	isServiceField = func(key string) bool { _, ok := serviceFields[key]; return ok }
 }

@@ -81,3 +81,40 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestMisplacedServiceField: a service's field written in an environment
+// (a service without its services list) says where it belongs.
+func TestMisplacedServiceField(t *testing.T) {
+	_, diags := Load("e.bitesize", []byte(`project: demo
+environments:
+  - name: api
+    port: 8080
+    hpa: {min_replicas: 1, max_replicas: 3}
+    servics: []
+`))
+	want := `e.bitesize:4:5: environments[0].port: unknown field: port is a field of a service: list the service under services
+e.bitesize:5:5: environments[0].hpa: unknown field: hpa is a field of a service: list the service under services
+e.bitesize:6:5: environments[0].servics: unknown field: did you mean services?
+`
+	if got := diags.String(); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestSlashCommentHint: a // comment is part of a YAML value; the error
+// about the value says so.
+func TestSlashCommentHint(t *testing.T) {
+	_, diags := Load("e.bitesize", []byte(`project: demo
+environments:
+  - name: dev
+    namespace: demo
+    services:
+      - name: web
+        kind: deployment // the default
+`))
+	want := `e.bitesize:7:15: environments[0].services[0].kind: must be one of deployment, statefulset, job, cronjob, got "deployment // the default" (YAML comments start with #, not //: the text after // is part of the value)
+`
+	if got := diags.String(); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+}
