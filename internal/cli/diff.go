@@ -54,8 +54,8 @@ operator's own version plan, so only what the file changes shows. Objects are sh
 "~ configured" with a unified diff, or "- pruned" (objects of the operator's inventory the file no
 longer renders); values of Secrets are masked. The render flags are render's, with the same defaults
 from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are
-the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix): a file the operator's
-policy refuses is invalid.
+the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix, --max-cpu-limit,
+--max-memory-limit, --max-hpa-replicas): a file the operator's policy refuses is invalid.
 
 With --endpoint URL (or ENVOP_ENDPOINT, when no --kubeconfig or --context is given) and a token
 (--token, --token-file or ENVOP_TOKEN), diff needs no cluster credentials: the operator answers

@@ -32,12 +32,14 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Use:   "render [-f] FILE --env NAME",
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
-Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
+Gist files are read from the manifest's folder, else from the root of the git repository it is in,
+as the operator reads them. Invalid files are refused (exit 1).
 The rendering settings (--registry to --default-memory-request) are serve's, with the same
 variables (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS, OIDC_GROUPS_PREFIX) and
 defaults; a flag given wins over its variable.
 A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
-default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
+--max-cpu-limit, --max-memory-limit, --max-hpa-replicas, default ALLOWED_SECRETS, ALLOWED_HOSTS,
+VAULT_PATH_PREFIX, LIMITS_MAX_CPU, LIMITS_MAX_MEMORY, HPA_MAX_REPLICAS) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := fl.fromEnv(cmd.Flags(), streams.getenv); err != nil {

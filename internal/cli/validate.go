@@ -30,8 +30,11 @@ func newValidateCmd(streams Streams) *cobra.Command {
 		Long: `Validate loads the file strictly and prints each problem as FILE:LINE:COL: path: message.
 FILE may be given with -f or as the argument; without either, environments.bitesize in the
 current folder is read. -o json|yaml prints {file, valid, diagnostics} instead.
---allowed-secrets, --allowed-hosts and --vault-path-prefix (default: ALLOWED_SECRETS, ALLOWED_HOSTS,
-VAULT_PATH_PREFIX, as serve reads them) report what the operator's policy refuses, as errors.
+--allowed-secrets, --allowed-hosts, --vault-path-prefix, --max-cpu-limit, --max-memory-limit and
+--max-hpa-replicas (default: ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX, LIMITS_MAX_CPU,
+LIMITS_MAX_MEMORY, HPA_MAX_REPLICAS, as serve reads them) report what the operator's policy refuses,
+as errors. Gist paths are looked up in the manifest's folder, else at the root of the git
+repository the file is in, as the operator does.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable file.`,
 		Args: manifestArg(&file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
