@@ -1,11 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 	"unicode/utf8"
 
@@ -55,8 +55,8 @@ operator's own version plan, so only what the file changes shows. Objects are sh
 "~ configured" with a unified diff, or "- pruned" (objects of the operator's inventory the file no
 longer renders); values of Secrets are masked. The render flags are render's, with the same defaults
 from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are
-the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix): a file the operator's
-policy refuses is invalid.
+the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix, --max-cpu-limit,
+--max-memory-limit, --max-hpa-replicas): a file the operator's policy refuses is invalid.
 
 With --endpoint URL (or ENVOP_ENDPOINT, when no --kubeconfig or --context is given) and a token
 (--token, --token-file or ENVOP_TOKEN), diff needs no cluster credentials: the operator answers
@@ -118,8 +118,11 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if err := checkDefaults(opts, policy, fl.from); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	f, env, err := loadDiffManifest(streams, fl.file, fl.env, policy)
@@ -136,6 +139,9 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if ns == "" {
 		return diffError("environment %q names no namespace: set --namespace", fl.env)
 	}
+	if err := checkServiceNamespaces(streams, fl.file, f, env, ns); err != nil {
+		return diffError("%s is invalid: nothing to compare", cmp.Or(fl.file, manifest.DefaultFile))
+	}
 	cfg, err := operator.RestConfig(defaultKubeconfig(fl.kubeconfig), fl.context)
 	if err != nil {
 		return diffError("%v", err)
@@ -150,7 +156,7 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 			return diffError("%v", err)
 		}
 	}
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if opts.Files, err = readGists(fl.file, env); err != nil {
 		return diffError("%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -291,7 +297,7 @@ func diffRequest(file string, env *manifest.Environment) (api.DiffRequest, error
 	if err != nil {
 		return api.DiffRequest{}, err
 	}
-	gists, err := manifest.ReadGistFiles(os.DirFS(filepath.Dir(file)), env)
+	gists, err := readGists(file, env)
 	if err != nil {
 		return api.DiffRequest{}, err
 	}

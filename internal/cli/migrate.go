@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -70,7 +68,7 @@ func runMigrate(ctx context.Context, streams Streams, fl *migrateFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
@@ -108,7 +106,7 @@ func runMigrate(ctx context.Context, streams Streams, fl *migrateFlags) error {
 	})
 	p.Render(&opts)
 	opts.Namespace = fl.namespace
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if opts.Files, err = readGists(fl.file, env); err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)

@@ -1,9 +1,8 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -33,12 +32,14 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Use:   "render [-f] FILE --env NAME",
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
-Gist files are read relative to the manifest's folder. Invalid files are refused (exit 1).
+Gist files are read from the manifest's folder, else from the root of the git repository it is in,
+as the operator reads them. Invalid files are refused (exit 1).
 The rendering settings (--registry to --default-memory-request) are serve's, with the same
 variables (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS, OIDC_GROUPS_PREFIX) and
 defaults; a flag given wins over its variable.
 A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
-default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
+--max-cpu-limit, --max-memory-limit, --max-hpa-replicas, default ALLOWED_SECRETS, ALLOWED_HOSTS,
+VAULT_PATH_PREFIX, LIMITS_MAX_CPU, LIMITS_MAX_MEMORY, HPA_MAX_REPLICAS) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := fl.fromEnv(cmd.Flags(), streams.getenv); err != nil {
@@ -68,8 +69,11 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if err := checkDefaults(opts, policy, fl.from); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	f, diags, err := loadManifest(fl.file, fl.env, policy)
@@ -84,7 +88,10 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err := fl.checkOverrides(env); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS(filepath.Dir(fl.file)), env); err != nil {
+	if err := checkServiceNamespaces(streams, fl.file, f, env, cmp.Or(env.Namespace, fl.namespace)); err != nil {
+		return err
+	}
+	if opts.Files, err = readGists(fl.file, env); err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -110,4 +117,21 @@ func writeObjects(streams Streams, output string, res *render.Result) error {
 		return fmt.Errorf("write objects: %w", err)
 	}
 	return nil
+}
+
+// checkServiceNamespaces refuses, as the operator does, services whose
+// namespace is not ns, the one the environment is applied in (when known).
+func checkServiceNamespaces(streams Streams, file string, f *manifest.File, env *manifest.Environment, ns string) error {
+	if ns == "" {
+		return nil
+	}
+	bad := manifest.ServiceNamespaces(f, env, ns)
+	if len(bad) == 0 {
+		return nil
+	}
+	for i := range bad {
+		bad[i].File = cmp.Or(file, manifest.DefaultFile)
+	}
+	fmt.Fprint(streams.Err, bad.String())
+	return &ExitError{Code: ExitFailed}
 }

@@ -127,10 +127,13 @@ func (f *serveFlags) complete(fs *pflag.FlagSet, streams Streams) error {
 		return err
 	}
 	f.policy.fromEnv(getenv)
-	if o.Policy, err = f.policy.policy(); err != nil {
+	if o.Policy, err = f.policy.policy(from); err != nil {
 		return err
 	}
 	if o.Render, err = f.render.options(from); err != nil {
+		return err
+	}
+	if err := checkDefaults(o.Render, o.Policy, from); err != nil {
 		return err
 	}
 	if o.OIDCAllowedGroups, err = auth.ParseGroupRules(f.oidcGroups); err != nil {

@@ -118,10 +118,13 @@ func (c *Controller) load(snap Snapshot, policy manifest.Policy) (*desired, erro
 	if env.Namespace != "" && env.Namespace != c.cfg.Namespace {
 		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q is bound to namespace %q, but the operator runs in %q", env.Name, env.Namespace, c.cfg.Namespace)}
 	}
+	if bad := manifest.ServiceNamespaces(f, env, c.cfg.Namespace); len(bad) > 0 {
+		return nil, &InvalidError{Revision: snap.Revision, Err: &fileErrors{bad}}
+	}
 	if len(env.Services) == 0 && !c.cfg.AllowEmpty && c.store.Len() > 0 {
 		return nil, &InvalidError{Revision: snap.Revision, Err: fmt.Errorf("environment %q suddenly lists no services: refusing to remove them all (run the operator with --allow-empty to allow it)", env.Name)}
 	}
-	files, err := manifest.ReadGistFiles(snap.Files, env)
+	files, err := manifest.ReadGistFiles(snap.Files, c.cfg.File, env)
 	if err != nil {
 		return nil, &InvalidError{Revision: snap.Revision, Err: err}
 	}

@@ -17,10 +17,14 @@ const (
 	maxGistFiles    = 1000
 )
 
-// ReadGistFiles reads the files the environment's gists name from fsys (the
-// repository root), keyed by cleaned slash path, for render.Options.Files.
-// Folders are read recursively.
-func ReadGistFiles(fsys fs.FS, env *Environment) (map[string][]byte, error) {
+// ReadGistFiles reads the files the environment's gists name from fsys,
+// the repository, where manifest is the manifest's path: each gist path is
+// looked up in the manifest's folder, then at the repository root (see
+// gistPath). Files are keyed by the cleaned slash path the gist wrote, plus
+// the path inside a folder, for render.Options.Files. Folders are read
+// recursively.
+func ReadGistFiles(fsys fs.FS, manifest string, env *Environment) (map[string][]byte, error) {
+	dir := path.Dir(manifest)
 	out := map[string][]byte{}
 	for _, g := range env.Gists {
 		paths := g.Files
@@ -28,7 +32,7 @@ func ReadGistFiles(fsys fs.FS, env *Environment) (map[string][]byte, error) {
 			paths = append([]string{g.Source}, paths...)
 		}
 		for _, p := range paths {
-			if err := readGistPath(fsys, path.Clean(p), out); err != nil {
+			if err := readGistPath(fsys, dir, path.Clean(p), out); err != nil {
 				return nil, fmt.Errorf("gist %q: %w", g.Name, err)
 			}
 		}
@@ -36,16 +40,17 @@ func ReadGistFiles(fsys fs.FS, env *Environment) (map[string][]byte, error) {
 	return out, nil
 }
 
-func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
+func readGistPath(fsys fs.FS, dir, p string, out map[string][]byte) error {
 	if !fs.ValidPath(p) {
 		return fmt.Errorf("path %q is outside the repository", p)
 	}
-	if link, err := linkIn(fsys, p); err != nil {
+	at, _ := gistPath(fsys, dir, p)
+	if link, err := linkIn(fsys, at); err != nil {
 		return err
 	} else if link != "" {
 		return fmt.Errorf("path %q: %s", p, linkProblem(link))
 	}
-	return fs.WalkDir(fsys, p, func(name string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(fsys, at, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -59,48 +64,80 @@ func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
 		if err != nil {
 			return err
 		}
-		out[name] = data
+		rel := name
+		if at != "." {
+			rel = strings.TrimPrefix(name, at)
+		}
+		out[path.Join(p, rel)] = data
 		return nil
 	})
 }
 
+// gistPath finds the gist path p (clean, inside the repository) in fsys:
+// in dir, the manifest's folder, as documented, else at the repository
+// root, where the original read gist paths. fromRoot says the root was
+// used although dir is another folder. When neither has it, the path in
+// dir is returned.
+func gistPath(fsys fs.FS, dir, p string) (at string, fromRoot bool) {
+	inDir := path.Join(dir, p)
+	if dir == "." || exists(fsys, inDir) || !exists(fsys, p) {
+		return inDir, false
+	}
+	return p, true
+}
+
+// exists reports whether name is in fsys, a symbolic link included.
+func exists(fsys fs.FS, name string) bool {
+	_, err := fs.Lstat(fsys, name)
+	return err == nil
+}
+
 // checkGistFiles reports, at their place in the file, the gist paths that
 // name nothing in fsys, so that a missing file is a validation error with
-// its line rather than a failure when rendering. Paths validation refuses
-// (absolute, with ..) are left to it.
-func checkGistFiles(fsys fs.FS, f *File) Diagnostics {
+// its line rather than a failure when rendering, and warns of those found
+// at the repository root only. Paths validation refuses (absolute, with
+// ..) are left to it. manifest is the manifest's path in fsys.
+func checkGistFiles(fsys fs.FS, manifest string, f *File) Diagnostics {
 	if f == nil {
 		return nil
 	}
 	v := &checker{f: f}
-	// check reports a path that cannot be read and says whether it can.
-	check := func(p, file string) bool {
+	dir := path.Dir(manifest)
+	// check reports a path that cannot be read and returns where it is
+	// read from, "" when it cannot be.
+	check := func(p, file string) string {
 		clean := path.Clean(file)
 		if file == "" || strings.HasPrefix(file, "/") || strings.Contains("/"+file+"/", "/../") || !fs.ValidPath(clean) {
-			return false
+			return ""
 		}
-		if _, err := fs.Stat(fsys, clean); errors.Is(err, fs.ErrNotExist) {
-			v.errorf(p, "%q does not exist (gist paths are relative to the manifest's folder)", file)
+		at, fromRoot := gistPath(fsys, dir, clean)
+		if _, err := fs.Stat(fsys, at); errors.Is(err, fs.ErrNotExist) {
+			v.errorf(p, "%q does not exist (gist paths are relative to the manifest's folder, else to the repository root)", file)
 		} else if err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
-		} else if link, err := linkIn(fsys, clean); err != nil {
+		} else if link, err := linkIn(fsys, at); err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
 		} else if link != "" {
 			v.errorf(p, "%q: %s", file, linkProblem(link))
 		} else {
-			return true
+			if fromRoot {
+				v.warnf(p, "%q is read from the repository root: the manifest's folder (%s) has no such path; gist paths are looked up there first, then at the root, where the original read them", file, dir)
+			}
+			return at
 		}
-		return false
+		return ""
 	}
 	for i := range f.Environments {
 		for _, g := range f.Environments[i].Gists {
-			if p := joinPath(g.Path, "path"); check(p, g.Source) {
-				raw, err := readBounded(fsys, path.Clean(g.Source), maxGistFileSize)
-				if err == nil {
-					_, _, err = ConfigMapData(raw)
-				}
-				if err != nil {
-					v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
+			if p := joinPath(g.Path, "path"); g.Source != "" {
+				if at := check(p, g.Source); at != "" {
+					raw, err := readBounded(fsys, at, maxGistFileSize)
+					if err == nil {
+						_, _, err = ConfigMapData(raw)
+					}
+					if err != nil {
+						v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
+					}
 				}
 			}
 			for j, file := range g.Files {

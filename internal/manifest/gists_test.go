@@ -1,6 +1,8 @@
 package manifest
 
 import (
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,8 +42,8 @@ environments:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `environments.bitesize:12:13: environments[0].gists[1].files[1]: "gists/missing.txt" does not exist (gist paths are relative to the manifest's folder)
-environments.bitesize:14:15: environments[0].gists[2].path: "nope.yaml" does not exist (gist paths are relative to the manifest's folder)
+	want := `environments.bitesize:12:13: environments[0].gists[1].files[1]: "gists/missing.txt" does not exist (gist paths are relative to the manifest's folder, else to the repository root)
+environments.bitesize:14:15: environments[0].gists[2].path: "nope.yaml" does not exist (gist paths are relative to the manifest's folder, else to the repository root)
 environments.bitesize:16:15: environments[0].gists[3].path: "gists/values.yaml" is not a ConfigMap manifest: error unmarshaling JSON: while decoding JSON: json: unknown field "x"
 environments.bitesize:18:15: environments[0].gists[4].path: "gists/secret.yaml" is not a ConfigMap manifest: kind is "Secret"
 `
@@ -132,7 +134,7 @@ environments:
 	}
 	env := f.Environments[0]
 	env.Gists = env.Gists[2:]
-	files, err := ReadGistFiles(fsys, &env)
+	files, err := ReadGistFiles(fsys, "environments.bitesize", &env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +142,113 @@ environments:
 		t.Errorf("folder read %v, want conf/a.conf only (the link inside skipped)", files)
 	}
 	env.Gists = f.Environments[0].Gists[:1]
-	if _, err := ReadGistFiles(fsys, &env); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := ReadGistFiles(fsys, "environments.bitesize", &env); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("reading through a link: %v", err)
+	}
+}
+
+// gistRepo is a repository whose manifest is in deploy/: one gist file is
+// both there and at the root, others at the root only.
+func gistRepo() fstest.MapFS {
+	return fstest.MapFS{
+		"deploy/environments.bitesize": {Data: []byte(`project: demo
+environments:
+  - name: dev
+    namespace: demo
+    gists:
+      - name: both
+        files: [conf/a.conf]
+      - name: root-file
+        files: [shared/b.conf]
+      - name: root-manifest
+        path: cm.yaml
+      - name: root-folder
+        files: [tree]
+`)},
+		"deploy/conf/a.conf": {Data: []byte("from the folder")},
+		"conf/a.conf":        {Data: []byte("from the root")},
+		"shared/b.conf":      {Data: []byte("b")},
+		"cm.yaml":            {Data: []byte("apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n")},
+		"tree/x":             {Data: []byte("x")},
+		"tree/sub/y":         {Data: []byte("y")},
+	}
+}
+
+// TestGistPathsFolderThenRoot: a gist path is read from the manifest's
+// folder when it is there, else from the repository root (as the original
+// read them), with a warning naming the path; files keep the path the gist
+// wrote.
+func TestGistPathsFolderThenRoot(t *testing.T) {
+	fsys := gistRepo()
+	f, diags, err := LoadFS(fsys, "deploy/environments.bitesize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diags.HasErrors() {
+		t.Fatalf("errors:\n%s", diags)
+	}
+	var lines []string
+	for _, d := range diags {
+		lines = append(lines, fmt.Sprintf("%d:%d: %s", d.Line, d.Col, d.Path))
+		if !strings.Contains(d.Message, "is read from the repository root: the manifest's folder (deploy) has no such path") {
+			t.Errorf("message: %s", d)
+		}
+	}
+	want := "9:17: environments[0].gists[1].files[0]|11:15: environments[0].gists[2].path|13:17: environments[0].gists[3].files[0]"
+	if got := strings.Join(lines, "|"); got != want {
+		t.Errorf("warnings at %s, want %s", got, want)
+	}
+	files, err := ReadGistFiles(fsys, "deploy/environments.bitesize", &f.Environments[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for k, v := range files {
+		got[k] = string(v)
+	}
+	wantFiles := map[string]string{"conf/a.conf": "from the folder", "shared/b.conf": "b",
+		"cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n", "tree/x": "x", "tree/sub/y": "y"}
+	if !maps.Equal(got, wantFiles) {
+		t.Errorf("files %v, want %v", got, wantFiles)
+	}
+}
+
+// TestGistPathsAtTheRoot: with the manifest at the root, both places are
+// one: no warning.
+func TestGistPathsAtTheRoot(t *testing.T) {
+	fsys := gistRepo()
+	fsys["environments.bitesize"] = fsys["deploy/environments.bitesize"]
+	_, diags, err := LoadFS(fsys, "environments.bitesize")
+	if err != nil || len(diags) > 0 {
+		t.Fatalf("err %v, diagnostics:\n%s", err, diags)
+	}
+}
+
+// TestGistPathsStayInside: a path out of the repository is refused by
+// validation, from a manifest in a folder too, and never read.
+func TestGistPathsStayInside(t *testing.T) {
+	fsys := gistRepo()
+	fsys["deploy/environments.bitesize"] = &fstest.MapFile{Data: []byte(`project: demo
+environments:
+  - name: dev
+    namespace: demo
+    gists:
+      - name: up
+        files: [../shared/b.conf]
+      - name: abs
+        path: /cm.yaml
+`)}
+	f, diags, err := LoadFS(fsys, "deploy/environments.bitesize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `deploy/environments.bitesize:7:17: environments[0].gists[0].files[0]: must be a relative path inside the repository, got "../shared/b.conf"
+deploy/environments.bitesize:9:15: environments[0].gists[1].path: must be a relative path inside the repository, got "/cm.yaml"
+`
+	if got := diags.String(); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := ReadGistFiles(fsys, "deploy/environments.bitesize", &f.Environments[0]); err == nil || !strings.Contains(err.Error(), "outside the repository") {
+		t.Errorf("read: %v", err)
 	}
 }

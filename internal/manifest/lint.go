@@ -54,6 +54,7 @@ func (v *checker) lintService(e *Environment, s *Service) {
 	}
 	v.lintIgnored(e, s)
 	v.lintTyped(e, s)
+	v.lintIngressSwitches(s)
 }
 
 // lintIgnored warns about settings that another setting overrides, which

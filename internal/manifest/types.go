@@ -122,10 +122,11 @@ type Service struct {
 	Options    map[string]any
 	APIVersion string
 
-	// Legacy ingress switches of the original format.
-	HTTPSOnly    bool
-	HTTPSBackend bool
-	HTTP2        bool
+	// Legacy ingress switches of the original format, nil when not
+	// written: labels on the Ingress for the original's own controller.
+	HTTPSOnly    *bool
+	HTTPSBackend *bool
+	HTTP2        *bool
 	GracePeriod  *int64
 	DatabaseType string
 
@@ -136,6 +137,9 @@ type Service struct {
 	// ServiceEntry services.
 	Helm  HelmChartSpec
 	Entry ServiceEntrySpec
+	// Namespace, when written, repeats the environment's namespace: a
+	// service lives where its environment's operator runs.
+	Namespace string
 }
 
 // EnvVar is one container environment variable. Exactly one of Value,

@@ -42,7 +42,7 @@ func (r *renderer) meshRoutes(s *manifest.Service, labels map[string]string) {
 	}
 	servers := []any{map[string]any{"port": gatewayPort(80, "http", "HTTP"), "hosts": anyList(s.ExternalURL)}}
 	if s.HasTLS() {
-		if s.HTTPSOnly {
+		if s.HTTPSOnly != nil && *s.HTTPSOnly {
 			servers[0].(map[string]any)["tls"] = map[string]any{"httpsRedirect": true}
 		}
 		// The Secret the Ingress names, which cert-manager, Vault or the

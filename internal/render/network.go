@@ -1,6 +1,9 @@
 package render
 
 import (
+	"maps"
+	"strconv"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -97,9 +100,23 @@ func (r *renderer) ingress(s *manifest.Service, name string, labels map[string]s
 	}
 	_ = r.add(&networkingv1.Ingress{
 		TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels, Annotations: ingressAnnotations(s)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: ingressLabels(s, labels), Annotations: ingressAnnotations(s)},
 		Spec:       spec,
 	})
+}
+
+// ingressLabels are the Ingress's labels: the service's, and the
+// original's switches for its own ingress controller, as it set them
+// (httpsOnly, httpsBackend, http2: "true" or "false"), when written.
+func ingressLabels(s *manifest.Service, labels map[string]string) map[string]string {
+	switches := map[string]*bool{"httpsOnly": s.HTTPSOnly, "httpsBackend": s.HTTPSBackend, "http2": s.HTTP2}
+	out := maps.Clone(labels)
+	for key, set := range switches {
+		if set != nil {
+			out[key] = strconv.FormatBool(*set)
+		}
+	}
+	return out
 }
 
 func backendPort(s *manifest.Service) int {
@@ -125,10 +142,10 @@ func ingressAnnotations(s *manifest.Service) map[string]string {
 		}
 	}
 	// The original's switches for its nginx ingress controller.
-	if s.HTTPSOnly {
+	if isTrue(s.HTTPSOnly) {
 		ann["nginx.ingress.kubernetes.io/force-ssl-redirect"] = "true"
 	}
-	if s.HTTPSBackend {
+	if isTrue(s.HTTPSBackend) {
 		ann["nginx.ingress.kubernetes.io/backend-protocol"] = "HTTPS"
 	}
 	if len(ann) == 0 {
@@ -136,3 +153,5 @@ func ingressAnnotations(s *manifest.Service) map[string]string {
 	}
 	return ann
 }
+
+func isTrue(b *bool) bool { return b != nil && *b }

@@ -22,8 +22,9 @@ type Options struct {
 	IngressClass    string
 	// StorageClasses maps a volume type (ebs, efs, ...) to a storage class.
 	StorageClasses map[string]string
-	// Files holds gist contents by slash-separated path relative to the
-	// repository root; manifest.ReadGistFiles fills it.
+	// Files holds gist contents by the slash-separated path the gist
+	// names (a file inside a folder it names by that path plus the rest);
+	// manifest.ReadGistFiles fills it.
 	Files map[string][]byte
 	// Versions overrides versions by workload name: the operator passes the
 	// versions deployed through its API. Blue/green keys are NAME-blue and
