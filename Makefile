@@ -13,10 +13,12 @@ CLUSTER_DIR := .cluster
 CONTROLPLANE_BIN = $(shell bash hack/controlplane/build.sh --print-dir)
 # Where hack/dex/build.sh puts (or finds) the Dex binary of the OIDC tests.
 DEX_BIN = $(shell bash hack/dex/build.sh --print-dir)
+# Where hack/istio/fetch.sh puts (or finds) Istio's CRDs for the mesh tests.
+ISTIO_CRDS = $(shell bash hack/istio/fetch.sh --print-path)
 # Test artifacts (the status page's screenshot) are kept in .artifacts/.
 GO_TEST_FLAGS ?= -race -timeout 30m -artifacts -outputdir $(CURDIR)/.artifacts
 
-.PHONY: all build test vet fmt-check controlplane dex cluster-up cluster-down demo bench trials clean
+.PHONY: all build test vet fmt-check controlplane dex istio-crds cluster-up cluster-down demo bench trials clean
 
 all: build
 
@@ -31,10 +33,15 @@ controlplane:
 dex:
 	bash hack/dex/build.sh >/dev/null
 
+## istio-crds: fetch the pinned Istio CRDs for the service mesh tests (cached).
+istio-crds:
+	bash hack/istio/fetch.sh >/dev/null
+
 ## test: vet, formatting and every test, the cluster tests included.
-test: controlplane dex vet fmt-check
+test: controlplane dex istio-crds vet fmt-check
 	mkdir -p .artifacts
-	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' ENVOP_DEX_BIN='$(DEX_BIN)' go test $(GO_TEST_FLAGS) ./...
+	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' ENVOP_DEX_BIN='$(DEX_BIN)' ENVOP_ISTIO_CRDS='$(ISTIO_CRDS)' \
+		go test $(GO_TEST_FLAGS) ./...
 
 vet:
 	go vet ./...

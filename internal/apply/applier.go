@@ -37,6 +37,7 @@ type Applier struct {
 	applying map[objectKey]int
 	kinds    map[schema.GroupKind]bool // see RememberKinds
 	inv      inventory
+	watch    *driftWatch // see WatchDrift
 }
 
 // objectKey names an object in the Applier's namespace.
@@ -122,6 +123,7 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		holdRoutes(held, changes)
 		cs.Changes = append(cs.Changes, changes...)
 	}
+	a.watchCustom(ctx, kindsOf(objs))
 	counts := cs.Counts()
 	a.opts.Logger.Info("applied", "namespace", a.opts.Namespace, "objects", len(objs),
 		"created", counts[Created], "configured", counts[Configured], "unchanged", counts[Unchanged],

@@ -5,13 +5,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
+	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata/metadatainformer"
 	"k8s.io/client-go/tools/cache"
+
+	"github.com/envop/envop/internal/render"
 )
 
 // WatchDrift watches the environment's objects of every kind the renderer
@@ -22,38 +28,126 @@ import (
 // does not own (replicas under an autoscaler, annotations other
 // controllers add) and status updates are not drift. It returns once the
 // watches have listed the objects; they stop when ctx ends.
+//
+// The custom resource kinds of render.KnownCustomKinds join the watch
+// once this Applier applies an object of one (see watchCustom), as do those
+// its inventory already holds; legacy `type` kinds are never watched.
 func (a *Applier) WatchDrift(ctx context.Context, notify func()) error {
 	factory := metadatainformer.NewFilteredSharedInformerFactory(a.meta, 0, a.opts.Namespace,
 		func(o *metav1.ListOptions) { o.LabelSelector = a.selector() })
+	w := &driftWatch{ctx: ctx, factory: factory, notify: notify, watched: map[schema.GroupKind]bool{}}
 	var synced []cache.InformerSynced
 	for _, gk := range pruneKinds(nil, nil) {
-		m, err := a.mapper.mapping(gk.WithVersion(""))
-		if meta.IsNoMatchError(err) {
-			continue // not served by this cluster: nothing of it to watch
-		}
+		inf, err := a.watchKind(w, gk)
 		if err != nil {
 			return fmt.Errorf("watch for drift: %w", err)
 		}
-		inf := factory.ForResource(m.Resource).Informer()
-		if err := inf.SetTransform(a.slimMetadata); err != nil {
-			return fmt.Errorf("watch for drift: %w", err)
+		if inf != nil {
+			synced = append(synced, inf.HasSynced)
 		}
-		kind := gk.Kind
-		if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
-			a.opts.Logger.Warn("drift watch failed", "kind", kind, "error", err)
-		}); err != nil {
-			return fmt.Errorf("watch for drift: %w", err)
-		}
-		if _, err := inf.AddEventHandler(a.driftHandler(gk, notify)); err != nil {
-			return fmt.Errorf("watch for drift: %w", err)
-		}
-		synced = append(synced, inf.HasSynced)
 	}
 	factory.Start(ctx.Done())
 	if !cache.WaitForCacheSync(ctx.Done(), synced...) {
 		return fmt.Errorf("watch for drift: %w", ctx.Err())
 	}
+	a.mu.Lock()
+	a.watch = w
+	a.mu.Unlock()
+	a.watchCustom(ctx, a.appliedKinds())
 	return nil
+}
+
+// driftWatch is the watch WatchDrift started, which kinds applied later
+// join.
+type driftWatch struct {
+	ctx     context.Context
+	factory metadatainformer.SharedInformerFactory
+	notify  func()
+
+	mu      sync.Mutex
+	watched map[schema.GroupKind]bool
+}
+
+// watchKind adds an informer for gk to w, not started; nil when the
+// cluster does not serve gk.
+func (a *Applier) watchKind(w *driftWatch, gk schema.GroupKind) (cache.SharedIndexInformer, error) {
+	m, err := a.mapper.mapping(gk.WithVersion(""))
+	if meta.IsNoMatchError(err) {
+		return nil, nil // not served by this cluster: nothing of it to watch
+	}
+	if err != nil {
+		return nil, err
+	}
+	inf := w.factory.ForResource(m.Resource).Informer()
+	if err := inf.SetTransform(a.slimMetadata); err != nil {
+		return nil, err
+	}
+	kind := gk.Kind
+	if err := inf.SetWatchErrorHandler(func(_ *cache.Reflector, err error) {
+		a.opts.Logger.Warn("drift watch failed", "kind", kind, "error", err)
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := inf.AddEventHandler(a.driftHandler(gk, w.notify)); err != nil {
+		return nil, err
+	}
+	w.watched[gk] = true
+	return inf, nil
+}
+
+// customSyncWait bounds how long an Apply waits for the first list of a
+// custom kind that joins the drift watch; a watch the operator may not
+// make (its rights lack watch) must not hold the sync.
+const customSyncWait = 2 * time.Second
+
+// watchCustom adds to the drift watch, once WatchDrift started it, the
+// kinds among kinds that render.KnownCustomKinds names and it does not
+// watch yet: those `envop install` grants watch on. A kind the cluster
+// does not serve is tried again on a later call.
+func (a *Applier) watchCustom(ctx context.Context, kinds []schema.GroupKind) {
+	a.mu.Lock()
+	w := a.watch
+	a.mu.Unlock()
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var synced []cache.InformerSynced
+	for _, gk := range kinds {
+		if w.watched[gk] || !slices.Contains(render.KnownCustomKinds(), gk) {
+			continue
+		}
+		inf, err := a.watchKind(w, gk)
+		if err != nil {
+			a.opts.Logger.Warn("drift watch failed", "kind", gk.Kind, "error", err)
+			continue
+		}
+		if inf != nil {
+			synced = append(synced, inf.HasSynced)
+			a.opts.Logger.Info("drift watch added", "kind", gk.String())
+		}
+	}
+	if len(synced) == 0 {
+		return
+	}
+	w.factory.Start(w.ctx.Done())
+	wait, cancel := context.WithTimeout(ctx, customSyncWait)
+	defer cancel()
+	cache.WaitForCacheSync(wait.Done(), synced...)
+}
+
+// kindsOf are the kinds of objs, once each.
+func kindsOf(objs []*unstructured.Unstructured) []schema.GroupKind {
+	seen := map[schema.GroupKind]bool{}
+	var out []schema.GroupKind
+	for _, obj := range objs {
+		if gk := obj.GroupVersionKind().GroupKind(); !seen[gk] {
+			seen[gk] = true
+			out = append(out, gk)
+		}
+	}
+	return out
 }
 
 // driftHandler calls notify for updates and deletes that are drift.

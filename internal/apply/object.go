@@ -60,6 +60,14 @@ func (a *Applier) reconcile(ctx context.Context, obj *unstructured.Unstructured,
 	if current != nil && a.owns(current) && a.upToDate(key, hash, desired, current) {
 		return Unchanged, "", nil
 	}
+	if a.original(current) {
+		if keptKinds[desired.GetKind()] {
+			return Unchanged, "", nil
+		}
+		if err := a.transfer(ctx, ri, current); err != nil {
+			return "", "", err
+		}
+	}
 	reverted := a.drift(key, hash, current)
 	if err := a.handOverReplicas(ctx, ri, desired, current); err != nil {
 		return "", "", err

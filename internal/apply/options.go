@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	rbacv1 "k8s.io/api/rbac/v1"
+
+	"github.com/envop/envop/internal/render"
 )
 
 // Defaults of Options.
@@ -96,3 +98,15 @@ var RequiredRules = []rbacv1.PolicyRule{
 	{APIGroups: []string{"autoscaling"}, Resources: []string{"horizontalpodautoscalers"}, Verbs: applyVerbs},
 	{APIGroups: []string{"rbac.authorization.k8s.io"}, Resources: []string{"roles", "rolebindings"}, Verbs: applyVerbs},
 }
+
+// IstioRules are the rules the Applier needs on the Istio kinds that
+// service_mesh (Gateway, VirtualService) and type: ServiceEntry render, and
+// HelmChartRules on the HelmChart of type: HelmChart: the same verbs as on
+// the kinds it always renders, watch included, since it watches them for
+// drift (`envop install --istio`, `--helm-charts`; docs/install.md).
+var (
+	IstioRules = []rbacv1.PolicyRule{{APIGroups: []string{render.GatewayKind.Group},
+		Resources: []string{"gateways", "serviceentries", "virtualservices"}, Verbs: applyVerbs}}
+	HelmChartRules = []rbacv1.PolicyRule{{APIGroups: []string{render.HelmChartKind.Group},
+		Resources: []string{"helmcharts"}, Verbs: applyVerbs}}
+)

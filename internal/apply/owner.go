@@ -8,6 +8,7 @@ import (
 
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
+	"github.com/envop/envop/internal/takeover"
 )
 
 // ReasonNotOwned is the reason of a service refused because an object of
@@ -92,7 +93,7 @@ func (a *Applier) refusalsOf(ctx context.Context, objs []*unstructured.Unstructu
 			continue
 		}
 		inst := installation(current)
-		if !inst && adopt != nil && adopt(obj) {
+		if !inst && (takeover.Original(current.GetLabels()) || adopt != nil && adopt(obj)) {
 			adopted = append(adopted, obj)
 			continue
 		}

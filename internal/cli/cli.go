@@ -102,6 +102,7 @@ func newRoot(streams Streams) *cobra.Command {
 		newAuditCmd(streams),
 		newInstallCmd(streams),
 		newDiffCmd(streams),
+		newMigrateCmd(streams),
 	)
 	return root
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"github.com/envop/envop/internal/plan"
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/takeover"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -53,8 +55,8 @@ operator's own version plan, so only what the file changes shows. Objects are sh
 "~ configured" with a unified diff, or "- pruned" (objects of the operator's inventory the file no
 longer renders); values of Secrets are masked. The render flags are render's, with the same defaults
 from DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS and OIDC_GROUPS_PREFIX, and so are
-the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix): a file the operator's
-policy refuses is invalid.
+the policy flags (--allowed-secrets, --allowed-hosts, --vault-path-prefix, --max-cpu-limit,
+--max-memory-limit, --max-hpa-replicas): a file the operator's policy refuses is invalid.
 
 With --endpoint URL (or ENVOP_ENDPOINT, when no --kubeconfig or --context is given) and a token
 (--token, --token-file or ENVOP_TOKEN), diff needs no cluster credentials: the operator answers
@@ -120,8 +122,11 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	if err := checkDefaults(opts, policy, fl.from); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	f, env, err := loadDiffManifest(streams, fl.file, fl.env, fl.gistsDir, policy)
@@ -138,6 +143,9 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	if ns == "" {
 		return diffError("environment %q names no namespace: set --namespace", fl.env)
 	}
+	if err := checkServiceNamespaces(streams, fl.file, f, env, ns); err != nil {
+		return diffError("%s is invalid: nothing to compare", cmp.Or(fl.file, manifest.DefaultFile))
+	}
 	cfg, err := operator.RestConfig(defaultKubeconfig(fl.kubeconfig), fl.context)
 	if err != nil {
 		return diffError("%v", err)
@@ -148,11 +156,11 @@ func runDiff(ctx context.Context, streams Streams, fl *diffFlags) error {
 	}
 	store := state.NewStore(kube, ns, env.Name)
 	if !fl.noState {
-		if err := overrideFromState(ctx, streams.Err, store, env, &opts); err != nil {
+		if err := overrideFromState(ctx, streams.Err, store, takeover.Namespace{Client: kube, Name: ns}, env, &opts); err != nil {
 			return diffError("%v", err)
 		}
 	}
-	if opts.Files, err = gistFiles(fl.file, fl.gistsDir, env); err != nil {
+	if opts.Files, err = readGists(fl.file, fl.gistsDir, env); err != nil {
 		return diffError("%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -205,10 +213,12 @@ func loadDiffManifest(streams Streams, file, envName, gistsDir string, policy ma
 	return f, f.Environment(envName), nil
 }
 
-// overrideFromState sets the versions and active colours a sync of this
-// file would resolve against the operator's state, by the operator's plan
-// (package plan). Overrides given as flags win over both.
-func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, env *manifest.Environment, opts *render.Options) error {
+// overrideFromState sets the versions, active colours and kept selectors
+// a sync of this file would resolve against the operator's state, by the
+// operator's plan (package plan), with what the original Environment
+// Operator left in the namespace taken over as the sync would. Overrides
+// given as flags win over both.
+func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, originals takeover.Namespace, env *manifest.Environment, opts *render.Options) error {
 	if err := store.Load(ctx); err != nil {
 		if apierrors.IsForbidden(err) {
 			fmt.Fprintf(warn, "warning: cannot read the operator's state (%v): comparing the file's versions\n", err)
@@ -216,9 +226,17 @@ func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, 
 		}
 		return fmt.Errorf("read the operator's state: %w", err)
 	}
+	found, err := originals.Find(ctx)
+	switch {
+	case apierrors.IsForbidden(err):
+		fmt.Fprintf(warn, "warning: cannot look for the original operator's objects (%v): comparing as if there were none\n", err)
+		found = &takeover.Found{}
+	case err != nil:
+		return err
+	}
 	var p *plan.Plan
 	store.Read(func(states map[string]*state.Service) {
-		p = plan.Make(plan.Input{Env: env, States: states, Git: true, At: time.Now().UTC()})
+		p = plan.Make(plan.Input{Env: env, States: takenOver(found, env, states), Git: true, At: time.Now().UTC()})
 	})
 	for k, v := range opts.Versions {
 		p.Versions[k] = v
@@ -226,7 +244,7 @@ func overrideFromState(ctx context.Context, warn io.Writer, store *state.Store, 
 	for k, v := range opts.Active {
 		p.Active[k] = v
 	}
-	opts.Versions, opts.Active = p.Versions, p.Active
+	p.Render(opts)
 	return nil
 }
 
@@ -287,7 +305,7 @@ func diffRequest(file, gistsDir string, env *manifest.Environment) (api.DiffRequ
 	if err != nil {
 		return api.DiffRequest{}, err
 	}
-	gists, err := gistFiles(file, gistsDir, env)
+	gists, err := readGists(file, gistsDir, env)
 	if err != nil {
 		return api.DiffRequest{}, err
 	}

@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/envop/envop/internal/manifest"
 )
@@ -39,17 +39,18 @@ func checkGistsDir(dir string) error {
 	return nil
 }
 
-// gistFiles reads the files env's gists name: from the manifest's folder,
-// or from --gists-dir when env names a gists repository, which rendering
-// cannot do without.
-func gistFiles(file, gistsDir string, env *manifest.Environment) (map[string][]byte, error) {
-	tree := os.DirFS(filepath.Dir(file))
-	if env.GistsRepository != nil && len(env.Gists) > 0 {
-		if gistsDir == "" {
-			return nil, fmt.Errorf("environment %q reads its gists from %s (gists_repository), which is not fetched here: give a local checkout of it with --gists-dir DIR",
-				env.Name, env.GistsRepository.Remote)
-		}
-		tree = os.DirFS(gistsDir)
+// readGists reads the gist files of env as the operator does (see
+// manifest.ReadGistFiles): from the git repository the manifest file is
+// in, or from --gists-dir when env reads a gists repository, which
+// rendering cannot do without.
+func readGists(file, gistsDir string, env *manifest.Environment) (map[string][]byte, error) {
+	if env.ReadsGistsRepository() && gistsDir == "" {
+		return nil, fmt.Errorf("environment %q reads its gists from %s (gists_repository), which is not fetched here: give a local checkout of it with --gists-dir DIR",
+			env.Name, env.GistsRepository.Remote)
 	}
-	return manifest.ReadGistFiles(tree, env)
+	repo, name, err := repository(cmp.Or(file, manifest.DefaultFile))
+	if err != nil {
+		return nil, err
+	}
+	return manifest.ReadGistFiles(repo, name, env, gistsTree(gistsDir))
 }

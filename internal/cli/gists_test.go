@@ -9,6 +9,97 @@ import (
 	"github.com/envop/envop/internal/manifest"
 )
 
+// writeTree writes files (slash paths) under a new folder and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// rootGistManifest keeps its manifest in deploy/ and names a gist file
+// kept at the repository root, where the original looked for it.
+var rootGistManifest = map[string]string{
+	"deploy/environments.bitesize": `project: shop
+environments:
+  - name: dev
+    namespace: shop-dev
+    gists:
+      - name: app-settings
+        files: [conf/app.properties]
+    services:
+      - name: api
+        version: 1.0.0
+        volumes:
+          - name: app-settings
+            path: /etc/app
+            type: configmap
+`,
+	"conf/app.properties": "greeting=hello\n",
+}
+
+// TestGistsFromTheRepositoryRoot: validate and render look a gist path up
+// in the manifest's folder, then at the root of the git repository the
+// file is in (as the operator does in its checkout), saying so.
+func TestGistsFromTheRepositoryRoot(t *testing.T) {
+	root := writeTree(t, rootGistManifest)
+	if err := os.Mkdir(filepath.Join(root, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(root, "deploy", "environments.bitesize")
+	code, out, errOut := run(t, "validate", file)
+	want := file + `:7:17: warning: environments[0].gists[0].files[0]: "conf/app.properties" is read from the repository root: the manifest's folder (deploy) has no such path`
+	if code != ExitOK || !strings.Contains(errOut, want) || !strings.Contains(out, "valid") {
+		t.Errorf("validate: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	code, out, errOut = run(t, "render", "-f", file, "--env", "dev")
+	if code != ExitOK || !strings.Contains(out, "app.properties: |\n    greeting=hello") {
+		t.Errorf("render: exit %d, stderr %q, stdout:\n%s", code, errOut, out)
+	}
+}
+
+// TestGistsOutsideARepository: without a git repository above it, the
+// manifest's folder is the repository: nothing above it is read.
+func TestGistsOutsideARepository(t *testing.T) {
+	root := writeTree(t, rootGistManifest)
+	file := filepath.Join(root, "deploy", "environments.bitesize")
+	code, _, errOut := run(t, "validate", file)
+	want := file + `:7:17: environments[0].gists[0].files[0]: "conf/app.properties" does not exist`
+	if code != ExitFailed || !strings.Contains(errOut, want) {
+		t.Errorf("validate: exit %d, stderr %q", code, errOut)
+	}
+}
+
+// TestRenderRefusesAnotherNamespace: a service's namespace must be the one
+// the environment is applied in, --namespace when it names none.
+func TestRenderRefusesAnotherNamespace(t *testing.T) {
+	file := writeFile(t, `project: shop
+environments:
+  - name: dev
+    services:
+      - name: api
+        version: 1.0.0
+        namespace: shop-dev
+`)
+	code, out, errOut := run(t, "render", "-f", file, "--env", "dev", "--namespace", "shop-dev")
+	if code != ExitOK || !strings.Contains(out, "namespace: shop-dev") {
+		t.Errorf("same namespace: exit %d, stderr %q", code, errOut)
+	}
+	code, out, errOut = run(t, "render", "-f", file, "--env", "dev", "--namespace", "shop-test")
+	want := file + `:7:20: environments[0].services[0].namespace: "shop-dev" is not the namespace the operator runs in, "shop-test"`
+	if code != ExitFailed || out != "" || !strings.Contains(errOut, want) {
+		t.Errorf("another namespace: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
 const gistsRepoManifest = `project: shop
 environments:
   - name: dev
@@ -104,5 +195,47 @@ func TestDiffRequestGistsDir(t *testing.T) {
 	}
 	if !remoteDiffFlags["gists-dir"] {
 		t.Error("--gists-dir is refused with --endpoint")
+	}
+}
+
+// TestGistsDirFromItsRoot: the gists of a gists repository are looked up
+// at the root of the checkout alone, whatever folder the manifest is in,
+// though the manifest's repository has the path at its root.
+func TestGistsDirFromItsRoot(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"deploy/environments.bitesize": strings.Replace(gistsRepoManifest, "files: [config/app.properties]", "files: [conf/app.properties]", 1),
+		"conf/app.properties":          "from=manifest\n",
+	})
+	if err := os.Mkdir(filepath.Join(root, ".git"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	checkout := writeTree(t, map[string]string{
+		"conf/app.properties":        "from=gists\n",
+		"deploy/conf/app.properties": "from=the checkout's deploy\n",
+	})
+	file := filepath.Join(root, "deploy", "environments.bitesize")
+	code, _, stderr := run(t, "validate", file, "--gists-dir", checkout)
+	if code != 0 || stderr != "" {
+		t.Errorf("validate: exit %d, stderr %q; want 0 and no warning", code, stderr)
+	}
+	code, stdout, stderr := run(t, "render", file, "--env", "dev", "--gists-dir", checkout)
+	if code != 0 || !strings.Contains(stdout, "from=gists") || strings.Contains(stdout, "from=manifest") || strings.Contains(stdout, "checkout's deploy") {
+		t.Errorf("render: exit %d, stderr %q, stdout:\n%s", code, stderr, stdout)
+	}
+}
+
+// TestMigrateGistsDir: migrate renders the environment, so it reads the
+// gists of a gists repository from --gists-dir, before reaching for the
+// cluster.
+func TestMigrateGistsDir(t *testing.T) {
+	file, checkout := gistsSetup(t)
+	code, _, stderr := run(t, "migrate", "--namespace", "shop-dev", "-f", file)
+	if code != ExitFailed || !strings.Contains(stderr, "give a local checkout of it with --gists-dir DIR") {
+		t.Errorf("without --gists-dir: exit %d, stderr %q", code, stderr)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "none")
+	code, _, stderr = run(t, "migrate", "--namespace", "shop-dev", "-f", file, "--gists-dir", checkout, "--kubeconfig", kubeconfig)
+	if code != ExitUsage || strings.Contains(stderr, "gists") || !strings.Contains(stderr, "none") {
+		t.Errorf("with --gists-dir: exit %d, stderr %q; want the gists read and the kubeconfig refused", code, stderr)
 	}
 }

@@ -24,12 +24,15 @@ The Service exposes the API only; /metrics is served on the pod's port named met
 The Secrets they read (API tokens, git credentials) are named in the header; create them yourself.
 An environment with access entries also needs --access: Kubernetes lets the operator create
 the Roles those entries grant only if it holds every right they grant, which --access adds
-to its Role (up to pods/exec; never escalate or bind).`,
+to its Role (up to pods/exec; never escalate or bind). An environment whose services use
+service_mesh or type: ServiceEntry needs --istio, one with type: HelmChart --helm-charts: they add
+the rights on those kinds.`,
 		Example: `  envop install --namespace shop-dev --environment dev \
     --git-repo https://git.example.com/shop/environments.git | kubectl apply -f -`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Rules = operator.RequiredRules()
+			o.IstioRules, o.HelmChartRules = operator.IstioRules(), operator.HelmChartRules()
 			data, err := install.Render(o, output)
 			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
@@ -54,6 +57,10 @@ to its Role (up to pods/exec; never escalate or bind).`,
 		`Secret holding the API tokens (key "tokens"); "" mounts none, for OIDC-only setups`)
 	f.BoolVar(&o.Access, "access", false,
 		"also give the Role the rights of the Roles of `access` entries, so the operator may create them (up to pods/exec)")
+	f.BoolVar(&o.Istio, "istio", false,
+		"also give the Role the rights on Istio Gateways, VirtualServices and ServiceEntries (service_mesh, type: ServiceEntry)")
+	f.BoolVar(&o.HelmCharts, "helm-charts", false,
+		"also give the Role the rights on HelmCharts of helm.kubedex.com (type: HelmChart)")
 	f.Int32Var(&o.MetricsPort, "metrics-port", install.DefaultMetricsPort,
 		"pod port of /metrics (named metrics, for a PodMonitor; not in the Service); 0 serves it on the API's port")
 	f.StringVarP(&output, "output", "o", install.FormatYAML, "output format: yaml or json")

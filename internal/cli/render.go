@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/render"
 )
 
@@ -32,14 +34,16 @@ func newRenderCmd(streams Streams) *cobra.Command {
 		Use:   "render [-f] FILE --env NAME",
 		Short: "Print the Kubernetes objects an environment renders to",
 		Long: `Render prints the objects of one environment in apply order, as YAML documents or a JSON List.
-Gist files are read relative to the manifest's folder, or, for an environment that names a gists
-repository (gists_repository), from the local checkout of it given with --gists-dir (required
-then). Invalid files are refused (exit 1).
+Gist files are read from the manifest's folder, else from the root of the git repository it is in,
+as the operator reads them; for an environment that names a gists repository (gists_repository),
+from the root of the local checkout of it given with --gists-dir (required then). Invalid files are
+refused (exit 1).
 The rendering settings (--registry to --default-memory-request) are serve's, with the same
 variables (DOCKER_REGISTRY, PROJECT, DOCKER_PULL_SECRETS, INGRESS_CLASS, OIDC_GROUPS_PREFIX) and
 defaults; a flag given wins over its variable.
 A file the installer's policy refuses (--allowed-secrets, --allowed-hosts, --vault-path-prefix,
-default ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX) is refused as an invalid one.`,
+--max-cpu-limit, --max-memory-limit, --max-hpa-replicas, default ALLOWED_SECRETS, ALLOWED_HOSTS,
+VAULT_PATH_PREFIX, LIMITS_MAX_CPU, LIMITS_MAX_MEMORY, HPA_MAX_REPLICAS) is refused as an invalid one.`,
 		Args: manifestArg(&fl.file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := fl.fromEnv(cmd.Flags(), streams.getenv); err != nil {
@@ -70,12 +74,15 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	policy, err := fl.policy.policy()
+	policy, err := fl.policy.policy(fl.from)
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	if err := checkGistsDir(fl.gistsDir); err != nil {
 		return err
+	}
+	if err := checkDefaults(opts, policy, fl.from); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
 	}
 	f, diags, err := loadManifest(fl.file, fl.env, fl.gistsDir, policy)
 	if err != nil {
@@ -89,7 +96,10 @@ func runRender(streams Streams, fl *renderFlags) error {
 	if err := fl.checkOverrides(env); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
-	if opts.Files, err = gistFiles(fl.file, fl.gistsDir, env); err != nil {
+	if err := checkServiceNamespaces(streams, fl.file, f, env, cmp.Or(env.Namespace, fl.namespace)); err != nil {
+		return err
+	}
+	if opts.Files, err = readGists(fl.file, fl.gistsDir, env); err != nil {
 		return exitf(ExitFailed, "%v", err)
 	}
 	res, err := render.Render(env, f.Project, opts)
@@ -115,4 +125,21 @@ func writeObjects(streams Streams, output string, res *render.Result) error {
 		return fmt.Errorf("write objects: %w", err)
 	}
 	return nil
+}
+
+// checkServiceNamespaces refuses, as the operator does, services whose
+// namespace is not ns, the one the environment is applied in (when known).
+func checkServiceNamespaces(streams Streams, file string, f *manifest.File, env *manifest.Environment, ns string) error {
+	if ns == "" {
+		return nil
+	}
+	bad := manifest.ServiceNamespaces(f, env, ns)
+	if len(bad) == 0 {
+		return nil
+	}
+	for i := range bad {
+		bad[i].File = cmp.Or(file, manifest.DefaultFile)
+	}
+	fmt.Fprint(streams.Err, bad.String())
+	return &ExitError{Code: ExitFailed}
 }

@@ -43,8 +43,11 @@ func (s *renderSettings) bind(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&s.storageClasses, "storage-class", nil, "volume type to storage class, TYPE=CLASS (repeatable)")
 	limits, requests := render.DefaultLimits(), render.DefaultRequests()
 	fs.StringVar(&s.cpuLimit, "default-cpu-limit", limits["cpu"], "CPU limit of the containers of services that set none")
+	withVariable(fs, "default-cpu-limit", "LIMITS_DEFAULT_CPU")
 	fs.StringVar(&s.memoryLimit, "default-memory-limit", limits["memory"], "memory limit of the containers of services that set none")
+	withVariable(fs, "default-memory-limit", "LIMITS_DEFAULT_MEMORY")
 	fs.StringVar(&s.cpuRequest, "default-cpu-request", requests["cpu"], "CPU request of the containers of services that set none")
+	withVariable(fs, "default-cpu-request", "REQUESTS_DEFAULT_CPU")
 	fs.StringVar(&s.memoryRequest, "default-memory-request", requests["memory"], "memory request of the containers of services that set none")
 }
 

@@ -93,6 +93,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.PruneClaims, "prune-claims", false, "let pruning delete PersistentVolumeClaims the file no longer lists")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", false, "share a Lease with other replicas: one works, the others wait")
 	fs.BoolVar(&o.AllowEmpty, "allow-empty", false, "let a revision listing no services prune every managed object")
+	fs.BoolVar(&o.PruneAdopted, "prune-adopted", false, "delete what the original Environment Operator made that the file does not render (claims never)")
 	str(&o.Git.CAFile, "git-ca-file", "", "extra CA bundle for an https repository", "GIT_CA_FILE")
 	fs.BoolVar(&o.Git.InsecureSkipTLSVerify, "git-insecure-skip-tls-verify", false, "do not verify the https repository's certificate")
 	fs.BoolVar(&o.Git.InsecureIgnoreHostKey, "git-insecure-ignore-host-key", false, "do not verify the ssh repository's host key")
@@ -135,10 +136,13 @@ func (f *serveFlags) complete(fs *pflag.FlagSet, streams Streams) error {
 		return err
 	}
 	f.policy.fromEnv(getenv)
-	if o.Policy, err = f.policy.policy(); err != nil {
+	if o.Policy, err = f.policy.policy(from); err != nil {
 		return err
 	}
 	if o.Render, err = f.render.options(from); err != nil {
+		return err
+	}
+	if err := checkDefaults(o.Render, o.Policy, from); err != nil {
 		return err
 	}
 	if o.OIDCAllowedGroups, err = auth.ParseGroupRules(f.oidcGroups); err != nil {

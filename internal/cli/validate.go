@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,21 +29,25 @@ func newValidateCmd(streams Streams) *cobra.Command {
 		Long: `Validate loads the file strictly and prints each problem as FILE:LINE:COL: path: message.
 FILE may be given with -f or as the argument; without either, environments.bitesize in the
 current folder is read. -o json|yaml prints {file, valid, diagnostics} instead.
---allowed-secrets, --allowed-hosts and --vault-path-prefix (default: ALLOWED_SECRETS, ALLOWED_HOSTS,
-VAULT_PATH_PREFIX, as serve reads them) report what the operator's policy refuses, as errors.
-The gists of an environment that names a gists repository (gists_repository) are checked in the
-local checkout --gists-dir gives; without it they are not checked, and a warning says so.
+--allowed-secrets, --allowed-hosts, --vault-path-prefix, --max-cpu-limit, --max-memory-limit and
+--max-hpa-replicas (default: ALLOWED_SECRETS, ALLOWED_HOSTS, VAULT_PATH_PREFIX, LIMITS_MAX_CPU,
+LIMITS_MAX_MEMORY, HPA_MAX_REPLICAS, as serve reads them) report what the operator's policy refuses,
+as errors. Gist paths are looked up in the manifest's folder, else at the root of the git
+repository the file is in, as the operator does. The gists of an environment that names a gists
+repository (gists_repository) are looked up from the root of the local checkout --gists-dir gives;
+without it they are not checked, and a warning says so.
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 bad usage or unreadable file.`,
 		Args: manifestArg(&file),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			if _, err := applyVariables(cmd.Flags(), streams.getenv); err != nil {
+			from, err := applyVariables(cmd.Flags(), streams.getenv)
+			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}
 			policy.fromEnv(streams.getenv)
-			pol, err := policy.policy()
+			pol, err := policy.policy(from)
 			if err != nil {
 				return &ExitError{Code: ExitUsage, Err: err}
 			}
@@ -117,7 +122,11 @@ func loadManifest(file, env, gistsDir string, policy manifest.Policy) (*manifest
 		}
 		file = manifest.DefaultFile
 	}
-	f, diags, err := manifest.LoadFSWithGists(os.DirFS(filepath.Dir(file)), filepath.Base(file), gistsTree(gistsDir))
+	repo, name, err := repository(file)
+	if err != nil {
+		return nil, nil, exitf(ExitUsage, "%v", err)
+	}
+	f, diags, err := manifest.LoadFSWithGists(repo, name, gistsTree(gistsDir))
 	switch {
 	case errors.Is(err, manifest.ErrTooLarge):
 		return nil, nil, exitf(ExitFailed, "%v", err)
@@ -183,4 +192,33 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// repository returns the repository a manifest file is in, as the
+// operator sees its checkout, and the file's path in it: gist paths are
+// looked up in the manifest's folder, then at the repository root. The
+// root is the nearest folder above the file that holds .git; outside a
+// git repository it is the file's own folder.
+func repository(file string) (fs.FS, string, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, "", fmt.Errorf("read manifest: %w", err)
+	}
+	root := filepath.Dir(abs)
+	for dir := root; ; {
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+			root = dir
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil {
+		return nil, "", fmt.Errorf("read manifest: %w", err)
+	}
+	return os.DirFS(root), filepath.ToSlash(rel), nil
 }

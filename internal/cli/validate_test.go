@@ -138,7 +138,7 @@ func TestValidateJSON(t *testing.T) {
 		t.Fatalf("got %+v", got)
 	}
 	d := got.Diagnostics[0]
-	if d.Line != 7 || d.Col != 9 || d.Path != "environments[0].services[0].replcas" || d.Message != "unknown field" || d.Severity != "error" {
+	if d.Line != 7 || d.Col != 9 || d.Path != "environments[0].services[0].replcas" || d.Message != "unknown field: did you mean replicas?" || d.Severity != "error" {
 		t.Errorf("first diagnostic %+v", d)
 	}
 }

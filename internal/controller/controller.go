@@ -71,6 +71,9 @@ type Config struct {
 	// Policy is what the installer allows the file to reference; the
 	// operator's own Secrets are added to it on every sync (Deps.OwnSecrets).
 	Policy manifest.Policy
+	// PruneAdopted deletes the objects the original Environment Operator
+	// made that the file does not render (see leftOriginals).
+	PruneAdopted bool
 }
 
 // SyncStatus is the state of the last sync.
@@ -99,6 +102,9 @@ type Deps struct {
 	// OwnSecrets lists the operator's own Secrets, which the file may
 	// never reference; nil knows of none but the reserved names.
 	OwnSecrets func(context.Context) ([]string, error)
+	// Originals finds what the original Environment Operator left in the
+	// namespace, to take it over; nil takes nothing over.
+	Originals Originals
 	// Events and Audit may be nil.
 	Events Events
 	Audit  func(context.Context, audit.Record)
@@ -142,6 +148,11 @@ type Controller struct {
 	// about (see workloadObject).
 	kindsMu sync.RWMutex
 	kinds   map[string]manifest.Service
+
+	// originals and lookedFor: see takeOver (only the reconcile loop
+	// touches lookedFor).
+	originals Originals
+	lookedFor map[string]bool
 }
 
 // desired is a loaded, valid revision of the environment.
@@ -168,7 +179,7 @@ func New(cfg Config, d Deps) *Controller {
 	}
 	return &Controller{
 		cfg: cfg, applier: d.Applier, store: d.Store, tracker: d.Tracker, health: d.Health, vault: d.Vault, own: d.OwnSecrets,
-		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log,
+		metrics: d.Metrics, events: d.Events, audit: d.Audit, log: d.Log, originals: d.Originals,
 		status: SyncStatus{Status: SyncPending},
 		queue:  newQueue(),
 	}

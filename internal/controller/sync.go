@@ -109,8 +109,9 @@ func (c *Controller) loadConfined(ctx context.Context, snap Snapshot) (*desired,
 }
 
 // load reads and validates the manifest of a snapshot; what policy refuses
-// in the operator's environment is an error like any other. The gists of
-// an environment that names a gists repository are read from its tree.
+// in the operator's environment is an error like any other. Gists are read
+// as manifest.ReadGistFiles says: from the gists repository's tree when the
+// environment reads one, else from the manifest's folder, then the root.
 func (c *Controller) load(snap Snapshot, policy manifest.Policy) (*desired, error) {
 	invalid := func(err error) error { return &InvalidError{Revision: snap.Revision, Err: err} }
 	f, diags, err := manifest.LoadFSWithGists(snap.Files, c.cfg.File, c.gistTree(snap))
@@ -131,19 +132,22 @@ func (c *Controller) load(snap Snapshot, policy manifest.Policy) (*desired, erro
 	if env.Namespace != "" && env.Namespace != c.cfg.Namespace {
 		return nil, invalid(fmt.Errorf("environment %q is bound to namespace %q, but the operator runs in %q", env.Name, env.Namespace, c.cfg.Namespace))
 	}
+	if bad := manifest.ServiceNamespaces(f, env, c.cfg.Namespace); len(bad) > 0 {
+		return nil, invalid(&fileErrors{bad})
+	}
 	if len(env.Services) == 0 && !c.cfg.AllowEmpty && c.store.Len() > 0 {
 		return nil, invalid(fmt.Errorf("environment %q suddenly lists no services: refusing to remove them all (run the operator with --allow-empty to allow it)", env.Name))
 	}
-	tree, gistsRev := snap.Files, ""
-	if env.GistsRepository != nil && len(env.Gists) > 0 {
+	gistsRev := ""
+	if env.ReadsGistsRepository() {
 		if snap.Gists == nil {
 			// The source fetches what the file names; a snapshot without
 			// it was not made by the source of this file.
 			return nil, fmt.Errorf("the gists repository %s was not fetched", env.GistsRepository.Remote)
 		}
-		tree, gistsRev = snap.Gists, snap.GistsRevision
+		gistsRev = snap.GistsRevision
 	}
-	files, err := manifest.ReadGistFiles(tree, env)
+	files, err := manifest.ReadGistFiles(snap.Files, c.cfg.File, env, c.gistTree(snap))
 	if err != nil {
 		return nil, invalid(err)
 	}
@@ -177,6 +181,10 @@ func within(env *manifest.Environment, diags manifest.Diagnostics) manifest.Diag
 // applies, prunes, and ends deploys whose objects could not be applied. It
 // reports whether it changed anything: a service's state or an object.
 func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (bool, error) {
+	found, err := c.takeOver(ctx, d)
+	if err != nil {
+		return false, c.forbidden.observe(fmt.Errorf("look for the original operator's objects: %w", err), c.now())
+	}
 	p := c.resolve(d, fromGit)
 	res, err := c.render(d, p)
 	if err != nil {
@@ -196,6 +204,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	cs := c.applier.Apply(ctx, objs, apply.Adoption(d.env))
 	c.clearApplied(cs)
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
+	c.leftOriginals(ctx, found, objs)
 	c.recordChanges(cs, pruned)
 	c.tellReverted(cs)
 	err = c.forbidden.observe(errors.Join(cs.Err(), pruneErr, tlsErr), c.now())
@@ -219,8 +228,7 @@ func (c *Controller) render(d *desired, p *plan.Plan) (*render.Result, error) {
 	opts := c.cfg.Render
 	opts.Namespace = c.cfg.Namespace
 	opts.Files = d.files
-	opts.Versions = p.Versions
-	opts.Active = p.Active
+	p.Render(&opts)
 	return render.Render(d.env, d.project, opts)
 }
 

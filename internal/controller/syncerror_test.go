@@ -78,7 +78,7 @@ func syncInvalid(t *testing.T, content string) (status, auditMsg, event, logs st
 const prefix = "revision 0123456789ab is invalid: "
 
 func TestInvalidRevisionListsItsErrors(t *testing.T) {
-	const field = "replcas"
+	const field = "surprise" // close to no field: no hint
 	for _, tt := range []struct {
 		name          string
 		errors, shown int

@@ -122,6 +122,12 @@ func Header(o Options) string {
 	} else {
 		lines = append(lines, "An environment with `access` entries also needs their rights in the Role: --access, or the kustomize component deploy/components/access.")
 	}
+	if o.Istio {
+		lines = append(lines, "It also holds the rights on the Istio Gateways, VirtualServices and ServiceEntries that service_mesh and type: ServiceEntry render.")
+	}
+	if o.HelmCharts {
+		lines = append(lines, "It also holds the rights on the HelmCharts (helm.kubedex.com) that type: HelmChart renders.")
+	}
 	if o.MetricsPort != 0 {
 		lines = append(lines, fmt.Sprintf("/metrics is served on the pod's port `metrics` (%d), for a PodMonitor; the Service carries only the API.", o.MetricsPort))
 	}

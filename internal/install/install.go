@@ -58,6 +58,12 @@ type Options struct {
 	// Access adds to the Role the rules of the Roles an environment with
 	// `access` entries renders (see RoleRules).
 	Access bool
+	// Istio and HelmCharts add to the Role IstioRules, the rights on the
+	// Istio kinds of service_mesh and type: ServiceEntry, and HelmChartRules,
+	// on the HelmChart of type: HelmChart; both are passed in, like Rules
+	// (apply.IstioRules, apply.HelmChartRules).
+	Istio, HelmCharts          bool
+	IstioRules, HelmChartRules []rbacv1.PolicyRule
 	// MetricsPort, when set, is where the operator serves /metrics
 	// (METRICS_LISTEN) instead of on Port: Prometheus scrapes the pod, and
 	// the Service carries the API only.
@@ -70,10 +76,17 @@ type Options struct {
 // so with Access the operator holds exactly the rights of the `access`
 // Roles besides its own, and can grant nothing more.
 func (o Options) RoleRules() []rbacv1.PolicyRule {
-	if !o.Access {
-		return o.Rules
+	rules := o.Rules
+	if o.Istio {
+		rules = rbac.Merge(rules, o.IstioRules)
 	}
-	return rbac.Merge(o.Rules, render.AccessRules())
+	if o.HelmCharts {
+		rules = rbac.Merge(rules, o.HelmChartRules)
+	}
+	if o.Access {
+		rules = rbac.Merge(rules, render.AccessRules())
+	}
+	return rules
 }
 
 // DefaultImage is the released image of this build's version.
@@ -99,6 +112,9 @@ func (o Options) Validate() error {
 	}
 	if strings.ContainsAny(o.Image, " \t\n") {
 		errs = append(errs, fmt.Errorf("--image %q: no whitespace allowed", o.Image))
+	}
+	if o.Istio && len(o.IstioRules) == 0 || o.HelmCharts && len(o.HelmChartRules) == 0 {
+		errs = append(errs, errors.New("--istio and --helm-charts need their rules"))
 	}
 	if err := checkRules(o.RoleRules()); err != nil {
 		errs = append(errs, err)
@@ -149,7 +165,7 @@ func Objects(o Options) ([]runtime.Object, error) {
 // patch that gives an installed operator's Role the rights of the `access`
 // Roles (deploy/components/access).
 func accessPatch(o Options) (*rbacv1.Role, error) {
-	o.Access, o.Namespace = true, ""
+	o.Access, o.Istio, o.HelmCharts, o.Namespace = true, false, false, ""
 	if err := checkRules(o.RoleRules()); err != nil {
 		return nil, err
 	}

@@ -48,6 +48,9 @@ func TestRenderGolden(t *testing.T) {
 	oidc.AuthTokenSecret, oidc.Environment, oidc.GitRepo, oidc.GitBranch = "", "", "", ""
 	withAccess := fullOptions()
 	withAccess.Access = true
+	withKinds := fullOptions()
+	withKinds.Istio, withKinds.IstioRules = true, operator.IstioRules()
+	withKinds.HelmCharts, withKinds.HelmChartRules = true, operator.HelmChartRules()
 	for _, tt := range []struct {
 		name, format string
 		opts         Options
@@ -56,6 +59,7 @@ func TestRenderGolden(t *testing.T) {
 		{"full.json", FormatJSON, fullOptions()},
 		{"no-token-secret.yaml", FormatYAML, oidc},
 		{"access.yaml", FormatYAML, withAccess},
+		{"istio-helm-charts.yaml", FormatYAML, withKinds},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Render(tt.opts, tt.format)

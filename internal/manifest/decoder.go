@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"runtime"
@@ -187,6 +188,12 @@ func (d *decoder) boolean(n *yaml.Node, path string) bool {
 	}
 	d.errorf(n, path, "expected true or false, got %s", describe(n))
 	return false
+}
+
+// boolPtr is boolean for a setting whose absence counts.
+func (d *decoder) boolPtr(n *yaml.Node, path string) *bool {
+	b := d.boolean(n, path)
+	return &b
 }
 
 // list calls each for every item of a sequence.
@@ -431,7 +438,7 @@ func decodeStruct[T any](d *decoder, n *yaml.Node, path string, v *T, table fiel
 		d.record(fp, p.value)
 		f, ok := table[p.key]
 		if !ok {
-			d.errorf(p.keyNode, fp, "unknown field")
+			d.errorf(p.keyNode, fp, "unknown field%s", cmp.Or(didYouMean(p.key, table), misplaced(path, p.key)))
 			continue
 		}
 		if isNull(p.value) {

@@ -88,6 +88,7 @@ var serviceFields = fieldTable[Service]{
 	"hpa": func(d *decoder, n *yaml.Node, p string, s *Service) {
 		s.HPA = &HPA{Path: p}
 		decodeStruct(d, n, p, s.HPA, hpaFields)
+		s.HPA = d.noAutoscaler(s.HPA)
 	},
 	"external_url":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.ExternalURL = d.hosts(n, p) },
 	"backend":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.Backend = d.str(n, p) },
@@ -124,11 +125,29 @@ var serviceFields = fieldTable[Service]{
 	"type":          func(d *decoder, n *yaml.Node, p string, s *Service) { s.Type = d.str(n, p) },
 	"options":       func(d *decoder, n *yaml.Node, p string, s *Service) { s.Options = d.options(n, p) },
 	"api_version":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.APIVersion = d.str(n, p) },
-	"httpsOnly":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSOnly = d.boolean(n, p) },
-	"httpsBackend":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSBackend = d.boolean(n, p) },
-	"http2":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTP2 = d.boolean(n, p) },
+	"httpsOnly":     func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSOnly = d.boolPtr(n, p) },
+	"httpsBackend":  func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTPSBackend = d.boolPtr(n, p) },
+	"http2":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.HTTP2 = d.boolPtr(n, p) },
 	"graceperiod":   func(d *decoder, n *yaml.Node, p string, s *Service) { s.GracePeriod = d.int64Ptr(n, p) },
 	"database_type": func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
+	// service_mesh, and the fields of type: HelmChart and type: ServiceEntry
+	// (mesh.go).
+	"service_mesh":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.ServiceMesh = d.str(n, p) },
+	"chart":               func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Chart = d.str(n, p) },
+	"repo":                func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Repo = d.str(n, p) },
+	"target_namespace":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.TargetNamespace = d.str(n, p) },
+	"values_content":      func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.ValuesContent = d.str(n, p) },
+	"set":                 func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Set = d.helmValues(n, p) },
+	"ignore":              func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Ignore = d.boolean(n, p) },
+	"hosts":               func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Hosts = d.strList(n, p) },
+	"addresses":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Addresses = d.strList(n, p) },
+	"location":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Location = d.str(n, p) },
+	"resolution":          func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Resolution = d.str(n, p) },
+	"service_entry_ports": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Ports = decodeEntryPorts(d, n, p) },
+	"endpoints":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Endpoints = decodeEndpoints(d, n, p) },
+	"export_to":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.ExportTo = d.strList(n, p) },
+	// The original ignored a service's namespace; it may only repeat the environment's.
+	"namespace": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Namespace = d.str(n, p) },
 }
 
 // servicePorts records port or ports (p names which). When a service has

@@ -19,10 +19,42 @@ const (
 	maxGistFiles    = 1000
 )
 
-// ReadGistFiles reads the files the environment's gists name from fsys (the
-// repository root), keyed by cleaned slash path, for render.Options.Files.
+// GistTree returns the tree of the gists repository an environment names
+// (gists_repository), nil when it is not at hand.
+type GistTree func(*Environment) fs.FS
+
+// ReadsGistsRepository reports whether e's gists are read from the gists
+// repository it names: it names one and has gists.
+func (e *Environment) ReadsGistsRepository() bool {
+	return e.GistsRepository != nil && len(e.Gists) > 0
+}
+
+// gistRoot returns where e's gist paths are looked up (see gistPath): in
+// the tree of its gists repository, from gists, at that tree's root, when
+// e reads one (a nil tree when it is not at hand); else in fsys, the
+// manifest's repository, from manifest's folder.
+func gistRoot(fsys fs.FS, manifest string, e *Environment, gists GistTree) (tree fs.FS, dir string) {
+	if !e.ReadsGistsRepository() {
+		return fsys, path.Dir(manifest)
+	}
+	if gists == nil {
+		return nil, "."
+	}
+	return gists(e), "."
+}
+
+// ReadGistFiles reads the files the environment's gists name: from fsys,
+// the repository, where manifest is the manifest's path, each gist path
+// being looked up in the manifest's folder, then at the repository root;
+// or, when env reads a gists repository, from its tree given by gists, at
+// its root (see gistRoot). Files are keyed by the cleaned slash path the
+// gist wrote, plus the path inside a folder, for render.Options.Files.
 // Folders are read recursively.
-func ReadGistFiles(fsys fs.FS, env *Environment) (map[string][]byte, error) {
+func ReadGistFiles(fsys fs.FS, manifest string, env *Environment, gists GistTree) (map[string][]byte, error) {
+	tree, dir := gistRoot(fsys, manifest, env, gists)
+	if tree == nil {
+		return nil, fmt.Errorf("the gists repository %s was not read", env.GistsRepository.Remote)
+	}
 	out := map[string][]byte{}
 	for _, g := range env.Gists {
 		paths := g.Files
@@ -30,7 +62,7 @@ func ReadGistFiles(fsys fs.FS, env *Environment) (map[string][]byte, error) {
 			paths = append([]string{g.Source}, paths...)
 		}
 		for _, p := range paths {
-			if err := readGistPath(fsys, path.Clean(p), out); err != nil {
+			if err := readGistPath(tree, dir, path.Clean(p), out); err != nil {
 				return nil, fmt.Errorf("gist %q: %w", g.Name, err)
 			}
 		}
@@ -38,16 +70,17 @@ func ReadGistFiles(fsys fs.FS, env *Environment) (map[string][]byte, error) {
 	return out, nil
 }
 
-func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
+func readGistPath(fsys fs.FS, dir, p string, out map[string][]byte) error {
 	if !fs.ValidPath(p) {
 		return fmt.Errorf("path %q is outside the repository", p)
 	}
-	if link, err := linkIn(fsys, p); err != nil {
+	at, _ := gistPath(fsys, dir, p)
+	if link, err := linkIn(fsys, at); err != nil {
 		return err
 	} else if link != "" {
 		return fmt.Errorf("path %q: %s", p, linkProblem(link))
 	}
-	return fs.WalkDir(fsys, p, func(name string, d fs.DirEntry, err error) error {
+	return fs.WalkDir(fsys, at, func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -61,7 +94,11 @@ func readGistPath(fsys fs.FS, p string, out map[string][]byte) error {
 		if err != nil {
 			return err
 		}
-		out[name] = data
+		rel := name
+		if at != "." {
+			rel = strings.TrimPrefix(name, at)
+		}
+		out[path.Join(p, rel)] = data
 		return nil
 	})
 }
@@ -92,69 +129,89 @@ func (v *checker) gistsRepository(e *Environment) {
 	}
 }
 
-// GistTree returns the tree of the gists repository an environment names
-// (gists_repository), nil when it is not at hand.
-type GistTree func(*Environment) fs.FS
+// gistPath finds the gist path p (clean, inside the repository) in fsys:
+// in dir, the manifest's folder, as documented, else at the repository
+// root, where the original read gist paths. fromRoot says the root was
+// used although dir is another folder. When neither has it, the path in
+// dir is returned.
+func gistPath(fsys fs.FS, dir, p string) (at string, fromRoot bool) {
+	inDir := path.Join(dir, p)
+	if dir == "." || exists(fsys, inDir) || !exists(fsys, p) {
+		return inDir, false
+	}
+	return p, true
+}
+
+// exists reports whether name is in fsys, a symbolic link included.
+func exists(fsys fs.FS, name string) bool {
+	_, err := fs.Lstat(fsys, name)
+	return err == nil
+}
 
 // checkGistFiles reports, at their place in the file, the gist paths that
-// name nothing in their tree (fsys, or the environment's gists repository
-// from gists), so that a missing file is a validation error with its line
-// rather than a failure when rendering. Paths validation refuses (absolute,
-// with ..) are left to it. An environment whose gists repository is not at
-// hand is not checked, and a warning says so.
-func checkGistFiles(fsys fs.FS, f *File, gists GistTree) Diagnostics {
+// name nothing where they are looked up (see gistRoot), so that a missing
+// file is a validation error with its line rather than a failure when
+// rendering, and warns of those found at the repository root only. Paths
+// validation refuses (absolute, with ..) are left to it. manifest is the
+// manifest's path in fsys. An environment whose gists repository is not
+// at hand is not checked, and a warning says so.
+func checkGistFiles(fsys fs.FS, manifest string, f *File, gists GistTree) Diagnostics {
 	if f == nil {
 		return nil
 	}
 	v := &checker{f: f}
 	for i := range f.Environments {
 		e := &f.Environments[i]
-		tree, where := fsys, "the manifest's folder"
-		if e.GistsRepository != nil && len(e.Gists) > 0 {
-			tree, where = nil, "the gists repository"
-			if gists != nil {
-				tree = gists(e)
-			}
-			if tree == nil {
-				v.warnf(e.GistsRepository.Path, "the gists' files were not checked: the gists repository was not read (envop validate, render and diff read a local checkout of it given with --gists-dir)")
-				continue
-			}
+		tree, dir := gistRoot(fsys, manifest, e, gists)
+		if tree == nil {
+			v.warnf(e.GistsRepository.Path, "the gists' files were not checked: the gists repository was not read (envop validate, render, diff and migrate read a local checkout of it given with --gists-dir)")
+			continue
 		}
-		v.checkGistsIn(tree, where, e)
+		v.checkGistsIn(tree, dir, e)
 	}
 	return v.diags
 }
 
-// checkGistsIn checks the gist paths of e against tree, where gist paths
-// are relative to where.
-func (v *checker) checkGistsIn(tree fs.FS, where string, e *Environment) {
-	// check reports a path that cannot be read and says whether it can.
-	check := func(p, file string) bool {
+// checkGistsIn checks the gist paths of e in tree, looked up from dir.
+func (v *checker) checkGistsIn(tree fs.FS, dir string, e *Environment) {
+	where := "the manifest's folder, else to the repository root"
+	if e.ReadsGistsRepository() {
+		where = "the gists repository"
+	}
+	// check reports a path that cannot be read and returns where it is
+	// read from, "" when it cannot be.
+	check := func(p, file string) string {
 		clean := path.Clean(file)
 		if file == "" || strings.HasPrefix(file, "/") || strings.Contains("/"+file+"/", "/../") || !fs.ValidPath(clean) {
-			return false
+			return ""
 		}
-		if _, err := fs.Stat(tree, clean); errors.Is(err, fs.ErrNotExist) {
+		at, fromRoot := gistPath(tree, dir, clean)
+		if _, err := fs.Stat(tree, at); errors.Is(err, fs.ErrNotExist) {
 			v.errorf(p, "%q does not exist (gist paths are relative to %s)", file, where)
 		} else if err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
-		} else if link, err := linkIn(tree, clean); err != nil {
+		} else if link, err := linkIn(tree, at); err != nil {
 			v.errorf(p, "cannot read %q: %v", file, err)
 		} else if link != "" {
 			v.errorf(p, "%q: %s", file, linkProblem(link))
 		} else {
-			return true
+			if fromRoot {
+				v.warnf(p, "%q is read from the repository root: the manifest's folder (%s) has no such path; gist paths are looked up there first, then at the root, where the original read them", file, dir)
+			}
+			return at
 		}
-		return false
+		return ""
 	}
 	for _, g := range e.Gists {
-		if p := joinPath(g.Path, "path"); check(p, g.Source) {
-			raw, err := readBounded(tree, path.Clean(g.Source), maxGistFileSize)
-			if err == nil {
-				_, _, err = ConfigMapData(raw)
-			}
-			if err != nil {
-				v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
+		if p := joinPath(g.Path, "path"); g.Source != "" {
+			if at := check(p, g.Source); at != "" {
+				raw, err := readBounded(tree, at, maxGistFileSize)
+				if err == nil {
+					_, _, err = ConfigMapData(raw)
+				}
+				if err != nil {
+					v.errorf(p, "%q is not a ConfigMap manifest: %v", g.Source, err)
+				}
 			}
 		}
 		for j, file := range g.Files {

@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,8 +43,8 @@ environments:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `environments.bitesize:12:13: environments[0].gists[1].files[1]: "gists/missing.txt" does not exist (gist paths are relative to the manifest's folder)
-environments.bitesize:14:15: environments[0].gists[2].path: "nope.yaml" does not exist (gist paths are relative to the manifest's folder)
+	want := `environments.bitesize:12:13: environments[0].gists[1].files[1]: "gists/missing.txt" does not exist (gist paths are relative to the manifest's folder, else to the repository root)
+environments.bitesize:14:15: environments[0].gists[2].path: "nope.yaml" does not exist (gist paths are relative to the manifest's folder, else to the repository root)
 environments.bitesize:16:15: environments[0].gists[3].path: "gists/values.yaml" is not a ConfigMap manifest: error unmarshaling JSON: while decoding JSON: json: unknown field "x"
 environments.bitesize:18:15: environments[0].gists[4].path: "gists/secret.yaml" is not a ConfigMap manifest: kind is "Secret"
 `
@@ -133,7 +135,7 @@ environments:
 	}
 	env := f.Environments[0]
 	env.Gists = env.Gists[2:]
-	files, err := ReadGistFiles(fsys, &env)
+	files, err := ReadGistFiles(fsys, "environments.bitesize", &env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,8 +143,114 @@ environments:
 		t.Errorf("folder read %v, want conf/a.conf only (the link inside skipped)", files)
 	}
 	env.Gists = f.Environments[0].Gists[:1]
-	if _, err := ReadGistFiles(fsys, &env); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+	if _, err := ReadGistFiles(fsys, "environments.bitesize", &env, nil); err == nil || !strings.Contains(err.Error(), "symbolic link") {
 		t.Errorf("reading through a link: %v", err)
+	}
+}
+
+// gistRepo is a repository whose manifest is in deploy/: one gist file is
+// both there and at the root, others at the root only.
+func gistRepo() fstest.MapFS {
+	return fstest.MapFS{
+		"deploy/environments.bitesize": {Data: []byte(`project: demo
+environments:
+  - name: dev
+    namespace: demo
+    gists:
+      - name: both
+        files: [conf/a.conf]
+      - name: root-file
+        files: [shared/b.conf]
+      - name: root-manifest
+        path: cm.yaml
+      - name: root-folder
+        files: [tree]
+`)},
+		"deploy/conf/a.conf": {Data: []byte("from the folder")},
+		"conf/a.conf":        {Data: []byte("from the root")},
+		"shared/b.conf":      {Data: []byte("b")},
+		"cm.yaml":            {Data: []byte("apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n")},
+		"tree/x":             {Data: []byte("x")},
+		"tree/sub/y":         {Data: []byte("y")},
+	}
+}
+
+// TestGistPathsFolderThenRoot: a gist path is read from the manifest's
+// folder when it is there, else from the repository root (as the original
+// read them), with a warning naming the path; files keep the path the gist
+// wrote.
+func TestGistPathsFolderThenRoot(t *testing.T) {
+	fsys := gistRepo()
+	f, diags, err := LoadFS(fsys, "deploy/environments.bitesize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diags.HasErrors() {
+		t.Fatalf("errors:\n%s", diags)
+	}
+	var lines []string
+	for _, d := range diags {
+		lines = append(lines, fmt.Sprintf("%d:%d: %s", d.Line, d.Col, d.Path))
+		if !strings.Contains(d.Message, "is read from the repository root: the manifest's folder (deploy) has no such path") {
+			t.Errorf("message: %s", d)
+		}
+	}
+	want := "9:17: environments[0].gists[1].files[0]|11:15: environments[0].gists[2].path|13:17: environments[0].gists[3].files[0]"
+	if got := strings.Join(lines, "|"); got != want {
+		t.Errorf("warnings at %s, want %s", got, want)
+	}
+	files, err := ReadGistFiles(fsys, "deploy/environments.bitesize", &f.Environments[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for k, v := range files {
+		got[k] = string(v)
+	}
+	wantFiles := map[string]string{"conf/a.conf": "from the folder", "shared/b.conf": "b",
+		"cm.yaml": "apiVersion: v1\nkind: ConfigMap\ndata: {k: v}\n", "tree/x": "x", "tree/sub/y": "y"}
+	if !maps.Equal(got, wantFiles) {
+		t.Errorf("files %v, want %v", got, wantFiles)
+	}
+}
+
+// TestGistPathsAtTheRoot: with the manifest at the root, both places are
+// one: no warning.
+func TestGistPathsAtTheRoot(t *testing.T) {
+	fsys := gistRepo()
+	fsys["environments.bitesize"] = fsys["deploy/environments.bitesize"]
+	_, diags, err := LoadFS(fsys, "environments.bitesize")
+	if err != nil || len(diags) > 0 {
+		t.Fatalf("err %v, diagnostics:\n%s", err, diags)
+	}
+}
+
+// TestGistPathsStayInside: a path out of the repository is refused by
+// validation, from a manifest in a folder too, and never read.
+func TestGistPathsStayInside(t *testing.T) {
+	fsys := gistRepo()
+	fsys["deploy/environments.bitesize"] = &fstest.MapFile{Data: []byte(`project: demo
+environments:
+  - name: dev
+    namespace: demo
+    gists:
+      - name: up
+        files: [../shared/b.conf]
+      - name: abs
+        path: /cm.yaml
+`)}
+	f, diags, err := LoadFS(fsys, "deploy/environments.bitesize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `deploy/environments.bitesize:7:17: environments[0].gists[0].files[0]: must be a relative path inside the repository, got "../shared/b.conf"
+deploy/environments.bitesize:9:15: environments[0].gists[1].path: must be a relative path inside the repository, got "/cm.yaml"
+`
+	if got := diags.String(); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+	if _, err := ReadGistFiles(fsys, "deploy/environments.bitesize", &f.Environments[0], nil); err == nil || !strings.Contains(err.Error(), "outside the repository") {
+		t.Errorf("read: %v", err)
 	}
 }
 
@@ -189,7 +297,7 @@ func TestGistFilesOfAGistsRepository(t *testing.T) {
 	}
 	gistsTree := fstest.MapFS{"k8s/app.conf": {Data: []byte("gists'")}}
 	var asked []string
-	_, diags, err := LoadFSWithGists(fsys, "environments.bitesize", func(e *Environment) fs.FS {
+	f, diags, err := LoadFSWithGists(fsys, "environments.bitesize", func(e *Environment) fs.FS {
 		asked = append(asked, e.Name)
 		return gistsTree
 	})
@@ -215,8 +323,42 @@ func TestGistFilesOfAGistsRepository(t *testing.T) {
 		}
 	}
 
-	files, err := ReadGistFiles(gistsTree, &Environment{Gists: []Gist{{Name: "app", Files: []string{"k8s/app.conf"}}}})
+	dev := f.Environment("dev")
+	dev.Gists[0].Files = dev.Gists[0].Files[:1]
+	files, err := ReadGistFiles(fsys, "environments.bitesize", dev, func(*Environment) fs.FS { return gistsTree })
 	if err != nil || string(files["k8s/app.conf"]) != "gists'" {
 		t.Errorf("ReadGistFiles from the gists tree: %q, %v", files, err)
+	}
+	if _, err := ReadGistFiles(fsys, "environments.bitesize", dev, nil); err == nil || !strings.Contains(err.Error(), "the gists repository https://git.example.com/shop/config.git was not read") {
+		t.Errorf("ReadGistFiles without the gists tree: %v", err)
+	}
+}
+
+// TestGistsRepositoryPathsFromItsRoot: in a gists repository, gist paths
+// are relative to its root alone: the manifest's folder, a folder of
+// another repository, is not looked in first, and no warning is given.
+func TestGistsRepositoryPathsFromItsRoot(t *testing.T) {
+	fsys := fstest.MapFS{"deploy/environments.bitesize": {Data: []byte(withGistsRepository)}}
+	gistsTree := fstest.MapFS{
+		"k8s/app.conf":            {Data: []byte("root")},
+		"deploy/k8s/app.conf":     {Data: []byte("deploy")},
+		"deploy/k8s/missing.conf": {Data: []byte("deploy only")},
+	}
+	gists := func(*Environment) fs.FS { return gistsTree }
+	f, diags, err := LoadFSWithGists(fsys, "deploy/environments.bitesize", gists)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `deploy/environments.bitesize:10:31: environments[0].gists[0].files[1]: "k8s/missing.conf" does not exist (gist paths are relative to the gists repository)
+deploy/environments.bitesize:15:17: environments[1].gists[0].files[0]: "k8s/app.conf" does not exist (gist paths are relative to the manifest's folder, else to the repository root)
+`
+	if got := diags.String(); got != want {
+		t.Errorf("diagnostics:\n%s\nwant:\n%s", got, want)
+	}
+	dev := f.Environment("dev")
+	dev.Gists[0].Files = dev.Gists[0].Files[:1]
+	files, err := ReadGistFiles(fsys, "deploy/environments.bitesize", dev, gists)
+	if err != nil || len(files) != 1 || string(files["k8s/app.conf"]) != "root" {
+		t.Errorf("ReadGistFiles: %q, %v; want k8s/app.conf from the gists repository's root", files, err)
 	}
 }

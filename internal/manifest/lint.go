@@ -53,6 +53,8 @@ func (v *checker) lintService(e *Environment, s *Service) {
 		v.warnf(joinPath(s.Path, "database_type"), "is not supported and is ignored")
 	}
 	v.lintIgnored(e, s)
+	v.lintTyped(e, s)
+	v.lintIngressSwitches(s)
 }
 
 // lintIgnored warns about settings that another setting overrides, which

@@ -26,16 +26,18 @@ func Load(filename string, data []byte) (*File, Diagnostics) {
 	if f == nil {
 		return nil, diags
 	}
+	diags = append(diags, gistVolumes(f)...)
 	diags = append(diags, dropShadowed(diags, Validate(f))...)
 	diags = append(diags, Lint(f)...)
 	diags.Sort()
 	return f, diags
 }
 
-// LoadFS reads a manifest from fsys and loads it. Read failures are returned
-// as an error; problems in the file are diagnostics. The gists of an
-// environment that names a gists repository are not checked (see
-// LoadFSWithGists).
+// LoadFS reads the manifest at name in fsys, the repository, and loads it.
+// Gist paths are looked up in the manifest's folder, then at the root of
+// fsys. Read failures are returned as an error; problems in the file are
+// diagnostics. The gists of an environment that names a gists repository
+// are not checked (see LoadFSWithGists).
 func LoadFS(fsys fs.FS, name string) (*File, Diagnostics, error) {
 	return LoadFSWithGists(fsys, name, nil)
 }
@@ -49,7 +51,7 @@ func LoadFSWithGists(fsys fs.FS, name string, gists GistTree) (*File, Diagnostic
 		return nil, nil, err
 	}
 	f, diags := Load(name, data)
-	if gists := checkGistFiles(fsys, f, gists); len(gists) > 0 {
+	if gists := checkGistFiles(fsys, name, f, gists); len(gists) > 0 {
 		diags = append(diags, gists...)
 		diags.Sort()
 	}
@@ -173,6 +175,9 @@ func syntaxDiagnostic(filename string, data []byte, err error) Diagnostic {
 	}
 	msg := trimYAMLPrefix(yamlLine.ReplaceAllString(err.Error(), ""))
 	line, col := syntaxPosition(data, msg, line)
+	if strings.Contains(msg, "tab character") {
+		msg += " (indent with spaces: YAML allows no tab in indentation)"
+	}
 	return Diagnostic{File: filename, Line: line, Col: col, Severity: SeverityError,
 		Message: "invalid YAML: " + msg}
 }

@@ -25,6 +25,8 @@ type Policy struct {
 	// name it (MOUNT/path or MOUNT/data/path), and the prefix is compared
 	// with what follows.
 	VaultMount string
+	// Caps is the most a service may ask for; see Caps.
+	Caps Caps
 }
 
 // Check reports, with positions, every reference of f that p refuses.
@@ -50,6 +52,7 @@ func (p Policy) Check(f *File) Diagnostics {
 			p.secrets(v, serviceRefs(e, s))
 			p.hosts(v, e, s)
 			p.vault(v, s)
+			p.Caps.check(v, s)
 		}
 	}
 	v.diags.Sort()

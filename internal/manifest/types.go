@@ -135,12 +135,24 @@ type Service struct {
 	Options    map[string]any
 	APIVersion string
 
-	// Legacy ingress switches of the original format.
-	HTTPSOnly    bool
-	HTTPSBackend bool
-	HTTP2        bool
+	// Legacy ingress switches of the original format, nil when not
+	// written: labels on the Ingress for the original's own controller.
+	HTTPSOnly    *bool
+	HTTPSBackend *bool
+	HTTP2        *bool
 	GracePeriod  *int64
 	DatabaseType string
+
+	// ServiceMesh is service_mesh: enable also routes external_url through
+	// the Istio ingress gateway (docs/manifest.md).
+	ServiceMesh string
+	// Helm and Entry are the fields of type: HelmChart and type:
+	// ServiceEntry services.
+	Helm  HelmChartSpec
+	Entry ServiceEntrySpec
+	// Namespace, when written, repeats the environment's namespace: a
+	// service lives where its environment's operator runs.
+	Namespace string
 }
 
 // EnvVar is one container environment variable. Exactly one of Value,

@@ -66,8 +66,17 @@ func (v *checker) invalid(path, value string, msgs []string) bool {
 	if len(msgs) == 0 {
 		return true
 	}
-	v.errorf(path, "invalid value %q: %s", value, strings.Join(msgs, "; "))
+	v.errorf(path, "invalid value %q: %s%s", value, strings.Join(msgs, "; "), slashComment(value))
 	return false
+}
+
+// slashComment is a hint for a value that holds what looks like a comment
+// written as in other languages: YAML takes it as part of the value.
+func slashComment(value string) string {
+	if strings.Contains(value, " //") {
+		return " (YAML comments start with #, not //: the text after // is part of the value)"
+	}
+	return ""
 }
 
 func (v *checker) required(path, value string) bool {
@@ -87,7 +96,7 @@ func (v *checker) oneOf(path, value string, allowed ...string) {
 			return
 		}
 	}
-	v.errorf(path, "must be one of %s, got %q", strings.Join(allowed, ", "), value)
+	v.errorf(path, "must be one of %s, got %q%s", strings.Join(allowed, ", "), value, slashComment(value))
 }
 
 func (v *checker) unique(seen map[string]string, name, path, what string) {

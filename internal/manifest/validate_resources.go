@@ -108,7 +108,7 @@ func (v *checker) hpa(s *Service) {
 	}
 	minPath, maxPath := joinPath(h.Path, "min_replicas"), joinPath(h.Path, "max_replicas")
 	if h.MinReplicas < 1 && v.f.positions.has(minPath) {
-		v.errorf(minPath, "must be at least 1, got %d", h.MinReplicas)
+		v.errorf(minPath, "must be at least 1 (or 0 for no autoscaler), got %d", h.MinReplicas)
 	}
 	switch {
 	case !v.f.positions.has(maxPath):

@@ -198,11 +198,43 @@ func (v *checker) service(e *Environment, s *Service) {
 	v.tolerations(s.Tolerations)
 	v.oneOf(joinPath(s.Path, "runtime"), s.Runtime, runtimes...)
 	v.customResource(s)
+	v.typedResources(s)
 	v.reservedRefs(serviceRefs(e, s))
 	v.reservedClaims(s.Volumes, s.InitContainers)
 	if s.GracePeriod != nil && *s.GracePeriod < 0 {
 		v.errorf(joinPath(s.Path, "graceperiod"), "must not be negative")
 	}
+	v.serviceNamespace(e, s)
+}
+
+// serviceNamespace accepts a service's namespace that repeats its
+// environment's, as redundant: the original ignored the field, and a
+// service lives in its environment's namespace, where its operator runs.
+// Without an environment namespace the operator's own is compared when it
+// loads the file (ServiceNamespaces).
+func (v *checker) serviceNamespace(e *Environment, s *Service) {
+	np := joinPath(s.Path, "namespace")
+	switch {
+	case s.Namespace == "":
+	case e.Namespace == "":
+		v.warnf(np, "is redundant: a service lives in its environment's namespace, the operator's own when the environment names none; the operator refuses the file unless it runs in %q (set namespace on the environment instead)", s.Namespace)
+	case s.Namespace == e.Namespace:
+		v.warnf(np, "is redundant: a service always lives in its environment's namespace (%s); remove it", e.Namespace)
+	default:
+		v.errorf(np, "%q is not the environment's namespace %q: a service lives in its environment's namespace, where its operator runs", s.Namespace, e.Namespace)
+	}
+}
+
+// ServiceNamespaces reports, at their position, the services of env whose
+// namespace is written and is not ns, the namespace env is applied in.
+func ServiceNamespaces(f *File, env *Environment, ns string) Diagnostics {
+	v := &checker{f: f}
+	for i := range env.Services {
+		if s := &env.Services[i]; s.Namespace != "" && s.Namespace != ns {
+			v.errorf(joinPath(s.Path, "namespace"), "%q is not the namespace the operator runs in, %q: a service lives in its environment's namespace", s.Namespace, ns)
+		}
+	}
+	return v.diags
 }
 
 func (v *checker) serviceName(e *Environment, s *Service) {
@@ -587,7 +619,10 @@ var accessModes = []string{"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "Re
 func (v *checker) claim(vol *Volume, kind string) {
 	v.oneOf(joinPath(vol.Path, "provisioning"), vol.Provisioning, "dynamic", ProvisioningManual)
 	sp := joinPath(vol.Path, "size")
-	if vol.Provisioning != ProvisioningManual && v.required(sp, vol.Size) {
+	// Items without a type mean a Secret or ConfigMap: the error at items
+	// says so, and a missing size would only mislead.
+	untypedItems := vol.Type == "" && len(vol.Items) > 0
+	if vol.Provisioning != ProvisioningManual && !untypedItems && v.required(sp, vol.Size) {
 		v.quantity(sp, vol.Size, true)
 	} else if vol.Size != "" {
 		v.quantity(sp, vol.Size, true)
@@ -600,7 +635,10 @@ func (v *checker) claim(vol *Volume, kind string) {
 		v.oneOf(mp, m, accessModes...)
 	}
 	v.dnsSubdomain(joinPath(vol.Path, "storage_class"), vol.StorageClass)
-	if len(vol.Items) > 0 {
+	switch {
+	case untypedItems:
+		v.errorf(joinPath(vol.Path, vol.ItemsKey), "only applies to secret and configmap volumes, and a volume without type is a claim: add type: configmap or type: secret")
+	case len(vol.Items) > 0:
 		v.errorf(joinPath(vol.Path, vol.ItemsKey), "only applies to secret and configmap volumes")
 	}
 	_ = kind

@@ -30,6 +30,7 @@ import (
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/source"
 	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/takeover"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -68,6 +69,9 @@ type Options struct {
 	Render      render.Options
 	PruneClaims bool
 	AllowEmpty  bool
+	// PruneAdopted deletes what the original Environment Operator made
+	// that the file does not render (docs/migrating.md).
+	PruneAdopted bool
 
 	// AuthTokenFile and the OIDC settings authenticate API callers.
 	AuthTokenFile     string
@@ -264,10 +268,11 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	}
 	ctrl = controller.New(controller.Config{
 		Namespace: opts.Namespace, Environment: opts.Environment, File: opts.File, Render: opts.Render,
-		AllowEmpty: opts.AllowEmpty, Policy: opts.Policy,
+		AllowEmpty: opts.AllowEmpty, Policy: opts.Policy, PruneAdopted: opts.PruneAdopted,
 	}, controller.Deps{
 		Applier: applier, Store: store, Tracker: tracker, Health: hv, Metrics: m, Vault: vaultSource,
 		OwnSecrets: ownSecrets(client, opts.Namespace, log),
+		Originals:  takeover.Namespace{Client: client, Name: opts.Namespace},
 		Events:     newEvents(ctx, client, opts.Namespace, log), Log: log,
 		Audit: func(ctx context.Context, r audit.Record) {
 			if err := auditStore.Add(ctx, r); err != nil {
@@ -316,7 +321,7 @@ func locateGists(file, environment string) func(fs.FS) source.Ref {
 			return source.Ref{}
 		}
 		env := f.Environment(environment)
-		if env == nil || env.GistsRepository == nil || len(env.Gists) == 0 {
+		if env == nil || !env.ReadsGistsRepository() {
 			return source.Ref{}
 		}
 		return source.Ref{URL: env.GistsRepository.Remote, Branch: env.GistsRepository.Branch}

@@ -27,3 +27,10 @@ var ownRules = []rbacv1.PolicyRule{
 func RequiredRules() []rbacv1.PolicyRule {
 	return rbac.Merge(apply.RequiredRules, health.RequiredRules, audit.RequiredRules, ownRules)
 }
+
+// IstioRules and HelmChartRules are what the operator needs besides
+// RequiredRules for the Istio kinds of service_mesh and type: ServiceEntry,
+// and for the HelmChart of type: HelmChart (`envop install --istio`,
+// `--helm-charts`; docs/install.md).
+func IstioRules() []rbacv1.PolicyRule     { return rbac.Merge(apply.IstioRules) }
+func HelmChartRules() []rbacv1.PolicyRule { return rbac.Merge(apply.HelmChartRules) }

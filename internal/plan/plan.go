@@ -2,6 +2,7 @@ package plan
 
 import (
 	"maps"
+	"reflect"
 	"time"
 
 	"github.com/envop/envop/internal/manifest"
@@ -36,6 +37,9 @@ type Plan struct {
 	// service missing from them takes the file's.
 	Versions map[string]string
 	Active   map[string]string
+	// Selectors are the pod selectors workloads keep, by workload name
+	// (see TakeOver); the others take envop's.
+	Selectors map[string]map[string]string
 	// Services are the states git changed (git versions, active colour,
 	// custom resource kind): copies, to persist. Empty for a resync.
 	Services map[string]*state.Service
@@ -52,7 +56,8 @@ type Plan struct {
 // traffic moves by promotion; a change of `active` in the file wins over
 // an earlier promotion, an unchanged one leaves the promotion alone.
 func Make(in Input) *Plan {
-	p := &Plan{Versions: map[string]string{}, Active: map[string]string{}, Services: map[string]*state.Service{}}
+	p := &Plan{Versions: map[string]string{}, Active: map[string]string{}, Selectors: map[string]map[string]string{},
+		Services: map[string]*state.Service{}}
 	for i := range in.Env.Services {
 		s := &in.Env.Services[i]
 		svc, ok := in.States[s.Name]
@@ -80,6 +85,9 @@ func (p *Plan) take(s *manifest.Service, env *manifest.Environment, svc *state.S
 	}
 	if svc.Active != "" {
 		p.Active[s.Name] = svc.Active
+	}
+	for w, sel := range svc.Selectors {
+		p.Selectors[w] = sel
 	}
 }
 
@@ -155,4 +163,63 @@ func Inactive(s *manifest.Service, env *manifest.Environment, svc *state.Service
 		return s.Name + "-" + manifest.ColourGreen
 	}
 	return s.Name + "-" + manifest.ColourBlue
+}
+
+// Taken is a workload of the original Environment Operator that envop
+// takes over (package takeover).
+type Taken struct {
+	// Selector is its pod selector, which cannot change.
+	Selector map[string]string
+	// Version is the version it runs, "" when unknown.
+	Version string
+}
+
+// TakeOver records in svc what the original Environment Operator left
+// running of s: the selectors of its workloads, kept from now on; the
+// version each runs, as the intent unless one exists; and active, the
+// colour its blue/green parent Service routes to, as a promotion. The file's
+// version and colour count as seen, so the revision being synced changes
+// nothing that runs: the next one that changes them does. It reports
+// whether svc changed.
+func TakeOver(s *manifest.Service, env *manifest.Environment, svc *state.Service, taken map[string]Taken, active string, at time.Time) bool {
+	before := svc.Clone()
+	found := false
+	for _, w := range Workloads(s, env) {
+		t, ok := taken[w]
+		if !ok {
+			continue
+		}
+		found = true
+		if svc.Selectors == nil {
+			svc.Selectors = map[string]map[string]string{}
+		}
+		svc.Selectors[w] = maps.Clone(t.Selector)
+		if _, has := svc.Intents[w]; !has && t.Version != "" {
+			svc.SetIntent(w, state.Intent{Version: t.Version, Source: state.SourceTakeover, At: at})
+		}
+	}
+	if !found {
+		return false
+	}
+	if svc.GitVersions == nil {
+		svc.GitVersions = map[string]string{}
+	}
+	if _, seen := svc.GitVersions[s.Name]; !seen && s.Version != "" {
+		svc.GitVersions[s.Name] = s.Version
+	}
+	if s.IsBlueGreen(env) {
+		if _, seen := svc.GitVersions[gitActiveKey]; !seen {
+			svc.GitVersions[gitActiveKey] = s.ActiveColour(env)
+		}
+		if svc.Active == "" && (active == manifest.ColourBlue || active == manifest.ColourGreen) {
+			svc.Active = active
+		}
+	}
+	return !reflect.DeepEqual(before, svc)
+}
+
+// Render sets into opts what the plan decides the objects render with:
+// versions, active colours and kept selectors.
+func (p *Plan) Render(opts *render.Options) {
+	opts.Versions, opts.Active, opts.Selectors = p.Versions, p.Active, p.Selectors
 }

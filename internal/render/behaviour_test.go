@@ -157,3 +157,41 @@ func TestWorkloadObject(t *testing.T) {
 		}
 	}
 }
+
+// TestKeptSelectors: a workload taken over from the original operator keeps
+// its selector; its pods carry those labels beside envop's; its Services
+// select by them and carry the original's annotations; the parent of a
+// blue/green pair selects the active colour's kept selector.
+func TestKeptSelectors(t *testing.T) {
+	opts := goldenOptions()
+	opts.Selectors = map[string]map[string]string{
+		"front-blue":  {"creator": "pipeline", "name": "front-blue"},
+		"front-green": {"creator": "pipeline", "name": "front-green"},
+	}
+	opts.Active = map[string]string{"front": "green"}
+	res := renderFile(t, "bluegreen.bitesize", opts)
+
+	d := find(t, res, "Deployment", "front-blue")
+	sel, _, _ := unstructured.NestedStringMap(d.Object, "spec", "selector", "matchLabels")
+	if len(sel) != 2 || sel["name"] != "front-blue" || sel["creator"] != "pipeline" {
+		t.Errorf("front-blue selector %v, want the kept one", sel)
+	}
+	pod, _, _ := unstructured.NestedStringMap(d.Object, "spec", "template", "metadata", "labels")
+	if pod["name"] != "front-blue" || pod["creator"] != "pipeline" || pod[LabelInstance] != "front-blue" {
+		t.Errorf("front-blue pod labels %v, want the kept selector's and envop's", pod)
+	}
+	parent := find(t, res, "Service", "front")
+	if sel, _, _ := unstructured.NestedStringMap(parent.Object, "spec", "selector"); len(sel) != 2 || sel["name"] != "front-green" {
+		t.Errorf("parent Service selects %v, want the active green colour's kept selector", sel)
+	}
+	if a := parent.GetAnnotations(); a["deployment_method"] != "bluegreen" || a["deployment_active"] != "green" {
+		t.Errorf("parent Service annotations %v", a)
+	}
+	if a := find(t, res, "Service", "front-blue").GetAnnotations(); a["deployment_active"] != "" || a["deployment_method"] != "bluegreen" {
+		t.Errorf("colour Service annotations %v", a)
+	}
+	// Services of workloads envop made carry no such annotation.
+	if a := find(t, res, "Service", "checkout").GetAnnotations(); len(a) != 0 {
+		t.Errorf("checkout Service annotations %v", a)
+	}
+}

@@ -1,5 +1,12 @@
 package render
 
+import (
+	"maps"
+	"strings"
+
+	"github.com/envop/envop/internal/manifest"
+)
+
 // Label keys on every rendered object. Pruning selects on LabelManagedBy and
 // LabelEnvironment, so both are always set.
 const (
@@ -76,10 +83,37 @@ func (r *renderer) labels(name, instance, version string) map[string]string {
 	return l
 }
 
-// selector is what pods are selected by: never the version, because a
-// Deployment's selector is immutable and versions change on every deploy.
-func selector(name, instance string) map[string]string {
+// selector is what the pods of workload instance are selected by: never
+// the version, because a Deployment's selector is immutable and versions
+// change on every deploy; a workload taken over from the original
+// Environment Operator keeps the selector it was created with.
+func (r *renderer) selector(name, instance string) map[string]string {
+	if kept, ok := r.opts.Selectors[instance]; ok {
+		return maps.Clone(kept)
+	}
 	return map[string]string{LabelName: name, LabelInstance: instance}
+}
+
+// The annotations the original Environment Operator kept on a Service:
+// how the service deploys, and for blue/green the colour that serves.
+const (
+	annotationOriginalMethod = "deployment_method"
+	annotationOriginalActive = "deployment_active"
+)
+
+// originalAnnotations are the annotations the original Environment
+// Operator kept on the Service called name, which selects the pods of
+// workload instance: rendered while that workload is one taken over from
+// it, so that tools reading them still see the truth; nil otherwise.
+func (r *renderer) originalAnnotations(s *manifest.Service, instance, name string) map[string]string {
+	if _, ok := r.opts.Selectors[instance]; !ok {
+		return nil
+	}
+	ann := map[string]string{annotationOriginalMethod: s.Method(r.env)}
+	if s.IsBlueGreen(r.env) && name == s.Name {
+		ann[annotationOriginalActive] = strings.TrimPrefix(instance, s.Name+"-")
+	}
+	return ann
 }
 
 func labelVersion(v string) string {

@@ -1,6 +1,9 @@
 package render
 
 import (
+	"maps"
+	"strconv"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,6 +35,7 @@ func (r *renderer) blueGreen(s *manifest.Service) error {
 		active = a
 	}
 	r.networking(s, s.Name+"-"+active, versions[active], s.ExternalURL, s.Name)
+	r.meshRoutes(s, r.labels(s.Name, s.Name+"-"+active, versions[active]))
 	return nil
 }
 
@@ -42,12 +46,13 @@ func (r *renderer) blueGreen(s *manifest.Service) error {
 func (r *renderer) networking(s *manifest.Service, instance, version string, hosts []string, name string) {
 	ports := s.ServicePorts()
 	labels := r.labels(s.Name, instance, version)
-	sel := selector(s.Name, instance)
+	sel := r.selector(s.Name, instance)
+	ann := r.originalAnnotations(s, instance, name)
 	if len(ports) > 0 {
-		r.addService(name, labels, sel, servicePorts(s, ports), "")
+		r.addService(name, labels, ann, sel, servicePorts(s, ports), "")
 	}
 	if s.WorkloadKind() == manifest.KindStatefulSet {
-		r.addService(headlessName(s.Name), labels, sel, servicePorts(s, ports), corev1.ClusterIPNone)
+		r.addService(headlessName(s.Name), labels, ann, sel, servicePorts(s, ports), corev1.ClusterIPNone)
 	}
 	if len(hosts) > 0 {
 		r.ingress(s, name, labels, hosts)
@@ -65,10 +70,10 @@ func servicePorts(s *manifest.Service, ports []int) []corev1.ServicePort {
 	return out
 }
 
-func (r *renderer) addService(name string, labels, sel map[string]string, ports []corev1.ServicePort, clusterIP string) {
+func (r *renderer) addService(name string, labels, annotations, sel map[string]string, ports []corev1.ServicePort, clusterIP string) {
 	svc := &corev1.Service{
 		TypeMeta:   typeMeta("v1", "Service"),
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels, Annotations: annotations},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, Selector: sel, Ports: ports,
 			ClusterIP: clusterIP, PublishNotReadyAddresses: clusterIP == corev1.ClusterIPNone},
 	}
@@ -95,9 +100,23 @@ func (r *renderer) ingress(s *manifest.Service, name string, labels map[string]s
 	}
 	_ = r.add(&networkingv1.Ingress{
 		TypeMeta:   typeMeta("networking.k8s.io/v1", "Ingress"),
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: labels, Annotations: ingressAnnotations(s)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: r.namespace, Labels: ingressLabels(s, labels), Annotations: ingressAnnotations(s)},
 		Spec:       spec,
 	})
+}
+
+// ingressLabels are the Ingress's labels: the service's, and the
+// original's switches for its own ingress controller, as it set them
+// (httpsOnly, httpsBackend, http2: "true" or "false"), when written.
+func ingressLabels(s *manifest.Service, labels map[string]string) map[string]string {
+	switches := map[string]*bool{"httpsOnly": s.HTTPSOnly, "httpsBackend": s.HTTPSBackend, "http2": s.HTTP2}
+	out := maps.Clone(labels)
+	for key, set := range switches {
+		if set != nil {
+			out[key] = strconv.FormatBool(*set)
+		}
+	}
+	return out
 }
 
 func backendPort(s *manifest.Service) int {
@@ -123,10 +142,10 @@ func ingressAnnotations(s *manifest.Service) map[string]string {
 		}
 	}
 	// The original's switches for its nginx ingress controller.
-	if s.HTTPSOnly {
+	if isTrue(s.HTTPSOnly) {
 		ann["nginx.ingress.kubernetes.io/force-ssl-redirect"] = "true"
 	}
-	if s.HTTPSBackend {
+	if isTrue(s.HTTPSBackend) {
 		ann["nginx.ingress.kubernetes.io/backend-protocol"] = "HTTPS"
 	}
 	if len(ann) == 0 {
@@ -134,3 +153,5 @@ func ingressAnnotations(s *manifest.Service) map[string]string {
 	}
 	return ann
 }
+
+func isTrue(b *bool) bool { return b != nil && *b }

@@ -22,8 +22,9 @@ type Options struct {
 	IngressClass    string
 	// StorageClasses maps a volume type (ebs, efs, ...) to a storage class.
 	StorageClasses map[string]string
-	// Files holds gist contents by slash-separated path relative to the
-	// repository root; manifest.ReadGistFiles fills it.
+	// Files holds gist contents by the slash-separated path the gist
+	// names (a file inside a folder it names by that path plus the rest);
+	// manifest.ReadGistFiles fills it.
 	Files map[string][]byte
 	// Versions overrides versions by workload name: the operator passes the
 	// versions deployed through its API. Blue/green keys are NAME-blue and
@@ -31,6 +32,11 @@ type Options struct {
 	Versions map[string]string
 	// Active overrides the active colour of blue/green services (promotion).
 	Active map[string]string
+	// Selectors are the pod selectors of workloads that keep the one they
+	// were created with, by workload name: those taken over from the
+	// original Environment Operator (docs/migrating.md). Their pods carry
+	// those labels beside envop's, and their Services select by them.
+	Selectors map[string]map[string]string
 	// OIDCGroupsPrefix prefixes the groups of `access` in the RoleBindings:
 	// the API server's --oidc-groups-prefix, so that `group: devs` binds the
 	// group the API server sees, e.g. "oidc:devs". Users are left as given.

@@ -43,6 +43,9 @@ func (r *renderer) podTemplate(s *manifest.Service, instance, version string) (c
 	for k, v := range s.Labels {
 		labels[k] = v
 	}
+	for k, v := range r.opts.Selectors[instance] {
+		labels[k] = v // a kept selector must select the pods
+	}
 	return corev1.PodTemplateSpec{
 		ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: r.podAnnotations(s)},
 		Spec:       spec,

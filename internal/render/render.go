@@ -152,6 +152,7 @@ func (r *renderer) service(s *manifest.Service) error {
 		return err
 	}
 	r.networking(merged, merged.Name, version, merged.ExternalURL, merged.Name)
+	r.meshRoutes(merged, r.labels(merged.Name, merged.Name, version))
 	return nil
 }
 

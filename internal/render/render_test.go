@@ -33,7 +33,7 @@ func renderFile(t testing.TB, file string, opts Options) *Result {
 		t.Fatalf("invalid testdata:\n%s", diags.Errors())
 	}
 	env := &f.Environments[0]
-	if opts.Files, err = manifest.ReadGistFiles(os.DirFS("testdata"), env); err != nil {
+	if opts.Files, err = manifest.ReadGistFiles(os.DirFS("testdata"), file, env, nil); err != nil {
 		t.Fatal(err)
 	}
 	res, err := Render(env, f.Project, opts)

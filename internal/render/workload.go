@@ -30,7 +30,7 @@ func (r *renderer) workload(s *manifest.Service, instance, version string) error
 		return err
 	}
 	meta := metav1.ObjectMeta{Name: instance, Namespace: r.namespace, Labels: r.labels(s.Name, instance, version)}
-	sel := &metav1.LabelSelector{MatchLabels: selector(s.Name, instance)}
+	sel := &metav1.LabelSelector{MatchLabels: r.selector(s.Name, instance)}
 	switch s.WorkloadKind() {
 	case manifest.KindStatefulSet:
 		return r.statefulSet(s, meta, sel, tmpl)

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"maps"
 	"time"
 
 	"github.com/envop/envop/internal/audit"
@@ -10,6 +11,9 @@ import (
 const (
 	SourceGit = "git"
 	SourceAPI = "api"
+	// SourceTakeover is the version a workload of the original Environment
+	// Operator ran when envop took it over.
+	SourceTakeover = "takeover"
 )
 
 // Deploy statuses, as the API reports them.
@@ -68,6 +72,11 @@ type Service struct {
 	// after a restart it still tells pruning to look for that kind once the
 	// file no longer names the service.
 	Kind string `json:"kind,omitempty"`
+	// Selectors are the pod selectors, by workload name, of workloads
+	// taken over from the original Environment Operator: a Deployment's
+	// selector cannot change, so they keep the one they were created with
+	// (docs/migrating.md).
+	Selectors map[string]map[string]string `json:"selectors,omitempty"`
 	// History holds the newest deploys last, at most MaxHistory.
 	History []Deploy `json:"history,omitempty"`
 	// Audit holds the records of changes to this service, written in the
@@ -126,6 +135,12 @@ func (s *Service) Clone() *Service {
 	c.GitVersions = make(map[string]string, len(s.GitVersions))
 	for k, v := range s.GitVersions {
 		c.GitVersions[k] = v
+	}
+	if s.Selectors != nil {
+		c.Selectors = make(map[string]map[string]string, len(s.Selectors))
+		for k, v := range s.Selectors {
+			c.Selectors[k] = maps.Clone(v)
+		}
 	}
 	c.History = append([]Deploy(nil), s.History...)
 	c.Audit = append([]audit.Record(nil), s.Audit...)

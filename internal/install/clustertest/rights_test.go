@@ -73,6 +73,16 @@ var accessAllowList = append([]string{
 	"statefulsets.apps [] [] [create delete get list patch watch]",
 }, everyUser...)
 
+// kindsAllowList is what the account may do when installed with --istio
+// and --helm-charts: allowList and the apply verbs on the Istio kinds and
+// the HelmChart kind, nothing more.
+var kindsAllowList = append([]string{
+	"gateways.networking.istio.io [] [] [create delete list patch watch]",
+	"helmcharts.helm.kubedex.com [] [] [create delete list patch watch]",
+	"serviceentries.networking.istio.io [] [] [create delete list patch watch]",
+	"virtualservices.networking.istio.io [] [] [create delete list patch watch]",
+}, allowList...)
+
 // everyUser is what every authenticated user gets from the cluster's
 // default ClusterRoles.
 var everyUser = []string{
@@ -105,6 +115,7 @@ func TestServiceAccountRights(t *testing.T) {
 	}{
 		{"plain", nil, allowList},
 		{"access", []string{"--access"}, accessAllowList},
+		{"istio and helm charts", []string{"--istio", "--helm-charts"}, kindsAllowList},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ns := testcluster.Namespace(t)

@@ -101,8 +101,8 @@ func TestBrokenCommitKeepsRunningState(t *testing.T) {
 		return s.Sync.Status == "error" && strings.Contains(s.Sync.Error, "replcas"), s.Sync.Status + " " + s.Sync.Error
 	})
 	// Every error is reported, one a line, in status and in the audit.
-	want := "2 errors:\nenvironments.bitesize:9:9: environments[0].services[0].replcas: unknown field\n" +
-		"environments.bitesize:12:9: environments[0].services[1].prots: unknown field"
+	want := "2 errors:\nenvironments.bitesize:9:9: environments[0].services[0].replcas: unknown field: did you mean replicas?\n" +
+		"environments.bitesize:12:9: environments[0].services[1].prots: unknown field: did you mean ports?"
 	s := e.status()
 	if !strings.HasSuffix(s.Sync.Error, " is invalid: "+want) {
 		t.Errorf("sync error %q, want it to list %q", s.Sync.Error, want)

@@ -1,0 +1,101 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/envop/envop/internal/audit"
+	"github.com/envop/envop/internal/plan"
+	"github.com/envop/envop/internal/state"
+	"github.com/envop/envop/internal/takeover"
+)
+
+// Originals finds, and deletes, what the original Environment Operator
+// made in the namespace (takeover.Namespace).
+type Originals interface {
+	Find(ctx context.Context) (*takeover.Found, error)
+	Delete(ctx context.Context, o takeover.Object) error
+}
+
+// takeOver records what the original Environment Operator left running of
+// the services of d (plan.TakeOver): looked for once per process and
+// again only when the file names a workload not looked for yet, so a
+// steady sync costs no request. The objects it finds are then taken over
+// by the apply (package apply); leftOriginals deals with the rest.
+func (c *Controller) takeOver(ctx context.Context, d *desired) (*takeover.Found, error) {
+	if c.originals == nil {
+		return nil, nil
+	}
+	var names []string
+	for i := range d.env.Services {
+		for _, w := range plan.Workloads(&d.env.Services[i], d.env) {
+			if !c.lookedFor[w] {
+				names = append(names, w)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	found, err := c.originals.Find(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range d.env.Services {
+		s := &d.env.Services[i]
+		taken := found.Taken(s, d.env)
+		if len(taken) == 0 {
+			continue
+		}
+		_, err := c.store.Update(ctx, s.Name, func(svc *state.Service) error {
+			plan.TakeOver(s, d.env, svc, taken, found.Active[s.Name], c.now())
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record the original operator's %s: %w", s.Name, err)
+		}
+		c.log.Info("taking over from the original operator", "service", s.Name, "workloads", len(taken))
+	}
+	if c.lookedFor == nil {
+		c.lookedFor = map[string]bool{}
+	}
+	for _, w := range names {
+		c.lookedFor[w] = true
+	}
+	return found, nil
+}
+
+// leftOriginals reports the objects the original made that the file does
+// not render: they are left as they are, and deleted only when the
+// operator runs with --prune-adopted (claims never are).
+func (c *Controller) leftOriginals(ctx context.Context, found *takeover.Found, objs []*unstructured.Unstructured) {
+	if found == nil {
+		return
+	}
+	rendered := map[takeover.Object]bool{}
+	for _, obj := range objs {
+		rendered[takeover.Object{Kind: obj.GetKind(), Name: obj.GetName()}] = true
+	}
+	for _, o := range found.Objects {
+		if rendered[o] {
+			continue
+		}
+		if !c.cfg.PruneAdopted || o.Kind == "PersistentVolumeClaim" {
+			c.log.Warn("original object left", "kind", o.Kind, "name", o.Name,
+				"reason", "the environment file renders no object of this name; run with --prune-adopted to delete it")
+			continue
+		}
+		if err := c.originals.Delete(ctx, o); err != nil {
+			c.log.Error("original object not deleted", "kind", o.Kind, "name", o.Name, "error", err)
+			continue
+		}
+		c.log.Info("original object deleted", "kind", o.Kind, "name", o.Name)
+		c.events.On(o.Kind, o.Name, corev1.EventTypeNormal, EventPruned,
+			fmt.Sprintf("%s %s, made by the original Environment Operator, is not in the environment file: deleted (--prune-adopted)", o.Kind, o.Name))
+		c.audit(ctx, audit.Record{Time: c.now(), Actor: "envop", Action: audit.ActionSync,
+			Result: audit.ResultSuccess, Message: fmt.Sprintf("deleted %s, made by the original Environment Operator (--prune-adopted)", o)})
+	}
+}
