@@ -22,7 +22,7 @@ func TestDidYouMean(t *testing.T) {
 		{"lables", "labels"},
 		{"limit", "limits"},
 		{"prot", "port"}, // four letters, one swap
-		{"mount", ""}, // five letters, two edits from port: too far to guess
+		{"mount", ""},    // five letters, two edits from port: too far to guess
 		{"cache", ""},
 		{"foo", ""},
 		{"xyz", ""},
