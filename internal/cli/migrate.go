@@ -100,7 +100,10 @@ func runMigrate(ctx context.Context, streams Streams, fl *migrateFlags) error {
 		return exitf(ExitUsage, "client: %v", err)
 	}
 	found, err := takeover.Namespace{Client: kube, Name: fl.namespace}.Find(ctx)
-	if err != nil {
+	switch {
+	case apierrors.IsForbidden(err):
+		return exitf(ExitUsage, "%v (migrate needs list on Deployments, StatefulSets, Services, Ingresses, HorizontalPodAutoscalers, ConfigMaps and PersistentVolumeClaims)", err)
+	case err != nil:
 		return exitf(ExitUnreachable, "%v", err)
 	}
 	store := state.NewStore(kube, fl.namespace, env.Name)

@@ -3,9 +3,13 @@ package controller
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/envop/envop/internal/audit"
 	"github.com/envop/envop/internal/plan"
@@ -50,14 +54,17 @@ func (c *Controller) takeOver(ctx context.Context, d *desired) (*takeover.Found,
 		if len(taken) == 0 {
 			continue
 		}
+		changed := false
 		_, err := c.store.Update(ctx, s.Name, func(svc *state.Service) error {
-			plan.TakeOver(s, d.env, svc, taken, found.Active[s.Name], c.now())
+			changed = plan.TakeOver(s, d.env, svc, taken, found.Active[s.Name], c.now())
 			return nil
 		})
 		if err != nil {
 			return nil, fmt.Errorf("record the original operator's %s: %w", s.Name, err)
 		}
-		c.log.Info("taking over from the original operator", "service", s.Name, "workloads", len(taken))
+		if changed {
+			c.tellTakeOver(ctx, s.Name, d.revision, taken)
+		}
 	}
 	if c.lookedFor == nil {
 		c.lookedFor = map[string]bool{}
@@ -66,6 +73,23 @@ func (c *Controller) takeOver(ctx context.Context, d *desired) (*takeover.Found,
 		c.lookedFor[w] = true
 	}
 	return found, nil
+}
+
+// tellTakeOver logs and audits that envop took a service over from the
+// original operator, with what each workload keeps.
+func (c *Controller) tellTakeOver(ctx context.Context, service, revision string, taken map[string]plan.Taken) {
+	var kept []string
+	for _, w := range slices.Sorted(maps.Keys(taken)) {
+		k := fmt.Sprintf("%s keeps selector %s", w, labels.FormatLabels(taken[w].Selector))
+		if v := taken[w].Version; v != "" {
+			k += " and version " + v
+		}
+		kept = append(kept, k)
+	}
+	msg := "taken over from the original Environment Operator: " + strings.Join(kept, "; ")
+	c.log.Info("taking over from the original operator", "service", service, "workloads", len(taken))
+	c.audit(ctx, audit.Record{Time: c.now(), Actor: "envop", Action: audit.ActionSync, Service: service,
+		Revision: revision, Result: audit.ResultSuccess, Message: msg})
 }
 
 // leftOriginals reports the objects the original made that the file does

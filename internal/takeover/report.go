@@ -2,11 +2,9 @@ package takeover
 
 import (
 	"fmt"
-	"maps"
-	"slices"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 // What a takeover does with an object of the original.
@@ -77,7 +75,7 @@ func adoptStep(found *Found, o Object, obj *unstructured.Unstructured) []Step {
 			break
 		}
 		step.Action = StepKeep
-		step.Why = fmt.Sprintf("taken over keeping its selector %s (a selector cannot change); its pods gain envop's labels in one rolling update", formatLabels(w.Selector))
+		step.Why = fmt.Sprintf("taken over keeping its selector %s (a selector cannot change); its pods gain envop's labels in one rolling update", labels.FormatLabels(w.Selector))
 		if w.Version != "" {
 			step.Why += "; it keeps running " + w.Version + " until a deploy or a commit that changes the version"
 		}
@@ -115,13 +113,4 @@ func tlsSecret(obj *unstructured.Unstructured) string {
 		}
 	}
 	return ""
-}
-
-// formatLabels writes labels as k=v,k=v in key order.
-func formatLabels(l map[string]string) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(l)) {
-		parts = append(parts, k+"="+l[k])
-	}
-	return strings.Join(parts, ",")
 }

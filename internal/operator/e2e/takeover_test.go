@@ -209,6 +209,16 @@ func TestTakeOverOriginalWithoutDowntime(t *testing.T) {
 		t.Errorf("parent Service api selects %v after the takeover, want the original's active colour, green", got)
 	}
 
+	var records []struct{ Actor, Message string }
+	e.call("GET", "/audit?service=web", nil, &records)
+	audited := false
+	for _, r := range records {
+		audited = audited || strings.Contains(r.Message, "taken over from the original Environment Operator: web keeps selector creator=pipeline,name=web and version 1.0.0")
+	}
+	if !audited {
+		t.Errorf("the takeover of web is not in its audit: %+v", records)
+	}
+
 	if d := e.deploy("web", "1.1.0"); d.Status != "succeeded" {
 		t.Fatalf("first deploy after the takeover: %+v\n%s", d, e.logs.String())
 	}
