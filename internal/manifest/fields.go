@@ -132,20 +132,42 @@ var serviceFields = fieldTable[Service]{
 	"database_type": func(d *decoder, n *yaml.Node, p string, s *Service) { s.DatabaseType = d.str(n, p) },
 	// service_mesh, and the fields of type: HelmChart and type: ServiceEntry
 	// (mesh.go).
-	"service_mesh":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.ServiceMesh = d.str(n, p) },
-	"chart":               func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Chart = d.str(n, p) },
-	"repo":                func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Repo = d.str(n, p) },
-	"target_namespace":    func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.TargetNamespace = d.str(n, p) },
-	"values_content":      func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.ValuesContent = d.str(n, p) },
-	"set":                 func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Set = d.helmValues(n, p) },
-	"ignore":              func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Ignore = d.boolean(n, p) },
-	"hosts":               func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Hosts = d.strList(n, p) },
-	"addresses":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Addresses = d.strList(n, p) },
-	"location":            func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Location = d.str(n, p) },
-	"resolution":          func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Resolution = d.str(n, p) },
-	"service_entry_ports": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Ports = decodeEntryPorts(d, n, p) },
-	"endpoints":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.Endpoints = decodeEndpoints(d, n, p) },
-	"export_to":           func(d *decoder, n *yaml.Node, p string, s *Service) { s.Entry.ExportTo = d.strList(n, p) },
+	"service_mesh": func(d *decoder, n *yaml.Node, p string, s *Service) { s.ServiceMesh = d.str(n, p) },
+	"chart":        func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Chart, s.Helm.Written = d.str(n, p), true },
+	"repo":         func(d *decoder, n *yaml.Node, p string, s *Service) { s.Helm.Repo, s.Helm.Written = d.str(n, p), true },
+	"target_namespace": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Helm.TargetNamespace, s.Helm.Written = d.str(n, p), true
+	},
+	"values_content": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Helm.ValuesContent, s.Helm.Written = d.str(n, p), true
+	},
+	"set": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Helm.Set, s.Helm.Written = d.helmValues(n, p), true
+	},
+	"ignore": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Helm.Ignore, s.Helm.Written = d.boolean(n, p), true
+	},
+	"hosts": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.Hosts, s.Entry.Written = d.strList(n, p), true
+	},
+	"addresses": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.Addresses, s.Entry.Written = d.strList(n, p), true
+	},
+	"location": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.Location, s.Entry.Written = d.str(n, p), true
+	},
+	"resolution": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.Resolution, s.Entry.Written = d.str(n, p), true
+	},
+	"service_entry_ports": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.Ports, s.Entry.Written = decodeEntryPorts(d, n, p), true
+	},
+	"endpoints": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.Endpoints, s.Entry.Written = decodeEndpoints(d, n, p), true
+	},
+	"export_to": func(d *decoder, n *yaml.Node, p string, s *Service) {
+		s.Entry.ExportTo, s.Entry.Written = d.strList(n, p), true
+	},
 	// The original ignored a service's namespace; it may only repeat the environment's.
 	"namespace": func(d *decoder, n *yaml.Node, p string, s *Service) { s.Namespace = d.str(n, p) },
 }

@@ -43,6 +43,8 @@ type HelmChartSpec struct {
 	ValuesContent   string
 	Set             map[string]HelmValue
 	Ignore          bool
+	// Written says the file gave any of these fields.
+	Written bool
 }
 
 // HelmValue is one value of set: a string, or an integer when IsInt.
@@ -62,6 +64,8 @@ type ServiceEntrySpec struct {
 	Ports      []EntryPort
 	Endpoints  []Endpoint
 	ExportTo   []string
+	// Written says the file gave any of these fields.
+	Written bool
 }
 
 // EntryPort is one of service_entry_ports.
@@ -181,8 +185,8 @@ func (v *checker) typedResources(s *Service) {
 	if s.ServiceMesh != "" && s.IsCustomResource() {
 		v.errorf(mp, "does not apply to type (a custom resource): it routes the external_url of a workload")
 	}
-	v.onlyFor(s, s.IsHelmChart(), TypeHelmChart, helmOnlyFields)
-	v.onlyFor(s, s.IsServiceEntry(), TypeServiceEntry, entryOnlyFields)
+	v.onlyFor(s, s.IsHelmChart() || !s.Helm.Written, TypeHelmChart, helmOnlyFields)
+	v.onlyFor(s, s.IsServiceEntry() || !s.Entry.Written, TypeServiceEntry, entryOnlyFields)
 	if (s.IsHelmChart() || s.IsServiceEntry()) && s.Options != nil {
 		v.errorf(joinPath(s.Path, "options"), "does not apply to type %s: write its fields on the service itself (docs/manifest.md)", s.Type)
 	}
@@ -195,9 +199,10 @@ func (v *checker) typedResources(s *Service) {
 }
 
 // onlyFor reports each of fields the file wrote on a service that is not
-// of the type they belong to.
-func (v *checker) onlyFor(s *Service, isType bool, typ string, fields []string) {
-	if isType {
+// of the type they belong to; skip says there is nothing to report (the
+// service is of that type, or wrote none of them).
+func (v *checker) onlyFor(s *Service, skip bool, typ string, fields []string) {
+	if skip {
 		return
 	}
 	for _, f := range fields {

@@ -213,9 +213,11 @@ func (v *checker) service(e *Environment, s *Service) {
 // Without an environment namespace the operator's own is compared when it
 // loads the file (ServiceNamespaces).
 func (v *checker) serviceNamespace(e *Environment, s *Service) {
+	if s.Namespace == "" {
+		return
+	}
 	np := joinPath(s.Path, "namespace")
 	switch {
-	case s.Namespace == "":
 	case e.Namespace == "":
 		v.warnf(np, "is redundant: a service lives in its environment's namespace, the operator's own when the environment names none; the operator refuses the file unless it runs in %q (set namespace on the environment instead)", s.Namespace)
 	case s.Namespace == e.Namespace:
