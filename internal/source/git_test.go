@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
@@ -67,7 +68,7 @@ func TestGitFileForcePush(t *testing.T) {
 	up := testgit.NewRepo(t)
 	up.Commit("base", map[string]string{"environments.bitesize": "base"})
 	bad := up.Commit("bad", map[string]string{"environments.bitesize": "bad"})
-	log, logs := newTestLogger()
+	log, logs := testlog.New()
 	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main", Logger: log})
 	if snap, err := g.Fetch(t.Context()); err != nil || snap.Revision != bad {
 		t.Fatalf("Fetch: %v", err)
@@ -149,7 +150,7 @@ func TestGitCorruptCacheIsClonedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, logs := newTestLogger()
+	log, logs := testlog.New()
 	g = newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main", Dir: dir, Logger: log})
 	snap, err := g.Fetch(t.Context())
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 // The https tests serve repositories with testgit.ServeTLS(t, testToken):
@@ -67,7 +68,7 @@ func TestGitHTTPSWrongTokenIsNotLeaked(t *testing.T) {
 		"url user": {URL: strings.Replace(url, "https://", "https://"+wrong+"@", 1)},
 	} {
 		t.Run(name, func(t *testing.T) {
-			logger, logs := newTestLogger()
+			logger, logs := testlog.New()
 			opts.CAFile, opts.Branch, opts.Logger = srv.CAFile(), "main", logger
 			g := newTestGit(t, opts)
 			p := NewPoller(g, time.Hour, logger)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 func TestLocalFolder(t *testing.T) {
@@ -141,7 +142,7 @@ func TestNewDispatch(t *testing.T) {
 		"":                                  "error",
 		filepath.Join(dir, "missing"):       "error",
 	} {
-		log, _ := newTestLogger()
+		log, _ := testlog.New()
 		opts := GitOptions{Dir: t.TempDir(), PrivateKey: testKey(t), InsecureIgnoreHostKey: true, Logger: log}
 		src, err := New(url, opts)
 		got := "error"

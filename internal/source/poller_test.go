@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 type event struct {
@@ -30,7 +31,7 @@ func (c *countingSource) Fetch(ctx context.Context) (*Snapshot, error) {
 // callbacks.
 func startPoller(t *testing.T, src Source, interval time.Duration) (*Poller, <-chan event) {
 	t.Helper()
-	log, _ := newTestLogger()
+	log, _ := testlog.New()
 	p := NewPoller(src, interval, log)
 	events := make(chan event, 16)
 	ctx, cancel := context.WithCancel(t.Context())
