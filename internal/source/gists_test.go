@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/envop/envop/internal/testgit"
 )
 
 // locateFile reads the gists repository from a file "gists.ref" of the
@@ -24,26 +26,15 @@ func locateFile(tree fs.FS) Ref {
 	return Ref{URL: url, Branch: branch}
 }
 
-// newUpstreamAt is newUpstream with the bare repository at root/name, so
-// that one server can serve several.
-func newUpstreamAt(t *testing.T, root, name string) *upstream {
-	t.Helper()
-	u := &upstream{bare: filepath.Join(root, name), work: filepath.Join(t.TempDir(), "work")}
-	runGit(t, root, "init", "--bare", "-b", "main", u.bare)
-	runGit(t, root, "init", "-b", "main", u.work)
-	runGit(t, u.work, "remote", "add", "origin", u.bare)
-	return u
-}
-
 func TestGistsFollowsTheRepositoryTheFileNames(t *testing.T) {
-	main, gists := newUpstream(t), newUpstream(t)
-	gists.commit(t, "config", map[string]string{"app.conf": "a=1"})
-	staging := gists.commit(t, "staging", nil)
-	runGit(t, gists.work, "push", "-q", "origin", "HEAD:staging")
-	gistsMain := gists.commit(t, "config 2", map[string]string{"app.conf": "a=2"})
-	first := main.commit(t, "first", map[string]string{"gists.ref": fileURL(gists.bare)})
-	g := WithGists(newTestGit(t, GitOptions{URL: fileURL(main.bare), Branch: "main"}), GistsOptions{
-		Locate: locateFile, Repository: fileURL(main.bare), Git: GitOptions{Logger: discardLogger()},
+	main, gists := testgit.NewRepo(t), testgit.NewRepo(t)
+	gists.Commit("config", map[string]string{"app.conf": "a=1"})
+	staging := gists.Commit("staging", nil)
+	gists.Git("push", "-q", "origin", "HEAD:staging")
+	gistsMain := gists.Commit("config 2", map[string]string{"app.conf": "a=2"})
+	first := main.Commit("first", map[string]string{"gists.ref": fileURL(gists.Bare)})
+	g := WithGists(newTestGit(t, GitOptions{URL: fileURL(main.Bare), Branch: "main"}), GistsOptions{
+		Locate: locateFile, Repository: fileURL(main.Bare), Git: GitOptions{Logger: discardLogger()},
 	})
 	t.Cleanup(func() { g.Close() })
 
@@ -54,7 +45,7 @@ func TestGistsFollowsTheRepositoryTheFileNames(t *testing.T) {
 	if snap.Revision != first || snap.GistsRevision() != gistsMain || readSnap(t, snap.Gists, "app.conf") != "a=2" {
 		t.Fatalf("revision %s gists %s, want %s and the gists repository's HEAD %s", snap.Revision, snap.GistsRevision(), first, gistsMain)
 	}
-	if snap.GistsRepository != fileURL(gists.bare) {
+	if snap.GistsRepository != fileURL(gists.Bare) {
 		t.Errorf("GistsRepository = %q", snap.GistsRepository)
 	}
 	if again, err := g.Fetch(t.Context()); err != nil || again != snap {
@@ -63,28 +54,28 @@ func TestGistsFollowsTheRepositoryTheFileNames(t *testing.T) {
 
 	// A commit to the gists repository alone is a new snapshot of the same
 	// revision of the repository.
-	third := gists.commit(t, "config 3", map[string]string{"app.conf": "a=3"})
+	third := gists.Commit("config 3", map[string]string{"app.conf": "a=3"})
 	if snap, err = g.Fetch(t.Context()); err != nil || snap.Revision != first || snap.GistsRevision() != third {
 		t.Fatalf("after a gists commit: %v, revision %s gists %s", err, snap.Revision, snap.GistsRevision())
 	}
 
 	// The file names a branch, then no gists repository.
-	main.commit(t, "branch", map[string]string{"gists.ref": fileURL(gists.bare) + " staging"})
+	main.Commit("branch", map[string]string{"gists.ref": fileURL(gists.Bare) + " staging"})
 	if snap, err = g.Fetch(t.Context()); err != nil || snap.GistsRevision() != staging {
 		t.Fatalf("with branch staging: %v, gists %s, want %s", err, snap.GistsRevision(), staging)
 	}
-	main.commit(t, "none", map[string]string{"gists.ref": ""})
+	main.Commit("none", map[string]string{"gists.ref": ""})
 	if snap, err = g.Fetch(t.Context()); err != nil || snap.Gists != nil || snap.GistsRevision() != "" {
 		t.Fatalf("without a gists repository: %v, gists %v", err, snap.Gists)
 	}
 }
 
 func TestGistsFetchFailureNamesTheGistsRepository(t *testing.T) {
-	main := newUpstream(t)
+	main := testgit.NewRepo(t)
 	missing := filepath.Join(t.TempDir(), "nope.git")
-	main.commit(t, "first", map[string]string{"gists.ref": fileURL(missing)})
-	g := WithGists(newTestGit(t, GitOptions{URL: fileURL(main.bare), Branch: "main"}), GistsOptions{
-		Locate: locateFile, Repository: fileURL(main.bare), Git: GitOptions{Logger: discardLogger()},
+	main.Commit("first", map[string]string{"gists.ref": fileURL(missing)})
+	g := WithGists(newTestGit(t, GitOptions{URL: fileURL(main.Bare), Branch: "main"}), GistsOptions{
+		Locate: locateFile, Repository: fileURL(main.Bare), Git: GitOptions{Logger: discardLogger()},
 	})
 	_, err := g.Fetch(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "gists repository") || !strings.Contains(err.Error(), missing) {
@@ -99,9 +90,9 @@ func (s stubSource) Fetch(context.Context) (*Snapshot, error) { return s.snap, n
 func (s stubSource) String() string                           { return "stub" }
 
 func TestGistsLocalOnlyForALocalRepository(t *testing.T) {
-	gists := newUpstream(t)
-	gists.commit(t, "config", map[string]string{"app.conf": "a=1"})
-	for _, ref := range []string{gists.work, fileURL(gists.bare)} {
+	gists := testgit.NewRepo(t)
+	gists.Commit("config", map[string]string{"app.conf": "a=1"})
+	for _, ref := range []string{gists.Work, fileURL(gists.Bare)} {
 		main := stubSource{&Snapshot{Revision: "r1", Files: fstest.MapFS{"gists.ref": {Data: []byte(ref)}}}}
 		g := WithGists(main, GistsOptions{Locate: locateFile, Repository: "https://git.example.com/env.git",
 			Git: GitOptions{Logger: discardLogger()}})
@@ -113,17 +104,17 @@ func TestGistsLocalOnlyForALocalRepository(t *testing.T) {
 
 	// A local repository may name a local gists repository, a relative
 	// path being read from the repository's folder.
-	main := newUpstream(t)
-	rel, err := filepath.Rel(main.work, gists.work)
+	main := testgit.NewRepo(t)
+	rel, err := filepath.Rel(main.Work, gists.Work)
 	if err != nil {
 		t.Fatal(err)
 	}
-	main.commit(t, "first", map[string]string{"gists.ref": rel})
-	src, err := New(main.work, GitOptions{Dir: t.TempDir()})
+	main.Commit("first", map[string]string{"gists.ref": rel})
+	src, err := New(main.Work, GitOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := WithGists(src, GistsOptions{Locate: locateFile, Repository: main.work, Git: GitOptions{Logger: discardLogger()}})
+	g := WithGists(src, GistsOptions{Locate: locateFile, Repository: main.Work, Git: GitOptions{Logger: discardLogger()}})
 	t.Cleanup(func() { g.Close() })
 	snap, err := g.Fetch(t.Context())
 	if err != nil || readSnap(t, snap.Gists, "app.conf") != "a=1" {
@@ -131,13 +122,13 @@ func TestGistsLocalOnlyForALocalRepository(t *testing.T) {
 	}
 
 	// Relative to a file:// repository's folder too.
-	rel, err = filepath.Rel(main.bare, gists.work)
+	rel, err = filepath.Rel(main.Bare, gists.Work)
 	if err != nil {
 		t.Fatal(err)
 	}
-	main.commit(t, "from the bare", map[string]string{"gists.ref": rel})
-	g = WithGists(newTestGit(t, GitOptions{URL: fileURL(main.bare), Branch: "main"}), GistsOptions{
-		Locate: locateFile, Repository: fileURL(main.bare), Git: GitOptions{Logger: discardLogger()}})
+	main.Commit("from the bare", map[string]string{"gists.ref": rel})
+	g = WithGists(newTestGit(t, GitOptions{URL: fileURL(main.Bare), Branch: "main"}), GistsOptions{
+		Locate: locateFile, Repository: fileURL(main.Bare), Git: GitOptions{Logger: discardLogger()}})
 	t.Cleanup(func() { g.Close() })
 	if snap, err = g.Fetch(t.Context()); err != nil || readSnap(t, snap.Gists, "app.conf") != "a=1" {
 		t.Fatalf("a gists repository %s relative to a file:// repository: %v", rel, err)
@@ -148,31 +139,26 @@ func TestGistsLocalOnlyForALocalRepository(t *testing.T) {
 // GISTS_* when given; else the repository's, on its own server only. A
 // server the file names never receives the repository's token.
 func TestGistsCredentials(t *testing.T) {
-	root := t.TempDir()
-	newUpstreamAt(t, root, "env.git")
-	near := newUpstreamAt(t, root, "gists.git")
-	near.commit(t, "config", map[string]string{"app.conf": "near"})
-	srv, caFile := gitHTTPServer(t, root)
-	far := newUpstream(t)
-	far.commit(t, "config", map[string]string{"app.conf": "far"})
-	var mu sync.Mutex
-	var farSeen []string
-	farSrv, farCA := gitHTTPServerSeeing(t, filepath.Dir(far.bare), func(secret string) {
-		mu.Lock()
-		farSeen = append(farSeen, secret)
-		mu.Unlock()
-	})
+	srv := testgit.ServeTLS(t, testToken)
+	srv.Add(testgit.NewNamedRepo(t, "env.git").Bare)
+	near := testgit.NewNamedRepo(t, "gists.git")
+	near.Commit("config", map[string]string{"app.conf": "near"})
+	srv.Add(near.Bare)
+	far := testgit.NewRepo(t)
+	far.Commit("config", map[string]string{"app.conf": "far"})
+	farSrv := testgit.ServeTLS(t, testToken)
+	farURL := farSrv.Add(far.Bare)
 	const gitToken = "glpat-MainRepoT0kenXyz"
 	// Both servers take testToken; the repository's own token stands apart
 	// so that a test can tell which was sent.
-	mainOpts := GitOptions{URL: srv.URL + "/env.git", Branch: "main", Username: testUser, Token: testToken, Logger: discardLogger()}
+	mainOpts := GitOptions{URL: srv.URL() + "/env.git", Branch: "main", Username: testUser, Token: testToken, Logger: discardLogger()}
 	// gistsOf follows ref from a repository on the first server.
 	gistsOf := func(ref string, creds Credentials) *Gists {
 		tree := fstest.MapFS{"gists.ref": {Data: []byte(ref)}}
 		opts := mainOpts
-		opts.CAFile = caFile
-		if strings.HasPrefix(ref, farSrv.URL) {
-			opts.CAFile = farCA
+		opts.CAFile = srv.CAFile()
+		if strings.HasPrefix(ref, farURL) {
+			opts.CAFile = farSrv.CAFile()
 		}
 		g := WithGists(stubSource{&Snapshot{Revision: ref, Files: tree}}, GistsOptions{
 			Locate: locateFile, Repository: mainOpts.URL, Git: opts, Credentials: creds,
@@ -182,28 +168,24 @@ func TestGistsCredentials(t *testing.T) {
 	}
 
 	// The repository's server: its credentials serve.
-	g := gistsOf(srv.URL+"/gists.git main", Credentials{})
+	g := gistsOf(srv.URL()+"/gists.git main", Credentials{})
 	if snap, err := g.Fetch(t.Context()); err != nil || readSnap(t, snap.Gists, "app.conf") != "near" {
 		t.Fatalf("a gists repository on the repository's server, no GISTS_*: %v", err)
 	}
 
 	// Another server: nothing is sent, and the error says what to set.
 	mainOpts.Token = gitToken
-	g = gistsOf(farSrv.URL+"/repo.git main", Credentials{})
+	g = gistsOf(farURL+" main", Credentials{})
 	_, err := g.Fetch(t.Context())
 	if !errors.Is(err, ErrAuthentication) || !strings.Contains(err.Error(), "GISTS_USER/GISTS_TOKEN") {
 		t.Fatalf("another server without GISTS_*: err = %v, want an authentication error naming GISTS_USER/GISTS_TOKEN", err)
 	}
-	mu.Lock()
-	for _, s := range farSeen {
-		if s == gitToken {
-			t.Errorf("the repository's token was sent to another server")
-		}
+	if slices.Contains(farSrv.Secrets(), gitToken) {
+		t.Errorf("the repository's token was sent to another server")
 	}
-	mu.Unlock()
 
 	// GISTS_* given: they serve, whatever the server.
-	g = gistsOf(farSrv.URL+"/repo.git main", Credentials{Username: testUser, Token: testToken})
+	g = gistsOf(farURL+" main", Credentials{Username: testUser, Token: testToken})
 	snap, err := g.Fetch(t.Context())
 	if err != nil || readSnap(t, snap.Gists, "app.conf") != "far" {
 		t.Fatalf("GISTS_USER/GISTS_TOKEN on another server: %v", err)
@@ -214,18 +196,18 @@ func TestGistsCredentials(t *testing.T) {
 }
 
 func TestPollerCallsBackOnAGistsCommit(t *testing.T) {
-	main, gists := newUpstream(t), newUpstream(t)
-	gists.commit(t, "config", map[string]string{"app.conf": "a=1"})
-	main.commit(t, "first", map[string]string{"gists.ref": fileURL(gists.bare)})
-	g := WithGists(newTestGit(t, GitOptions{URL: fileURL(main.bare), Branch: "main"}), GistsOptions{
-		Locate: locateFile, Repository: fileURL(main.bare), Git: GitOptions{Logger: discardLogger()},
+	main, gists := testgit.NewRepo(t), testgit.NewRepo(t)
+	gists.Commit("config", map[string]string{"app.conf": "a=1"})
+	main.Commit("first", map[string]string{"gists.ref": fileURL(gists.Bare)})
+	g := WithGists(newTestGit(t, GitOptions{URL: fileURL(main.Bare), Branch: "main"}), GistsOptions{
+		Locate: locateFile, Repository: fileURL(main.Bare), Git: GitOptions{Logger: discardLogger()},
 	})
 	p, events := startPoller(t, g, 200*time.Millisecond)
 	first := nextEvent(t, events, 10*time.Second)
 	if first.err != nil {
 		t.Fatal(first.err)
 	}
-	second := gists.commit(t, "config 2", map[string]string{"app.conf": "a=2"})
+	second := gists.Commit("config 2", map[string]string{"app.conf": "a=2"})
 	ev := nextEvent(t, events, 10*time.Second)
 	if ev.err != nil || ev.snap.Revision != first.snap.Revision || ev.snap.GistsRevision() != second {
 		t.Fatalf("after a gists commit: %+v, want gists revision %s", ev, second)
@@ -239,10 +221,10 @@ func TestPollerCallsBackOnAGistsCommit(t *testing.T) {
 // GISTS_PRIVATE_KEY and its host key is checked against the repository's
 // GIT_KNOWN_HOSTS.
 func TestGistsOverSSH(t *testing.T) {
-	gists := newUpstream(t)
-	gists.commit(t, "config", map[string]string{"app.conf": "ssh"})
+	gists := testgit.NewRepo(t)
+	gists.Commit("config", map[string]string{"app.conf": "ssh"})
 	key, pub := newClientKey(t, "")
-	srv := newSSHServer(t, filepath.Dir(gists.bare), pub)
+	srv := newSSHServer(t, filepath.Dir(gists.Bare), pub)
 	tree := fstest.MapFS{"gists.ref": {Data: []byte(srv.url() + " main")}}
 	gistsOf := func(knownHosts []byte, creds Credentials) *Gists {
 		g := WithGists(stubSource{&Snapshot{Revision: "r1", Files: tree}}, GistsOptions{

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 func fileURL(p string) string { return "file://" + filepath.ToSlash(p) }
@@ -28,9 +31,9 @@ func newTestGit(t *testing.T, opts GitOptions) *Git {
 }
 
 func TestGitFileCloneAndNewCommit(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1", "gists/a.conf": "a"})
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"})
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1", "gists/a.conf": "a"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main"})
 
 	snap, err := g.Fetch(t.Context())
 	if err != nil {
@@ -47,7 +50,7 @@ func TestGitFileCloneAndNewCommit(t *testing.T) {
 		t.Fatalf("unchanged fetch: %v, same snapshot %v", err, again == snap)
 	}
 
-	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	second := up.Commit("second", map[string]string{"environments.bitesize": "v2"})
 	snap2, err := g.Fetch(t.Context())
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
@@ -62,21 +65,21 @@ func TestGitFileCloneAndNewCommit(t *testing.T) {
 }
 
 func TestGitFileForcePush(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "base", map[string]string{"environments.bitesize": "base"})
-	bad := up.commit(t, "bad", map[string]string{"environments.bitesize": "bad"})
-	log, logs := newTestLogger()
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Logger: log})
+	up := testgit.NewRepo(t)
+	up.Commit("base", map[string]string{"environments.bitesize": "base"})
+	bad := up.Commit("bad", map[string]string{"environments.bitesize": "bad"})
+	log, logs := testlog.New()
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main", Logger: log})
 	if snap, err := g.Fetch(t.Context()); err != nil || snap.Revision != bad {
 		t.Fatalf("Fetch: %v", err)
 	}
 
 	// Rewrite history: drop "bad", commit something else on the branch.
-	runGit(t, up.work, "reset", "-q", "--hard", "HEAD~1")
-	writeFiles(t, up.work, map[string]string{"environments.bitesize": "rewritten"})
-	runGit(t, up.work, "commit", "-q", "-am", "rewritten")
-	runGit(t, up.work, "push", "-q", "--force", "origin", "main")
-	rewritten := runGit(t, up.work, "rev-parse", "HEAD")
+	up.Git("reset", "-q", "--hard", "HEAD~1")
+	testgit.WriteFiles(t, up.Work, map[string]string{"environments.bitesize": "rewritten"})
+	up.Git("commit", "-q", "-am", "rewritten")
+	up.Git("push", "-q", "--force", "origin", "main")
+	rewritten := up.Git("rev-parse", "HEAD")
 
 	snap, err := g.Fetch(t.Context())
 	if err != nil {
@@ -91,12 +94,12 @@ func TestGitFileForcePush(t *testing.T) {
 }
 
 func TestGitFileBranchSelection(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "main", map[string]string{"environments.bitesize": "main"})
-	runGit(t, up.work, "checkout", "-q", "-b", "staging")
-	staging := up.commit(t, "staging", map[string]string{"environments.bitesize": "staging"})
+	up := testgit.NewRepo(t)
+	up.Commit("main", map[string]string{"environments.bitesize": "main"})
+	up.Git("checkout", "-q", "-b", "staging")
+	staging := up.Commit("staging", map[string]string{"environments.bitesize": "staging"})
 
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "staging"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "staging"})
 	snap, err := g.Fetch(t.Context())
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
@@ -106,7 +109,7 @@ func TestGitFileBranchSelection(t *testing.T) {
 	}
 
 	// No branch: the remote's HEAD (main).
-	g = newTestGit(t, GitOptions{URL: fileURL(up.bare)})
+	g = newTestGit(t, GitOptions{URL: fileURL(up.Bare)})
 	snap, err = g.Fetch(t.Context())
 	if err != nil {
 		t.Fatalf("Fetch HEAD: %v", err)
@@ -117,9 +120,9 @@ func TestGitFileBranchSelection(t *testing.T) {
 }
 
 func TestGitFileMissingBranch(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "main", map[string]string{"environments.bitesize": "main"})
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "nope"})
+	up := testgit.NewRepo(t)
+	up.Commit("main", map[string]string{"environments.bitesize": "main"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "nope"})
 	_, err := g.Fetch(t.Context())
 	if !errors.Is(err, ErrBranchNotFound) || !strings.Contains(err.Error(), `"nope"`) {
 		t.Fatalf("err = %v, want branch not found naming the branch", err)
@@ -127,14 +130,14 @@ func TestGitFileMissingBranch(t *testing.T) {
 }
 
 func TestGitCorruptCacheIsClonedAgain(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	up := testgit.NewRepo(t)
+	up.Commit("first", map[string]string{"environments.bitesize": "v1"})
 	dir := t.TempDir()
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Dir: dir})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main", Dir: dir})
 	if _, err := g.Fetch(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	second := up.Commit("second", map[string]string{"environments.bitesize": "v2"})
 
 	// A new Source over the same directory, whose cached objects are
 	// garbage.
@@ -147,8 +150,8 @@ func TestGitCorruptCacheIsClonedAgain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, logs := newTestLogger()
-	g = newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Dir: dir, Logger: log})
+	log, logs := testlog.New()
+	g = newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main", Dir: dir, Logger: log})
 	snap, err := g.Fetch(t.Context())
 	if err != nil {
 		t.Fatalf("Fetch with corrupt cache: %v", err)
@@ -162,12 +165,12 @@ func TestGitCorruptCacheIsClonedAgain(t *testing.T) {
 }
 
 func TestGitTreeSkipsSymlinksAndKeepsFewTrees(t *testing.T) {
-	up := newUpstream(t)
-	if err := os.Symlink("/etc/passwd", filepath.Join(up.work, "link")); err != nil {
+	up := testgit.NewRepo(t)
+	if err := os.Symlink("/etc/passwd", filepath.Join(up.Work, "link")); err != nil {
 		t.Fatal("create a symlink:", err)
 	}
-	up.commit(t, "c0", map[string]string{"environments.bitesize": "0"})
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"})
+	up.Commit("c0", map[string]string{"environments.bitesize": "0"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main"})
 	first, err := g.Fetch(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +179,7 @@ func TestGitTreeSkipsSymlinksAndKeepsFewTrees(t *testing.T) {
 		t.Fatalf("symlink in tree: %v", err)
 	}
 	for i := range keepTrees {
-		up.commit(t, "more", map[string]string{"environments.bitesize": string(rune('1' + i))})
+		up.Commit("more", map[string]string{"environments.bitesize": string(rune('1' + i))})
 		if _, err := g.Fetch(t.Context()); err != nil {
 			t.Fatal(err)
 		}
@@ -191,9 +194,9 @@ func TestGitTreeSkipsSymlinksAndKeepsFewTrees(t *testing.T) {
 }
 
 func TestGitTreeTooLarge(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "big", map[string]string{"a": "1", "b": "2", "c": "3"})
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"})
+	up := testgit.NewRepo(t)
+	up.Commit("big", map[string]string{"a": "1", "b": "2", "c": "3"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main"})
 	g.trees.limits = limits{maxFiles: 2, maxBytes: 1 << 20}
 	if _, err := g.Fetch(t.Context()); !errors.Is(err, ErrTreeTooLarge) {
 		t.Fatalf("err = %v, want ErrTreeTooLarge", err)
@@ -230,12 +233,12 @@ func TestGitFetchRespectsContext(t *testing.T) {
 }
 
 func TestGitCacheWithManyPacksIsReplaced(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "c0", map[string]string{"environments.bitesize": "0"})
-	g := newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main", Logger: discardLogger()})
+	up := testgit.NewRepo(t)
+	up.Commit("c0", map[string]string{"environments.bitesize": "0"})
+	g := newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main", Logger: discardLogger()})
 	g.maxPacks = 2
 	for i := range 5 {
-		head := up.commit(t, "more", map[string]string{"environments.bitesize": string(rune('1' + i))})
+		head := up.Commit("more", map[string]string{"environments.bitesize": string(rune('1' + i))})
 		snap, err := g.Fetch(t.Context())
 		if err != nil || snap.Revision != head {
 			t.Fatalf("Fetch %d: %v", i, err)

@@ -1,79 +1,30 @@
 package source
 
 import (
-	"cmp"
-	"crypto/subtle"
-	"encoding/pem"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
+// The https tests serve repositories with testgit.ServeTLS(t, testToken):
+// smart HTTP behind TLS and basic authentication, the token as the password
+// or as the user name (as GitHub takes it).
 const (
 	testUser  = "ci-bot"
 	testToken = "glpat-Sup3rS3cretT0ken"
 )
 
-// gitHTTPServer serves the bare repositories under root over smart HTTP
-// (git http-backend through CGI) behind TLS and basic auth.
-func gitHTTPServer(t *testing.T, root string) (*httptest.Server, string) {
-	t.Helper()
-	return gitHTTPServerSeeing(t, root, nil)
-}
-
-// gitHTTPServerSeeing is gitHTTPServer calling seen, when given, with the
-// password (or token) of each request that sends one.
-func gitHTTPServerSeeing(t *testing.T, root string, seen func(secret string)) (*httptest.Server, string) {
-	t.Helper()
-	gitBin := requireGit(t)
-	backend := &cgi.Handler{
-		Path: gitBin,
-		Args: []string{"http-backend"},
-		Env:  append(gitEnv(t), "GIT_PROJECT_ROOT="+root, "GIT_HTTP_EXPORT_ALL=1"),
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if seen != nil && ok {
-			seen(cmp.Or(pass, user))
-		}
-		if pass == "" {
-			// GitHub style: the token as the user name.
-			user, pass = testUser, user
-		}
-		if !ok || user != testUser || subtle.ConstantTimeCompare([]byte(pass), []byte(testToken)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	// Handshakes refused by the client under test are expected.
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return srv, caFile
-}
-
 func TestGitHTTPSWithTokenAndCA(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	srv, caFile := gitHTTPServer(t, filepath.Dir(up.bare))
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	srv := testgit.ServeTLS(t, testToken)
 	g := newTestGit(t, GitOptions{
-		URL: srv.URL + "/repo.git", Branch: "main",
-		Username: testUser, Token: testToken, CAFile: caFile,
+		URL: srv.Add(up.Bare), Branch: "main",
+		Username: testUser, Token: testToken, CAFile: srv.CAFile(),
 	})
 	snap, err := g.Fetch(t.Context())
 	if err != nil {
@@ -82,21 +33,21 @@ func TestGitHTTPSWithTokenAndCA(t *testing.T) {
 	if snap.Revision != first || readSnap(t, snap, "environments.bitesize") != "v1" {
 		t.Fatalf("revision %s, want %s", snap.Revision, first)
 	}
-	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	second := up.Commit("second", map[string]string{"environments.bitesize": "v2"})
 	if snap, err = g.Fetch(t.Context()); err != nil || snap.Revision != second {
 		t.Fatalf("second Fetch: %v", err)
 	}
 }
 
 func TestGitHTTPSCredentialsInURL(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	srv, caFile := gitHTTPServer(t, filepath.Dir(up.bare))
-	host := strings.TrimPrefix(srv.URL, "https://")
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	srv := testgit.ServeTLS(t, testToken)
+	url := srv.Add(up.Bare)
 	for _, userinfo := range []string{testUser + ":" + testToken, testToken} {
-		g := newTestGit(t, GitOptions{URL: "https://" + userinfo + "@" + host + "/repo.git", CAFile: caFile})
-		if got, want := g.String(), srv.URL+"/repo.git"; got != want {
-			t.Errorf("String() = %q, want %q", got, want)
+		g := newTestGit(t, GitOptions{URL: strings.Replace(url, "https://", "https://"+userinfo+"@", 1), CAFile: srv.CAFile()})
+		if got := g.String(); got != url {
+			t.Errorf("String() = %q, want %q", got, url)
 		}
 		snap, err := g.Fetch(t.Context())
 		if err != nil || snap.Revision != first {
@@ -106,19 +57,19 @@ func TestGitHTTPSCredentialsInURL(t *testing.T) {
 }
 
 func TestGitHTTPSWrongTokenIsNotLeaked(t *testing.T) {
-	up := newUpstream(t)
-	up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	srv, caFile := gitHTTPServer(t, filepath.Dir(up.bare))
-	host := strings.TrimPrefix(srv.URL, "https://")
+	up := testgit.NewRepo(t)
+	up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	srv := testgit.ServeTLS(t, testToken)
+	url := srv.Add(up.Bare)
 	const wrong = "wrong-T0ken-4f9c2a"
 	for name, opts := range map[string]GitOptions{
-		"options":  {URL: srv.URL + "/repo.git", Username: testUser, Token: wrong},
-		"url":      {URL: "https://" + testUser + ":" + wrong + "@" + host + "/repo.git"},
-		"url user": {URL: "https://" + wrong + "@" + host + "/repo.git"},
+		"options":  {URL: url, Username: testUser, Token: wrong},
+		"url":      {URL: strings.Replace(url, "https://", "https://"+testUser+":"+wrong+"@", 1)},
+		"url user": {URL: strings.Replace(url, "https://", "https://"+wrong+"@", 1)},
 	} {
 		t.Run(name, func(t *testing.T) {
-			logger, logs := newTestLogger()
-			opts.CAFile, opts.Branch, opts.Logger = caFile, "main", logger
+			logger, logs := testlog.New()
+			opts.CAFile, opts.Branch, opts.Logger = srv.CAFile(), "main", logger
 			g := newTestGit(t, opts)
 			p := NewPoller(g, time.Hour, logger)
 			_, err := g.Fetch(t.Context())
@@ -140,10 +91,10 @@ func TestGitHTTPSWrongTokenIsNotLeaked(t *testing.T) {
 }
 
 func TestGitHTTPSVerifiesTLS(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	srv, _ := gitHTTPServer(t, filepath.Dir(up.bare))
-	opts := GitOptions{URL: srv.URL + "/repo.git", Branch: "main", Username: testUser, Token: testToken}
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	srv := testgit.ServeTLS(t, testToken)
+	opts := GitOptions{URL: srv.Add(up.Bare), Branch: "main", Username: testUser, Token: testToken}
 
 	_, err := newTestGit(t, opts).Fetch(t.Context())
 	if err == nil || !strings.Contains(err.Error(), "certificate") {

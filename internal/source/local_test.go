@@ -5,11 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 func TestLocalFolder(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"environments.bitesize": "v1", "gists/a.conf": "a"})
+	testgit.WriteFiles(t, dir, map[string]string{"environments.bitesize": "v1", "gists/a.conf": "a"})
 	src, err := NewLocal(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -24,13 +27,13 @@ func TestLocalFolder(t *testing.T) {
 		t.Fatalf("first snapshot %q", first.Revision)
 	}
 	// Unchanged content, even with a new modification time: same revision.
-	writeFiles(t, dir, map[string]string{"environments.bitesize": "v1"})
+	testgit.WriteFiles(t, dir, map[string]string{"environments.bitesize": "v1"})
 	again, err := src.Fetch(t.Context())
 	if err != nil || again.Revision != first.Revision {
 		t.Fatalf("unchanged folder: %v, revision %s → %s", err, first.Revision, again.Revision)
 	}
 
-	writeFiles(t, dir, map[string]string{"environments.bitesize": "v2"})
+	testgit.WriteFiles(t, dir, map[string]string{"environments.bitesize": "v2"})
 	second, err := src.Fetch(t.Context())
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
@@ -55,7 +58,7 @@ func TestLocalFolder(t *testing.T) {
 
 func TestLocalFolderSkipsSymlinks(t *testing.T) {
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"environments.bitesize": "v1"})
+	testgit.WriteFiles(t, dir, map[string]string{"environments.bitesize": "v1"})
 	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "passwd")); err != nil {
 		t.Fatal("create a symlink:", err)
 	}
@@ -73,9 +76,9 @@ func TestLocalFolderSkipsSymlinks(t *testing.T) {
 }
 
 func TestLocalGitRepository(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	src, err := New(up.work, GitOptions{Dir: t.TempDir()})
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	src, err := New(up.Work, GitOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +93,11 @@ func TestLocalGitRepository(t *testing.T) {
 		t.Fatalf("revision %s %q, want %s", snap.Revision, snap.Message, first)
 	}
 	// Uncommitted changes are not part of the revision.
-	writeFiles(t, up.work, map[string]string{"environments.bitesize": "dirty"})
+	testgit.WriteFiles(t, up.Work, map[string]string{"environments.bitesize": "dirty"})
 	if snap, err = src.Fetch(t.Context()); err != nil || readSnap(t, snap, "environments.bitesize") != "v1" {
 		t.Fatalf("uncommitted change leaked: %v", err)
 	}
-	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	second := up.Commit("second", map[string]string{"environments.bitesize": "v2"})
 	if snap, err = src.Fetch(t.Context()); err != nil || snap.Revision != second {
 		t.Fatalf("new commit: %v", err)
 	}
@@ -104,19 +107,19 @@ func TestLocalGitRepository(t *testing.T) {
 }
 
 func TestLocalGitBranch(t *testing.T) {
-	up := newUpstream(t)
-	main := up.commit(t, "main", map[string]string{"environments.bitesize": "main"})
-	runGit(t, up.work, "checkout", "-q", "-b", "staging")
-	up.commit(t, "staging", map[string]string{"environments.bitesize": "staging"})
+	up := testgit.NewRepo(t)
+	main := up.Commit("main", map[string]string{"environments.bitesize": "main"})
+	up.Git("checkout", "-q", "-b", "staging")
+	up.Commit("staging", map[string]string{"environments.bitesize": "staging"})
 
-	src, err := New(up.bare, GitOptions{Branch: "main", Dir: t.TempDir()})
+	src, err := New(up.Bare, GitOptions{Branch: "main", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if snap, err := src.Fetch(t.Context()); err != nil || snap.Revision != main {
 		t.Fatalf("Fetch main: %v", err)
 	}
-	src, err = New(up.bare, GitOptions{Branch: "nope", Dir: t.TempDir()})
+	src, err = New(up.Bare, GitOptions{Branch: "nope", Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +142,7 @@ func TestNewDispatch(t *testing.T) {
 		"":                                  "error",
 		filepath.Join(dir, "missing"):       "error",
 	} {
-		log, _ := newTestLogger()
+		log, _ := testlog.New()
 		opts := GitOptions{Dir: t.TempDir(), PrivateKey: testKey(t), InsecureIgnoreHostKey: true, Logger: log}
 		src, err := New(url, opts)
 		got := "error"

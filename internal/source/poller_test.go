@@ -5,6 +5,9 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/envop/envop/internal/testgit"
+	"github.com/envop/envop/internal/testlog"
 )
 
 type event struct {
@@ -28,7 +31,7 @@ func (c *countingSource) Fetch(ctx context.Context) (*Snapshot, error) {
 // callbacks.
 func startPoller(t *testing.T, src Source, interval time.Duration) (*Poller, <-chan event) {
 	t.Helper()
-	log, _ := newTestLogger()
+	log, _ := testlog.New()
 	p := NewPoller(src, interval, log)
 	events := make(chan event, 16)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -53,15 +56,15 @@ func nextEvent(t *testing.T, events <-chan event, within time.Duration) event {
 }
 
 func TestPollerPicksUpCommitWithinInterval(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
 	const interval = 300 * time.Millisecond
-	_, events := startPoller(t, newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"}), interval)
+	_, events := startPoller(t, newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main"}), interval)
 
 	if ev := nextEvent(t, events, 10*time.Second); ev.err != nil || ev.snap.Revision != first {
 		t.Fatalf("first callback: %+v", ev)
 	}
-	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	second := up.Commit("second", map[string]string{"environments.bitesize": "v2"})
 	start := time.Now()
 	// Generous: one interval plus jitter plus a fetch on a loaded machine.
 	ev := nextEvent(t, events, 10*time.Second)
@@ -72,9 +75,9 @@ func TestPollerPicksUpCommitWithinInterval(t *testing.T) {
 }
 
 func TestPollerTrigger(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	src := &countingSource{newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"}), make(chan struct{}, 64)}
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	src := &countingSource{newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main"}), make(chan struct{}, 64)}
 	p, events := startPoller(t, src, time.Hour)
 	if ev := nextEvent(t, events, 10*time.Second); ev.snap == nil || ev.snap.Revision != first {
 		t.Fatalf("first callback: %+v", ev)
@@ -93,7 +96,7 @@ func TestPollerTrigger(t *testing.T) {
 	default:
 	}
 
-	second := up.commit(t, "second", map[string]string{"environments.bitesize": "v2"})
+	second := up.Commit("second", map[string]string{"environments.bitesize": "v2"})
 	start := time.Now()
 	p.Trigger()
 	p.Trigger() // coalesced, never blocks
@@ -112,17 +115,17 @@ func TestPollerTrigger(t *testing.T) {
 }
 
 func TestPollerReportsErrorsAndRecovery(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
-	src := &countingSource{newTestGit(t, GitOptions{URL: fileURL(up.bare), Branch: "main"}), make(chan struct{}, 64)}
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
+	src := &countingSource{newTestGit(t, GitOptions{URL: fileURL(up.Bare), Branch: "main"}), make(chan struct{}, 64)}
 	p, events := startPoller(t, src, time.Hour)
 	if ev := nextEvent(t, events, 10*time.Second); ev.snap == nil || ev.snap.Revision != first {
 		t.Fatalf("first callback: %+v", ev)
 	}
 	<-src.fetched
 
-	moved := up.bare + ".moved"
-	if err := os.Rename(up.bare, moved); err != nil {
+	moved := up.Bare + ".moved"
+	if err := os.Rename(up.Bare, moved); err != nil {
 		t.Fatal(err)
 	}
 	p.Trigger()
@@ -146,7 +149,7 @@ func TestPollerReportsErrorsAndRecovery(t *testing.T) {
 	default:
 	}
 
-	if err := os.Rename(moved, up.bare); err != nil {
+	if err := os.Rename(moved, up.Bare); err != nil {
 		t.Fatal(err)
 	}
 	p.Trigger()

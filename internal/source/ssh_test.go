@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/envop/envop/internal/testgit"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -24,13 +25,14 @@ type sshServer struct {
 	addr    string
 	hostKey ssh.Signer
 	root    string
+	env     []string // git's, for upload-pack
 	wg      sync.WaitGroup
 }
 
 func newSSHServer(t *testing.T, root string, authorized ssh.PublicKey) *sshServer {
 	t.Helper()
-	requireGit(t)
-	s := &sshServer{root: root, hostKey: newSigner(t)}
+	testgit.Require(t)
+	s := &sshServer{root: root, hostKey: newSigner(t), env: testgit.Env(t)}
 	cfg := &ssh.ServerConfig{
 		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
 			if string(key.Marshal()) == string(authorized.Marshal()) {
@@ -104,7 +106,7 @@ func (s *sshServer) serveSession(t *testing.T, ch ssh.Channel, reqs <-chan *ssh.
 
 func (s *sshServer) uploadPack(t *testing.T, ch ssh.Channel, repo string) uint32 {
 	cmd := exec.Command("git", "upload-pack", filepath.Join(s.root, filepath.Clean("/"+repo)))
-	cmd.Env = gitEnv(t)
+	cmd.Env = s.env
 	cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -164,11 +166,11 @@ func newClientKey(t *testing.T, passphrase string) ([]byte, ssh.PublicKey) {
 }
 
 func TestGitSSH(t *testing.T) {
-	up := newUpstream(t)
-	first := up.commit(t, "first", map[string]string{"environments.bitesize": "v1"})
+	up := testgit.NewRepo(t)
+	first := up.Commit("first", map[string]string{"environments.bitesize": "v1"})
 	const passphrase = "correct horse"
 	key, pub := newClientKey(t, passphrase)
-	srv := newSSHServer(t, filepath.Dir(up.bare), pub)
+	srv := newSSHServer(t, filepath.Dir(up.Bare), pub)
 	base := GitOptions{URL: srv.url(), Branch: "main", PrivateKey: key, PrivateKeyPassphrase: passphrase}
 
 	t.Run("known host", func(t *testing.T) {

@@ -38,7 +38,7 @@ func restartDuringSync(t *testing.T, rep *entry, resync string, strict bool) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, false)
 	r.commit(manifest(ns, servicesAt(n, "1.0.0")...))
-	op := newProc(t, ns, r.work, "--poll-interval", "1s", "--resync-interval", resync)
+	op := newProc(t, ns, r.Work, "--poll-interval", "1s", "--resync-interval", resync)
 	op.start()
 	eventually(t, 3*time.Minute, "all services green at 1.0.0", func() (bool, string) {
 		s, err := op.status()

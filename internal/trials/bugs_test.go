@@ -17,7 +17,7 @@ func TestBugAuditMalformedQueryDropsFilter(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, false)
 	r.commit(manifest(ns, "web=1.0.0", "api=1.0.0"))
-	op := newProc(t, ns, r.work, "--poll-interval", "1h")
+	op := newProc(t, ns, r.Work, "--poll-interval", "1h")
 	op.start()
 	for _, path := range []string{"/audit?service=we%zz", "/audit?service=web&limit=%zz"} {
 		code, body, err := op.call("GET", path, nil)

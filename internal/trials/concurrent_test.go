@@ -24,7 +24,7 @@ func TestTrialConcurrentDeploys(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, false)
 	r.commit(manifest(ns, "web=1.0.0"))
-	op := newProc(t, ns, r.work, "--poll-interval", "1h")
+	op := newProc(t, ns, r.Work, "--poll-interval", "1h")
 	op.start()
 	ids := make([]string, n)
 	versions := map[string]string{}

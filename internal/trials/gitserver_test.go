@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/envop/envop/internal/testcluster"
+	"github.com/envop/envop/internal/testgit"
 )
 
 // TestTrialGitOutage stops the git server for a while: the API keeps
@@ -18,11 +19,11 @@ func TestTrialGitOutage(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, true)
 	r.commit(manifest(ns, "web=1.0.0"))
-	g := newGitServer(t, r)
-	op := newProc(t, ns, g.url(), "--git-branch", "main", "--git-ca-file", g.caFile, "--poll-interval", "1s")
+	g := testgit.ServeTLS(t, "")
+	op := newProc(t, ns, g.Add(r.Bare), "--git-branch", "main", "--git-ca-file", g.CAFile(), "--poll-interval", "1s")
 	op.start()
 
-	g.stop()
+	g.Stop()
 	stopped := time.Now()
 	var calls, ok200 int
 	var mu sync.Mutex
@@ -57,7 +58,7 @@ func TestTrialGitOutage(t *testing.T) {
 	})
 	rev := r.commit(manifest(ns, "web=1.1.0"))
 	time.Sleep(time.Until(stopped.Add(outage)))
-	g.start()
+	g.Start()
 	back := time.Now()
 	close(done)
 	wg.Wait()

@@ -63,7 +63,7 @@ func TestTrialHostileHTTP(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, false)
 	r.commit(manifest(ns, "web=1.0.0"))
-	op := newProc(t, ns, r.work, "--poll-interval", "1h")
+	op := newProc(t, ns, r.Work, "--poll-interval", "1h")
 	op.start()
 	for range 20 { // warm up before the first measure
 		_, _, _ = op.call("GET", "/status", nil)

@@ -50,9 +50,9 @@ func TestTrialHostileFile(t *testing.T) {
 	foreign := handMade(t, c, ns)
 
 	r := newRepo(t, false)
-	writeFile(t, filepath.Join(r.work, "app.conf"), "mode=trial\n")
+	writeFile(t, filepath.Join(r.Work, "app.conf"), "mode=trial\n")
 	first := r.commit(collidingFile(ns, false))
-	op := newProc(t, ns, r.work, "--poll-interval", "1s", "--allowed-hosts", "example.test", "--vault-path-prefix", "trial")
+	op := newProc(t, ns, r.Work, "--poll-interval", "1s", "--allowed-hosts", "example.test", "--vault-path-prefix", "trial")
 	op.env = append(op.env, "POD_NAME="+operatorPod)
 	before := snapshot(t, ns) // newProc made the ServiceAccount, Role and RoleBinding
 	op.start()

@@ -36,7 +36,7 @@ func TestTrialKillOperator(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, false)
 	r.commit(manifest(ns, "web=1.0.0"))
-	op := newProc(t, ns, r.work, "--poll-interval", "1h")
+	op := newProc(t, ns, r.Work, "--poll-interval", "1h")
 	calls := make([]*deployCall, n)
 	duringCall := 0
 	for i := range n {

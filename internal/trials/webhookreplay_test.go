@@ -103,7 +103,7 @@ func TestTrialWebhookReplay(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	r := newRepo(t, false)
 	r.commit(manifest(ns, "web=1.0.0"))
-	op := newProc(t, ns, r.work, "--poll-interval", "1h")
+	op := newProc(t, ns, r.Work, "--poll-interval", "1h")
 	op.start()
 
 	// Audited changes: two deploys, then a commit applied on a webhook.
