@@ -7,21 +7,14 @@ import (
 	"testing"
 
 	"github.com/envop/envop/internal/manifest"
+	"github.com/envop/envop/internal/testgit"
 )
 
 // writeTree writes files (slash paths) under a new folder and returns it.
 func writeTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testgit.WriteFiles(t, root, files)
 	return root
 }
 
