@@ -69,6 +69,13 @@ func InstallCRDs(t testing.TB, data []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	installCRDs(t, crds...)
+}
+
+// installCRDs creates crds and waits until the API server serves every
+// version of each.
+func installCRDs(t testing.TB, crds ...*unstructured.Unstructured) {
+	t.Helper()
 	c := Get(t)
 	client := dynamic.NewForConfigOrDie(c.Config).Resource(schema.GroupVersionResource{
 		Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"})
