@@ -99,6 +99,7 @@ environments:
 // sampler reads, every 100 ms, the ready endpoints of Services and the
 // available replicas of Deployments, and remembers every sample at zero.
 type sampler struct {
+	start   time.Time
 	mu      sync.Mutex
 	samples int
 	zeros   []string
@@ -114,15 +115,16 @@ func (s *sampler) run(ctx context.Context, c kubernetes.Interface, ns string, se
 		case <-tick.C:
 		}
 		var zeros []string
+		at := time.Since(s.start).Round(time.Millisecond)
 		for _, name := range services {
 			if n, err := readyEndpoints(ctx, c, ns, name); err != nil || n == 0 {
-				zeros = append(zeros, fmt.Sprintf("Service %s: %d ready endpoints (%v)", name, n, err))
+				zeros = append(zeros, fmt.Sprintf("+%v Service %s: %d ready endpoints (%v)", at, name, n, err))
 			}
 		}
 		for _, name := range deployments {
 			d, err := c.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil || d.Status.AvailableReplicas == 0 {
-				zeros = append(zeros, fmt.Sprintf("Deployment %s: 0 available (%v)", name, err))
+				zeros = append(zeros, fmt.Sprintf("+%v Deployment %s: 0 available (%v)", at, name, err))
 			}
 		}
 		if ctx.Err() != nil {
@@ -184,13 +186,28 @@ func TestTakeOverOriginalWithoutDowntime(t *testing.T) {
 		}
 	}
 
+	// The original's Deployments report their pods available (the
+	// deployment controller may lag the endpoints under load).
+	for _, name := range deployments {
+		for {
+			d, err := c.AppsV1().Deployments(ns).Get(t.Context(), name, metav1.GetOptions{})
+			if err == nil && d.Status.AvailableReplicas > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the original's Deployment %s never had available replicas (%v)", name, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 	checkMigrate(t, ns)
 
 	ctx, stopSampling := context.WithCancel(t.Context())
-	s := &sampler{}
+	s := &sampler{start: time.Now()}
 	sampled := make(chan struct{})
 	go func() { defer close(sampled); s.run(ctx, c, ns, services, deployments) }()
 
+	t.Logf("envop starts at +%v of the sampling", time.Since(s.start).Round(time.Millisecond))
 	e := newEnvIn(t, ns, takeoverFile, nil)
 	e.eventually(90*time.Second, "web and api green, taken over", func() (bool, string) {
 		web, api := e.service("web"), e.service("api")
