@@ -25,7 +25,8 @@ plane in the same run.
 ## Results
 
 %d services, each a Deployment, Service, Ingress and HPA (%d objects); %d runs, medians first,
-then every run in order. Taken %s.
+then every run in order. Taken %s. The verdict judges the median against the target: PASS when
+it meets it, MISS when not; a line without target has none.
 
 %s
 %s

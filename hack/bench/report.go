@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -12,45 +13,100 @@ import (
 type measure struct {
 	name, target, unit string
 	get                func(*runResult) float64
+	// summary, when set, is the line's value over all runs instead of the
+	// median of get: a ratio is the ratio of the medians.
+	summary func([]*runResult) float64
+}
+
+// targetMet says whether v meets a target as the page writes it: "< N",
+// "≤ N" or "N" (exactly), with N in the line's unit; ok is false for a line
+// without target.
+func targetMet(target string, v float64) (met, ok bool) {
+	target = strings.TrimSpace(target)
+	if target == "" || math.IsNaN(v) {
+		return false, target != ""
+	}
+	op := "="
+	for _, prefix := range []string{"<", "≤"} {
+		if rest, found := strings.CutPrefix(target, prefix); found {
+			op, target = prefix, strings.TrimSpace(rest)
+		}
+	}
+	num, _, _ := strings.Cut(target, " ")
+	limit, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return false, false
+	}
+	switch op {
+	case "<":
+		return v < limit, true
+	case "≤":
+		return v <= limit, true
+	}
+	return v == limit, true
+}
+
+// verdict is the Verdict column: PASS or MISS for a line with a target.
+func verdict(target string, v float64) string {
+	met, ok := targetMet(target, v)
+	switch {
+	case !ok:
+		return ""
+	case met:
+		return "PASS"
+	}
+	return "MISS"
+}
+
+// medianOf is the median of get over the runs.
+func medianOf(results []*runResult, get func(*runResult) float64) float64 {
+	var vs []float64
+	for _, r := range results {
+		vs = append(vs, get(r))
+	}
+	return median(vs)
 }
 
 func measures(cfg config) []measure {
-	ratio := func(r *runResult) float64 { return r.OperatorCold.Seconds() / r.KubectlCold.Seconds() }
+	operatorCold := func(r *runResult) float64 { return r.OperatorCold.Seconds() }
+	kubectlCold := func(r *runResult) float64 { return r.KubectlCold.Seconds() }
+	ratio := func(r *runResult) float64 { return operatorCold(r) / kubectlCold(r) }
+	ratioOfMedians := func(rs []*runResult) float64 { return medianOf(rs, operatorCold) / medianOf(rs, kubectlCold) }
 	return []measure{
-		{"Manifest: load + validate + render of 500 services (`" + pipelineBenchmark + "`), time", "< 50 ms", "ms", func(r *runResult) float64 { return r.Pipeline.NsPerOp / 1e6 }},
-		{"Manifest: the same, allocated", "< 50 MB", "MB", func(r *runResult) float64 { return r.Pipeline.BytesPerOp / 1e6 }},
-		{"Manifest: the same, allocations", "", "n", func(r *runResult) float64 { return r.Pipeline.AllocsPerOp }},
-		{"Cold apply: operator, process start → first sync applied", "", "s", func(r *runResult) float64 { return r.OperatorCold.Seconds() }},
-		{"Cold apply: `kubectl apply --server-side` of the same objects", "", "s", func(r *runResult) float64 { return r.KubectlCold.Seconds() }},
-		{"Cold apply: operator ÷ kubectl", "≤ 0.5", "x", ratio},
-		{"Cold apply: objects the operator created", fmt.Sprint(4 * cfg.services), "n", func(r *runResult) float64 { return r.ObjectsApplied }},
-		{"Cold apply: objects kubectl applied", fmt.Sprint(4 * cfg.services), "n", func(r *runResult) float64 { return float64(r.KubectlObjects) }},
-		{"Cold apply: operator CPU time (user + system)", "", "s", func(r *runResult) float64 { return r.OperatorCPU.Seconds() }},
-		{"Cold apply: kubectl CPU time (user + system)", "", "s", func(r *runResult) float64 { return r.KubectlCPU.Seconds() }},
-		{"Cold apply: the operator's API server requests", "", "n", func(r *runResult) float64 { return r.OperatorCalls }},
-		{"Cold apply: the operator's first sync alone", "", "s", func(r *runResult) float64 { return r.OperatorSync.Seconds() }},
-		{"Cold apply: operator, process start → every service green", "", "s", func(r *runResult) float64 { return r.OperatorGreen.Seconds() }},
-		{"No-op resync: writes to Deployments, Services, Ingresses, HPAs", "0", "n", func(r *runResult) float64 { return r.Noop.Writes.Objects }},
-		{"No-op resync: ConfigMap writes (the operator's audit and state)", "", "n", func(r *runResult) float64 { return r.Noop.Writes.ConfigMaps }},
-		{"No-op resync: Event writes (every writer)", "", "n", func(r *runResult) float64 { return r.Noop.Writes.Events }},
-		{"No-op resync: dry-run requests (persist nothing)", "", "n", func(r *runResult) float64 { return r.Noop.Writes.DryRun }},
-		{"No-op resync: the operator's API server requests, all verbs", "", "n", func(r *runResult) float64 { return r.Noop.Writes.Operator }},
-		{"No-op resync: webhook → revision applied", "", "s", func(r *runResult) float64 { return r.Noop.Duration.Seconds() }},
-		{"No-op resync: the sync alone", "", "s", func(r *runResult) float64 { return r.Noop.Sync.Seconds() }},
-		{fmt.Sprintf("Deploy: 202 accepted → succeeded, p50 of %d", cfg.deploys), "", "s", func(r *runResult) float64 { return r.Deploys.P50.Seconds() }},
-		{fmt.Sprintf("Deploy: 202 accepted → succeeded, p95 of %d", cfg.deploys), "", "s", func(r *runResult) float64 { return r.Deploys.P95.Seconds() }},
-		{"Deploy: deploys not succeeded", "0", "n", func(r *runResult) float64 { return float64(r.Deploys.Failed) }},
-		{fmt.Sprintf("`GET /status`: throughput, %d clients for %s", cfg.statusWorkers, cfg.statusFor), "", "/s", func(r *runResult) float64 { return r.Status.PerSecond }},
-		{"`GET /status`: p50", "", "ms", func(r *runResult) float64 { return ms(r.Status.P50.Seconds()) }},
-		{"`GET /status`: p99", "", "ms", func(r *runResult) float64 { return ms(r.Status.P99.Seconds()) }},
-		{"`GET /status`: failed calls", "0", "n", func(r *runResult) float64 { return float64(r.Status.Errors) }},
-		{"`GET /status`: API server requests per call", "0", "f", func(r *runResult) float64 { return r.Status.perCall() }},
-		{"Commit → applied, webhook", "", "s", func(r *runResult) float64 { return r.Webhook.Applied.Seconds() }},
-		{"Commit → service green, webhook", "", "s", func(r *runResult) float64 { return r.Webhook.Green.Seconds() }},
-		{fmt.Sprintf("Commit → applied, polling every %s", cfg.pollInterval), "", "s", func(r *runResult) float64 { return r.Polling.Applied.Seconds() }},
-		{fmt.Sprintf("Commit → service green, polling every %s", cfg.pollInterval), "", "s", func(r *runResult) float64 { return r.Polling.Green.Seconds() }},
-		{"Operator peak RSS (VmHWM) when the first sync is applied", "", "MiB", func(r *runResult) float64 { return mib(r.PeakRSSCold) }},
-		{"Operator peak RSS (VmHWM) after every phase", "< 100 MiB", "MiB", func(r *runResult) float64 { return mib(r.PeakRSS) }},
+		{"Manifest: load + validate + render of 500 services (`" + pipelineBenchmark + "`), time", "< 50 ms", "ms", func(r *runResult) float64 { return r.Pipeline.NsPerOp / 1e6 }, nil},
+		{"Manifest: the same, allocated", "< 50 MB", "MB", func(r *runResult) float64 { return r.Pipeline.BytesPerOp / 1e6 }, nil},
+		{"Manifest: the same, allocations", "", "n", func(r *runResult) float64 { return r.Pipeline.AllocsPerOp }, nil},
+		{"Cold apply: operator, process start → first sync applied", "", "s", func(r *runResult) float64 { return r.OperatorCold.Seconds() }, nil},
+		{"Cold apply: `kubectl apply --server-side` of the same objects", "", "s", func(r *runResult) float64 { return r.KubectlCold.Seconds() }, nil},
+		{"Cold apply: operator ÷ kubectl (ratio of the medians; runs: each run's ratio)", "≤ 0.5", "x", ratio, ratioOfMedians},
+		{"Cold apply: objects the operator created", fmt.Sprint(4 * cfg.services), "n", func(r *runResult) float64 { return r.ObjectsApplied }, nil},
+		{"Cold apply: objects kubectl applied", fmt.Sprint(4 * cfg.services), "n", func(r *runResult) float64 { return float64(r.KubectlObjects) }, nil},
+		{"Cold apply: operator CPU time (user + system)", "", "s", func(r *runResult) float64 { return r.OperatorCPU.Seconds() }, nil},
+		{"Cold apply: kubectl CPU time (user + system)", "", "s", func(r *runResult) float64 { return r.KubectlCPU.Seconds() }, nil},
+		{"Cold apply: the operator's API server requests", "", "n", func(r *runResult) float64 { return r.OperatorCalls }, nil},
+		{"Cold apply: the operator's first sync alone", "", "s", func(r *runResult) float64 { return r.OperatorSync.Seconds() }, nil},
+		{"Cold apply: operator, process start → every service green", "", "s", func(r *runResult) float64 { return r.OperatorGreen.Seconds() }, nil},
+		{"No-op resync: writes to Deployments, Services, Ingresses, HPAs", "0", "n", func(r *runResult) float64 { return r.Noop.Writes.Objects }, nil},
+		{"No-op resync: ConfigMap writes (the operator's audit and state)", "", "n", func(r *runResult) float64 { return r.Noop.Writes.ConfigMaps }, nil},
+		{"No-op resync: Event writes (every writer)", "", "n", func(r *runResult) float64 { return r.Noop.Writes.Events }, nil},
+		{"No-op resync: dry-run requests (persist nothing)", "", "n", func(r *runResult) float64 { return r.Noop.Writes.DryRun }, nil},
+		{"No-op resync: the operator's API server requests, all verbs", "", "n", func(r *runResult) float64 { return r.Noop.Writes.Operator }, nil},
+		{"No-op resync: webhook → revision applied", "", "s", func(r *runResult) float64 { return r.Noop.Duration.Seconds() }, nil},
+		{"No-op resync: the sync alone", "", "s", func(r *runResult) float64 { return r.Noop.Sync.Seconds() }, nil},
+		{fmt.Sprintf("Deploy: 202 accepted → succeeded, p50 of %d", cfg.deploys), "", "s", func(r *runResult) float64 { return r.Deploys.P50.Seconds() }, nil},
+		{fmt.Sprintf("Deploy: 202 accepted → succeeded, p95 of %d", cfg.deploys), "", "s", func(r *runResult) float64 { return r.Deploys.P95.Seconds() }, nil},
+		{"Deploy: deploys not succeeded", "0", "n", func(r *runResult) float64 { return float64(r.Deploys.Failed) }, nil},
+		{fmt.Sprintf("`GET /status`: throughput, %d clients for %s", cfg.statusWorkers, cfg.statusFor), "", "/s", func(r *runResult) float64 { return r.Status.PerSecond }, nil},
+		{"`GET /status`: p50", "", "ms", func(r *runResult) float64 { return ms(r.Status.P50.Seconds()) }, nil},
+		{"`GET /status`: p99", "", "ms", func(r *runResult) float64 { return ms(r.Status.P99.Seconds()) }, nil},
+		{"`GET /status`: failed calls", "0", "n", func(r *runResult) float64 { return float64(r.Status.Errors) }, nil},
+		{"`GET /status`: API server requests per call", "0", "f", func(r *runResult) float64 { return r.Status.perCall() }, nil},
+		{"Commit → applied, webhook", "", "s", func(r *runResult) float64 { return r.Webhook.Applied.Seconds() }, nil},
+		{"Commit → service green, webhook", "", "s", func(r *runResult) float64 { return r.Webhook.Green.Seconds() }, nil},
+		{fmt.Sprintf("Commit → applied, polling every %s", cfg.pollInterval), "", "s", func(r *runResult) float64 { return r.Polling.Applied.Seconds() }, nil},
+		{fmt.Sprintf("Commit → service green, polling every %s", cfg.pollInterval), "", "s", func(r *runResult) float64 { return r.Polling.Green.Seconds() }, nil},
+		{"Operator peak RSS (VmHWM) when the first sync is applied", "", "MiB", func(r *runResult) float64 { return mib(r.PeakRSSCold) }, nil},
+		{"Operator peak RSS (VmHWM) after every phase", "< 100 MiB", "MiB", func(r *runResult) float64 { return mib(r.PeakRSS) }, nil},
 	}
 }
 
@@ -81,16 +137,17 @@ func format(v float64, unit string) string {
 // table renders the results as a Markdown table: median, then each run.
 func table(cfg config, results []*runResult) string {
 	var b strings.Builder
-	b.WriteString("| Measure | Median | Runs | Target |\n|---|---:|---|---|\n")
+	b.WriteString("| Measure | Median | Runs | Target | Verdict |\n|---|---:|---|---|---|\n")
 	for _, m := range measures(cfg) {
 		var runs []string
-		var values []float64
 		for _, r := range results {
-			v := m.get(r)
-			values = append(values, v)
-			runs = append(runs, format(v, m.unit))
+			runs = append(runs, format(m.get(r), m.unit))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", m.name, format(median(values), m.unit), strings.Join(runs, ", "), m.target)
+		v := medianOf(results, m.get)
+		if m.summary != nil {
+			v = m.summary(results)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", m.name, format(v, m.unit), strings.Join(runs, ", "), m.target, verdict(m.target, v))
 	}
 	return b.String()
 }
