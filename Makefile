@@ -64,9 +64,11 @@ demo: controlplane build
 
 BENCH_SERVICES ?= 200
 BENCH_RUNS ?= 3
+# More sizes for the cost curve, one run each; empty runs none.
+BENCH_CURVE ?= 1000,2000
 ## bench: the operator against kubectl on a local plane; writes docs/benchmarks.md.
 bench: controlplane build
-	go run ./hack/bench --bin '$(CONTROLPLANE_BIN)' --envop bin/envop --services $(BENCH_SERVICES) --runs $(BENCH_RUNS)
+	go run ./hack/bench --bin '$(CONTROLPLANE_BIN)' --envop bin/envop --services $(BENCH_SERVICES) --runs $(BENCH_RUNS) --curve '$(BENCH_CURVE)'
 
 FUZZ_LOG := $(or $(TMPDIR),/tmp)/envop-trials-fuzz.log
 ## trials: reliability trials, long form (~15 min); results in docs/reliability.md.

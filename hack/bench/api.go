@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"time"
@@ -59,6 +60,26 @@ func (a api) do(ctx context.Context, method, path string, body []byte, header ht
 		return resp.StatusCode, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return resp.StatusCode, nil
+}
+
+// sum reads the answer to GET path and returns its status code and a
+// checksum of its body, into buf (reused by the caller).
+func (a api) sum(ctx context.Context, path string, buf *bytes.Buffer) (int, uint32, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.url+path, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponse)); err != nil {
+		return resp.StatusCode, 0, err
+	}
+	return resp.StatusCode, crc32.ChecksumIEEE(buf.Bytes()), nil
 }
 
 func (a api) get(ctx context.Context, path string, out any) (int, error) {

@@ -10,6 +10,8 @@ import (
 const (
 	requestsMetric   = "apiserver_request_total"
 	dispatchedMetric = "apiserver_flowcontrol_dispatched_requests_total"
+	durationSum      = "apiserver_request_duration_seconds_sum"
+	durationCount    = "apiserver_request_duration_seconds_count"
 	// operatorFlow is the API Priority and Fairness flow schema of service
 	// accounts outside kube-system. On the bench's plane only the operator
 	// uses one: the bench and kwok are system:masters (exempt), the
@@ -30,7 +32,7 @@ func (b *bench) apiserverSamples(ctx context.Context) (samples, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the API server's metrics: %w", err)
 	}
-	return parseSamples(data, requestsMetric+"{", dispatchedMetric+"{")
+	return parseSamples(data, requestsMetric+"{", dispatchedMetric+"{", durationSum+"{", durationCount+"{")
 }
 
 // operatorRequests counts every request the operator sent, reads included.

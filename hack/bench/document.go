@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+
+	"github.com/envop/envop/internal/apply"
 )
 
 // document is docs/benchmarks.md: the numbers, where and how they were
 // taken, and what each one measures.
-func document(b *bench, env *environment, table, details string) string {
+func document(b *bench, env *environment, table, details, curve string) string {
 	var d strings.Builder
 	fmt.Fprintf(&d, `# Benchmarks
 
@@ -30,6 +32,9 @@ it meets it, MISS when not; a line without target has none.
 
 %s
 %s
+## Cost curve
+
+%s
 ## Machine and versions
 
 - Machine: %d CPUs (`+"`nproc`"+`), %s, %s of memory; load average (1, 5, 15 min) %s at the start
@@ -39,7 +44,7 @@ it meets it, MISS when not; a line without target has none.
   `+"`%s`"+` (hack/controlplane).
 
 `, b.cfg.services, env.Command, b.cfg.services, 4*b.cfg.services, b.cfg.runs, env.Date.Format("2006-01-02 15:04 UTC"),
-		table, details, env.CPUs, env.CPUModel, env.Memory, env.LoadStart, env.LoadEnd,
+		table, details, curve, env.CPUs, env.CPUModel, env.Memory, env.LoadStart, env.LoadEnd,
 		env.Go, env.Envop, env.Kubernetes, filepath.Base(filepath.Dir(b.cfg.bin)))
 	d.WriteString(method(b.cfg))
 	return d.String()
@@ -49,23 +54,37 @@ it meets it, MISS when not; a line without target has none.
 func method(cfg config) string {
 	return fmt.Sprintf(`## What each number is
 
-Every run uses two fresh namespaces, removed at its end, and a fresh git repository.
+Every run uses fresh namespaces, removed at its end, and a fresh git repository that the operator
+fetches from a git server on loopback: `+"`git http-backend`"+` (smart HTTP), the way it fetches from a
+real one, with a repository folder on disk only where a line says so.
 
 - **Manifest.** `+"`go test -run '^$' -bench '^BenchmarkLoadValidateRender500$' -benchmem -benchtime 3s -count RUNS ./internal/render`"+`,
   before the plane starts: load (parse, decode, validate, lint) and render of a 500-service
   environment mixing plain services, ingresses with TLS, HPAs, blue/green pairs and volumes
   (2,125 objects, 250 KB of YAML), in one process on every CPU; one result per run.
-- **Cold apply.** Operator: from starting `+"`envop serve`"+` (repository on disk, poll interval an hour,
-  resync an hour) until `+"`/readyz`"+` answers 200, which it does once the first revision is applied
-  (state recorded, every object applied, pruning done). This includes the process start, the
-  informers' first list and loading the state. "The first sync alone" is its
-  `+"`envop_sync_duration_seconds`"+`. kubectl: `+"`kubectl apply --server-side --field-manager=bench -f`"+`
+- **Cold apply.** Operator: from starting `+"`envop serve`"+` (poll interval an hour, resync an hour) until
+  `+"`/readyz`"+` answers 200 and a sync has succeeded (`+"`envop_syncs_total{result=\"success\"}`"+`): every
+  object applied, the state recorded, pruning done. `+"`/readyz`"+` alone would also turn ready after a
+  sync that applied only part, so the clock waits for the success. This includes the process start,
+  the informers' first list, loading the state and the first fetch. kubectl: `+"`kubectl apply --server-side --field-manager=bench -f`"+`
   the output of `+"`envop render`"+` for the same environment bound to the other namespace, with the
   admin kubeconfig and an empty discovery cache, timed as a process (rendering not included).
-  The pods of the first apply settle before the second starts; odd runs start with the operator,
-  even runs with kubectl. CPU time is the operator's `+"`utime + stime`"+` (`+"`/proc/PID/stat`"+`) when
-  `+"`/readyz`"+` first answers 200, and kubectl's from its exit status; the operator's requests are
-  counted as for the no-op resync below.
+  The operator applies with %d workers; so that the comparison is fair, the same objects are also
+  applied into a third namespace by %d kubectl processes at once (`+"`xargs -P`"+`, each process given every
+  Nth object, each with its own discovery), always after the other two. The pods of each apply
+  settle before the next starts; odd runs start with the operator, even runs with kubectl. CPU time
+  is the operator's `+"`utime + stime`"+` (`+"`/proc/PID/stat`"+`) once synced, and kubectl's from its exit status;
+  the operator's requests are counted as for the no-op resync below.
+- **Breakdown.** The operator's own metrics split its cold time: `+"`envop_sync_phase_duration_seconds`"+`
+  gives each phase of its syncs (the services' state written, objects applied, pruning; load, render,
+  the takeover check, Vault and the deploy evaluation are "the rest"), laid end to end back from the
+  moment it synced; what comes before is the start. The CPU time of kube-apiserver and etcd, read
+  from `+"`/proc`"+` every 50 ms, is given to each phase by that timeline. The APPLY request duration is the
+  API server's own `+"`apiserver_request_duration_seconds`"+` (sum ÷ count of verb APPLY) over the window.
+- **Floor.** While one kubectl process applies alone, one request at a time, the API server and
+  etcd's CPU time per object is what each object costs the plane (with the controllers' reactions
+  that run meanwhile, as they do under the operator); times the objects, divided by the CPUs, it is
+  the least time any client could take on this machine.
 - **No-op resync.** The same file committed again, the webhook called, until the operator reports
   the new revision (`+"`envop_last_synced_revision_info`"+`). Writes are the difference of the API
   server's own `+"`apiserver_request_total`"+` (read from its `+"`/metrics`"+` with the admin client) over the
@@ -81,16 +100,47 @@ Every run uses two fresh namespaces, removed at its end, and a fresh git reposit
   `+"`POST /deploy`"+` until `+"`GET /deploys/{id}?wait=1m`"+` answers; nearest-rank percentiles.
 - **`+"`GET /status`"+`.** %d concurrent clients with keep-alive for %s against all services;
   the API server requests are the operator's flow-schema requests during the load, minus those of
-  an idle window of the same length just before, per call.
+  an idle window of the same length just before, per call. During a rollout: every service is
+  committed at a new version and the webhook called, and the same clients run until every service
+  is green at it, while the operator applies, records and evaluates the rollout (its cached answer is
+  replaced at each change: "different answers" counts the distinct bodies the clients saw). Its API
+  server requests per call are the operator's requests during that rollout minus those of a rollout
+  of the same size without clients just before, per call; the two rollouts do the same work, so
+  what is left is what the calls cost, give or take the few requests by which two rollouts differ.
+- **Repository folder.** After the other phases, the polling operator stops and one that reads the
+  repository's folder on disk starts on the same namespace; the no-op resync and the webhook commits
+  are measured again with it: the difference is what fetching from the git server costs.
 - **Commit → applied.** %d commits per run, each a new version of one service. Webhook: commit, then
   a signed `+"`POST /webhook`"+`; polling: a second operator on the same namespace with
   `+"`--poll-interval %s`"+` (jittered ±15%%), no webhook, each commit after a random pause shorter than
   the interval so that commits do not fall in step with the polls. "Applied" is the new revision reported,
   "green" the service at the new version and green in `+"`/status/{service}`"+`. Means per run.
-- **Peak RSS.** `+"`VmHWM`"+` of the first operator in `+"`/proc/PID/status`"+` when `+"`/readyz`"+` first answers,
-  and after all its phases (cold apply, no-op, deploys, the `+"`/status`"+` load, webhook commits).
+- **Peak RSS.** `+"`VmHWM`"+` of the first operator in `+"`/proc/PID/status`"+` once its first sync succeeded,
+  and after all its phases (cold apply, no-op, deploys, the `+"`/status`"+` loads and the rollouts, webhook
+  commits).
 
 Fake nodes (kwok) make pods Ready at once, so rollouts measure the control plane and the
 operator, not images or kubelets.
-`, settleTime, cfg.deploys, cfg.statusWorkers, cfg.statusFor, cfg.commits, cfg.pollInterval)
+`, apply.DefaultWorkers, cfg.kubectlWorkers, settleTime, cfg.deploys, cfg.statusWorkers, cfg.statusFor, cfg.commits, cfg.pollInterval)
+}
+
+// curveSection is the cost curve's part of the page: what was run, the
+// table, the goals judged and the drawing.
+func curveSection(cfg config, table, goals, svg string) string {
+	if svg == "" {
+		return table
+	}
+	var sizes []string
+	for _, n := range cfg.curve {
+		sizes = append(sizes, fmt.Sprint(n))
+	}
+	return fmt.Sprintf(`The same plane after the runs above, one run at each of %s services (`+"`--curve %s`"+`): cold apply (operator
+and one kubectl process), the no-op resync, `+"`GET /status`"+` without change and memory; the first line
+is the medians of the runs above. Every size is one run: read a single number with the spread of
+the main runs in mind.
+
+%s
+%s
+![Time and memory against services](%s)
+`, strings.Join(sizes, " and "), strings.Join(sizes, ","), table, goals, svg)
 }

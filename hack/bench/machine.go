@@ -29,7 +29,7 @@ type environment struct {
 
 func describe(ctx context.Context, b *bench) (*environment, error) {
 	env := &environment{
-		Date: time.Now().UTC(), CPUs: runtime.NumCPU(), Go: runtime.Version(),
+		Date: time.Now().UTC(), CPUs: cpus(), Go: runtime.Version(),
 		CPUModel: procField("/proc/cpuinfo", "model name"), Memory: memTotal(),
 		LoadStart: loadAverage(), Command: command(b.args),
 	}
@@ -134,3 +134,6 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// cpus is the machine's CPU count.
+func cpus() int { return runtime.NumCPU() }

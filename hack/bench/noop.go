@@ -19,35 +19,43 @@ const settleTime = 2 * time.Second
 // noop commits the same content again, triggers the webhook and counts the
 // API server's write requests from its own metrics until the sync is done.
 func (t *trial) noop(ctx context.Context) error {
+	r, err := t.measureNoop(ctx)
+	t.res.Noop = r
+	if err == nil {
+		logf("run %d: no-op resync in %s: %.0f object writes %s, %.0f ConfigMap writes, %.0f operator requests",
+			t.n, r.Duration.Round(time.Millisecond), r.Writes.Objects, r.Writes.ObjectDetail, r.Writes.ConfigMaps, r.Writes.Operator)
+	}
+	return err
+}
+
+func (t *trial) measureNoop(ctx context.Context) (noopResult, error) {
+	var r noopResult
 	sleep(ctx, settleTime)
 	before, err := t.apiserverSamples(ctx)
 	if err != nil {
-		return err
+		return r, err
 	}
 	syncBefore, err := t.syncSeconds(ctx)
 	if err != nil {
-		return err
+		return r, err
 	}
 	start, err := t.applyCommit(ctx, "the same content again", true)
 	if err != nil {
-		return err
+		return r, err
 	}
-	t.res.Noop.Duration = time.Since(start)
+	r.Duration = time.Since(start)
 	syncAfter, err := t.syncSeconds(ctx)
 	if err != nil {
-		return err
+		return r, err
 	}
-	t.res.Noop.Sync = seconds(syncAfter - syncBefore)
+	r.Sync = seconds(syncAfter - syncBefore)
 	sleep(ctx, settleTime)
 	after, err := t.apiserverSamples(ctx)
 	if err != nil {
-		return err
+		return r, err
 	}
-	w := countWrites(before, after)
-	t.res.Noop.Writes = w
-	logf("run %d: no-op resync in %s: %.0f object writes %s, %.0f ConfigMap writes, %.0f operator requests",
-		t.n, t.res.Noop.Duration.Round(time.Millisecond), w.Objects, w.ObjectDetail, w.ConfigMaps, w.Operator)
-	return nil
+	r.Writes = countWrites(before, after)
+	return r, nil
 }
 
 // applyCommit commits the manifest, calls the webhook if asked, and waits

@@ -20,7 +20,8 @@ type operatorArgs struct {
 	dir        string
 	kubeconfig string
 	namespace  string
-	repo       string
+	repo       string // the repository's folder
+	remote     string // where the operator fetches it: the git server's URL, or repo
 	poll       time.Duration
 	tokenFile  string
 	secretFile string
@@ -49,7 +50,7 @@ func startOperator(envop string, a operatorArgs, client api) (*operatorProc, err
 	}
 	p.cmd = exec.Command(envop, "serve",
 		"--kubeconfig", a.kubeconfig, "--namespace", a.namespace, "--environment", environmentName,
-		"--git-repo", a.repo, "--listen", addr, "--poll-interval", a.poll.String(),
+		"--git-repo", a.remote, "--listen", addr, "--poll-interval", a.poll.String(),
 		"--resync-interval", "1h", "--auth-token-file", a.tokenFile, "--webhook-secret-file", a.secretFile)
 	p.cmd.Stdout, p.cmd.Stderr = logFile, logFile
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -110,22 +111,7 @@ func (p *operatorProc) memory() (peak, current int64, err error) {
 }
 
 // cpuTime is the user and system CPU time the operator has used so far.
-func (p *operatorProc) cpuTime() (time.Duration, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, fmt.Errorf("read the operator's CPU time: %w", err)
-	}
-	// Fields follow the command name in parentheses; utime and stime are
-	// the 14th and 15th, in clock ticks of 1/100 s on Linux.
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("read the operator's CPU time: short /proc stat")
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
+func (p *operatorProc) cpuTime() (time.Duration, error) { return cpuOf(p.cmd.Process.Pid) }
 
 func freeAddr() (string, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")

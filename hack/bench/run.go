@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/envop/envop/internal/localcluster"
@@ -16,6 +18,8 @@ import (
 type config struct {
 	bin, envop, out string
 	services, runs  int
+	curve           []int
+	kubectlWorkers  int
 	deploys         int
 	commits         int
 	statusWorkers   int
@@ -38,8 +42,17 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.statusFor, "status-duration", 10*time.Second, "how long the GET /status load runs")
 	fs.DurationVar(&c.pollInterval, "poll-interval", 2*time.Second, "the second operator's --poll-interval")
 	fs.BoolVar(&c.keep, "keep", false, "keep the work directory (logs, repository, cluster state)")
+	curve := fs.String("curve", "", "more environment sizes for the cost curve, comma-separated (one run each): 1000,2000")
+	fs.IntVar(&c.kubectlWorkers, "kubectl-workers", 8, "kubectl processes of the parallel cold apply (the operator's apply workers)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	for _, f := range strings.FieldsFunc(*curve, func(r rune) bool { return r == ',' || r == ' ' }) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 3 {
+			return c, fmt.Errorf("--curve %q: want sizes of at least 3 services, comma-separated", *curve)
+		}
+		c.curve = append(c.curve, n)
 	}
 	switch {
 	case c.bin == "":
@@ -89,7 +102,11 @@ func run(ctx context.Context, args []string) error {
 	for i, r := range results {
 		r.Pipeline = pipelines[i]
 	}
-	return b.report(env, results)
+	curve, err := b.runCurve(ctx, len(results))
+	if err != nil {
+		return err
+	}
+	return b.report(env, results, curve)
 }
 
 // start brings up the plane and records the machine and versions.
@@ -111,13 +128,27 @@ func (b *bench) start(ctx context.Context) (*environment, error) {
 func (b *bench) runAll(ctx context.Context) ([]*runResult, error) {
 	var results []*runResult
 	for i := range b.cfg.runs {
-		res, err := b.runOnce(ctx, i+1)
+		res, err := b.runOnce(ctx, i+1, b.cfg.services, false)
 		if err != nil {
 			return nil, fmt.Errorf("run %d: %w", i+1, err)
 		}
 		results = append(results, res)
 	}
 	return results, nil
+}
+
+// runCurve runs once at each size of the cost curve, numbering the runs
+// after the first done ones.
+func (b *bench) runCurve(ctx context.Context, done int) ([]*runResult, error) {
+	var out []*runResult
+	for i, n := range b.cfg.curve {
+		res, err := b.runOnce(ctx, done+i+1, n, true)
+		if err != nil {
+			return nil, fmt.Errorf("cost curve, %d services: %w", n, err)
+		}
+		out = append(out, res)
+	}
+	return out, nil
 }
 
 // cleanup stops the plane and removes the work directory, unless asked to

@@ -25,11 +25,17 @@ type runResult struct {
 	Noop           noopResult
 	Deploys        deployResult
 	Status         statusResult
+	StatusRollout  statusResult // GET /status while every service rolls out
 	Webhook        commitResult
 	Polling        commitResult
-	PeakRSSCold    int64 // VmHWM of the operator when its first sync is applied
-	PeakRSS        int64 // VmHWM of the operator at the end of its phases
-	RSS            int64 // VmRSS at the same moment
+	Breakdown      breakdown     // where the operator's cold time went
+	Floor          floor         // what the API server costs per object
+	KubectlPar     time.Duration // the same objects by kubectl processes in parallel
+	Local          localResult   // the same operator reading a folder, no git server
+	Services       int           // services in the environment of this run
+	PeakRSSCold    int64         // VmHWM of the operator when its first sync is applied
+	PeakRSS        int64         // VmHWM of the operator at the end of its phases
+	RSS            int64         // VmRSS at the same moment
 	Pipeline       pipelineResult
 }
 
@@ -37,9 +43,11 @@ type runResult struct {
 type trial struct {
 	*bench
 	n          int
+	services   int
 	dir        string
 	opNS, kcNS string
 	repo       *repo
+	git        *gitServer
 	versions   map[string]string
 	op         *operatorProc
 	opArgs     operatorArgs
@@ -48,30 +56,46 @@ type trial struct {
 }
 
 // runOnce measures every phase once, in fresh namespaces it removes after.
-func (b *bench) runOnce(ctx context.Context, n int) (*runResult, error) {
-	t := &trial{bench: b, n: n, dir: filepath.Join(b.work, fmt.Sprintf("run-%d", n)),
+// A run of the cost curve (curve) measures only what the curve's table
+// shows: cold apply, the no-op resync, GET /status and memory.
+func (b *bench) runOnce(ctx context.Context, n, services int, curve bool) (*runResult, error) {
+	t := &trial{bench: b, n: n, services: services, dir: filepath.Join(b.work, fmt.Sprintf("run-%d", n)),
 		opNS: fmt.Sprintf("bench-op-%d", n), kcNS: fmt.Sprintf("bench-kubectl-%d", n),
-		versions: map[string]string{}, res: &runResult{}}
+		versions: map[string]string{}, res: &runResult{Services: services}}
 	defer func() {
 		t.op.stop()
+		t.git.stop()
 		if ctx.Err() == nil { // interrupted: the plane goes away with them
 			logf("run %d: removing its namespaces", n)
 			b.deleteNamespaces(ctx, t.opNS, t.kcNS)
 		}
 	}()
-	steps := []struct {
+	type step struct {
 		what string
 		run  func(context.Context) error
-	}{
+	}
+	steps := []step{
 		{"prepare", t.prepare},
 		{"cold apply", t.cold},
 		{"no-op resync", t.noop},
 		{"deploy latency", t.deploys},
 		{"GET /status load", t.statusLoad},
+		{"GET /status load during a rollout", t.statusUnderRollout},
 		{"commit to applied by webhook", t.webhookCommits},
 		{"peak memory", t.memory},
 		{"commit to applied by polling", t.pollingCommits},
+		{"a folder instead of a git server", t.localFolder},
 	}
+	if curve {
+		steps = []step{
+			{"prepare", t.prepare},
+			{"cold apply", t.cold},
+			{"no-op resync", t.noop},
+			{"GET /status load", t.statusLoad},
+			{"peak memory", t.memory},
+		}
+	}
+	logf("run %d: %d services", n, services)
 	for _, s := range steps {
 		logf("run %d: %s", n, s.what)
 		if err := s.run(ctx); err != nil {
@@ -105,11 +129,17 @@ func (t *trial) prepare(ctx context.Context) error {
 	if t.repo, err = newRepo(t.opArgs.repo); err != nil {
 		return err
 	}
-	_, err = t.repo.commit(t.manifest(), "environment of the bench")
-	return err
+	if _, err = t.repo.commit(t.manifest(), "environment of the bench"); err != nil {
+		return err
+	}
+	if t.git, err = serveGit(t.opArgs.repo); err != nil {
+		return err
+	}
+	t.opArgs.remote = t.git.url
+	return nil
 }
 
-func (t *trial) manifest() string { return manifestOf(t.opNS, t.cfg.services, t.versions) }
+func (t *trial) manifest() string { return manifestOf(t.opNS, t.services, t.versions) }
 
 // writeSecrets writes the API token and the webhook secret.
 func (t *trial) writeSecrets() error {

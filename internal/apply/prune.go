@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,7 +34,11 @@ func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructure
 	if err := a.ensureInventory(ctx); err != nil {
 		return &ChangeSet{}, fmt.Errorf("prune: %w", err)
 	}
-	labelled, listed, err := a.listManaged(ctx, pruneKinds(desired, a.appliedKinds()))
+	keep := map[objectKey]bool{}
+	for _, obj := range desired {
+		keep[keyOf(obj)] = true
+	}
+	labelled, listed, err := a.listManaged(ctx, a.candidateKinds(keep))
 	if err != nil {
 		return &ChangeSet{}, err
 	}
@@ -41,10 +46,6 @@ func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructure
 	if len(desired) == 0 && len(live) > 0 && !a.opts.AllowEmpty {
 		return &ChangeSet{}, fmt.Errorf("prune: %w while %d managed objects exist in namespace %s: refusing to delete them all (a manifest that suddenly lists no services is more likely a mistake); run the operator with --allow-empty to allow it",
 			ErrEmptyDesired, len(live), a.opts.Namespace)
-	}
-	keep := map[objectKey]bool{}
-	for _, obj := range desired {
-		keep[keyOf(obj)] = true
 	}
 	cs := &ChangeSet{}
 	for _, obj := range orphans(live, keep) {
@@ -57,6 +58,28 @@ func (a *Applier) Prune(ctx context.Context, desired []*unstructured.Unstructure
 	a.opts.Logger.Info("pruned", "namespace", a.opts.Namespace, "pruned", counts[Pruned],
 		"skipped", counts[Skipped], "failed", counts[Failed], "duration", time.Since(start))
 	return cs, nil
+}
+
+// candidateKinds are the kinds pruning must list: those of the inventory's
+// members that keep does not hold. Only members are ever deleted (see
+// inventoried), so a kind with none outside keep has nothing to prune, and
+// a sync that removes nothing lists nothing.
+func (a *Applier) candidateKinds(keep map[objectKey]bool) []schema.GroupKind {
+	outside := map[schema.GroupKind]bool{}
+	a.inv.mu.Lock()
+	for k := range a.inv.refs {
+		if !keep[k] {
+			outside[k.GroupKind] = true
+		}
+	}
+	a.inv.mu.Unlock()
+	var out []schema.GroupKind
+	for _, gk := range pruneKinds(nil, a.appliedKinds()) {
+		if outside[gk] {
+			out = append(out, gk)
+		}
+	}
+	return out
 }
 
 // inventoried keeps the labelled objects that are members of the
@@ -110,11 +133,26 @@ func orphans(live []*unstructured.Unstructured, keep map[objectKey]bool) []*unst
 // A custom resource kind the operator may not list is skipped with a
 // warning rather than stopping all pruning: its rights are the user's to
 // grant, and may be gone with the service.
+//
+// The kinds are listed concurrently, at most Options.Workers at once; the
+// objects come back in the order of kinds.
 func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]*unstructured.Unstructured, map[schema.GroupKind]bool, error) {
+	items := make([][]unstructured.Unstructured, len(kinds))
+	errs := make([]error, len(kinds))
+	sem := make(chan struct{}, a.opts.Workers)
+	var wg sync.WaitGroup
+	for i, gk := range kinds {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			items[i], errs[i] = a.list(ctx, gk.WithVersion(""), a.selector())
+		})
+	}
+	wg.Wait()
 	var out []*unstructured.Unstructured
 	listed := map[schema.GroupKind]bool{}
-	for _, gk := range kinds {
-		items, err := a.list(ctx, gk.WithVersion(""), a.selector())
+	for i, gk := range kinds {
+		err := errs[i]
 		if meta.IsNoMatchError(err) {
 			continue // not served here: nothing of it to prune
 		}
@@ -127,8 +165,8 @@ func (a *Applier) listManaged(ctx context.Context, kinds []schema.GroupKind) ([]
 			return nil, nil, fmt.Errorf("prune: list %s: %w", gk, err)
 		}
 		listed[gk] = true
-		for i := range items {
-			out = append(out, &items[i])
+		for j := range items[i] {
+			out = append(out, &items[i][j])
 		}
 	}
 	return out, listed, nil

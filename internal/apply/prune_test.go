@@ -2,11 +2,15 @@ package apply
 
 import (
 	"errors"
+	"net/http"
+	"strings"
+	"sync"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 
 	"github.com/envop/envop/internal/render"
 	"github.com/envop/envop/internal/testcluster"
@@ -107,5 +111,51 @@ func gone(t *testing.T, ns, name string, want bool) {
 	isGone := apierrors.IsNotFound(err) || (err == nil && d.DeletionTimestamp != nil)
 	if isGone != want {
 		t.Errorf("Deployment %s gone %v, want %v (%v)", name, isGone, want, err)
+	}
+}
+
+// TestPruneListsOnlyWhatItMayDelete: only inventory members are ever
+// pruned, so a prune that removes nothing sends no request, and one that
+// removes a Deployment lists Deployments alone.
+func TestPruneListsOnlyWhatItMayDelete(t *testing.T) {
+	ns := testcluster.Namespace(t)
+	c := testcluster.Get(t)
+	objs := appSet(t, ns)
+	var mu sync.Mutex
+	var requests []string
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper {
+		return roundTripper(func(r *http.Request) (*http.Response, error) {
+			mu.Lock()
+			requests = append(requests, r.Method+" "+r.URL.Path)
+			mu.Unlock()
+			return rt.RoundTrip(r)
+		})
+	})
+	a, _ := newApplier(t, cfg, Options{Namespace: ns})
+	requireCounts(t, a.Apply(t.Context(), objs, nil), map[Action]int{Created: len(objs)})
+	taken := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := requests
+		requests = nil
+		return out
+	}
+	taken()
+	if _, err := a.Prune(t.Context(), objs); err != nil {
+		t.Fatal(err)
+	}
+	if got := taken(); len(got) != 0 {
+		t.Errorf("a prune that removes nothing sent %d requests: %v", len(got), got)
+	}
+	cs, err := a.Prune(t.Context(), without(objs, "Deployment", "worker"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	requireCounts(t, cs, map[Action]int{Pruned: 1})
+	for _, r := range taken() {
+		if strings.HasPrefix(r, "GET ") && !strings.HasSuffix(r, "/deployments") {
+			t.Errorf("removing a Deployment listed another kind: %s", r)
+		}
 	}
 }

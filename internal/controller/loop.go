@@ -167,7 +167,9 @@ func (c *Controller) reconcileNext(ctx context.Context) error {
 		o.revision, o.gistsRevision = snap.Revision, snap.GistsRevision
 		o.actor = syncActor(*snap, d)
 		c.setAttempt(snap.Revision)
+		loading := time.Now()
 		d, o.err = c.loadConfined(ctx, *snap)
+		c.metrics.ObservePhase("load", time.Since(loading))
 		if o.err != nil {
 			return o.err
 		}

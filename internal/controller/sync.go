@@ -181,30 +181,38 @@ func within(env *manifest.Environment, diags manifest.Diagnostics) manifest.Diag
 // applies, prunes, and ends deploys whose objects could not be applied. It
 // reports whether it changed anything: a service's state or an object.
 func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (bool, error) {
+	phase := c.phaseClock()
 	found, err := c.takeOver(ctx, d)
+	phase("takeover")
 	if err != nil {
 		return false, c.forbidden.observe(fmt.Errorf("look for the original operator's objects: %w", err), c.now())
 	}
 	p := c.resolve(d, fromGit)
 	res, err := c.render(d, p)
+	phase("render")
 	if err != nil {
 		return false, &InvalidError{Revision: d.revision, Err: err}
 	}
 	c.rememberServices(d.env)
 	persisted := len(p.Services) > 0 || len(p.GitDeploys) > 0
-	if err := c.persist(ctx, d, p); err != nil {
+	err = c.persist(ctx, d, p)
+	phase("state")
+	if err != nil {
 		return persisted, c.forbidden.observe(err, c.now())
 	}
 	c.setLastGood(d)
 	// TLS Secrets from Vault join the applied set; one that cannot be read
 	// now is kept from pruning (Unavailable), never applied empty.
 	secrets, tlsErr := c.vault.Secrets(ctx, res.Objects)
+	phase("vault")
 	objs := append(slices.Clone(res.Objects), secrets...)
 	c.applier.RememberKinds(c.customKinds()...)
 	cs := c.applier.Apply(ctx, objs, apply.Adoption(d.env))
 	c.clearApplied(cs)
+	phase("apply")
 	pruned, pruneErr := c.applier.Prune(ctx, append(slices.Clone(objs), vault.Unavailable(tlsErr)...))
 	c.leftOriginals(ctx, found, objs)
+	phase("prune")
 	c.recordChanges(cs, pruned)
 	c.tellReverted(cs)
 	err = c.forbidden.observe(errors.Join(cs.Err(), pruneErr, tlsErr), c.now())
@@ -213,8 +221,21 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	c.pruneEvents(pruned, d)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
+	phase("evaluate")
 	changed := persisted || cs.Writes() > 0 || pruned.Writes() > 0
 	return changed, err
+}
+
+// phaseClock returns a function that records, each time it is called, the
+// time since its previous call (or since phaseClock) as the duration of
+// the phase it names (envop_sync_phase_duration_seconds).
+func (c *Controller) phaseClock() func(phase string) {
+	last := time.Now()
+	return func(phase string) {
+		now := time.Now()
+		c.metrics.ObservePhase(phase, now.Sub(last))
+		last = now
+	}
 }
 
 // customKinds are the kinds of legacy custom resource services the state

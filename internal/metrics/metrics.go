@@ -22,6 +22,8 @@ type Metrics struct {
 	Revision     *prometheus.GaugeVec
 	LastSync     prometheus.Gauge
 	CertReloads  *prometheus.CounterVec
+	SyncPhases   *prometheus.HistogramVec
+	Startup      *prometheus.GaugeVec
 }
 
 // New registers every collector, plus the Go and process collectors.
@@ -50,13 +52,20 @@ func New() *Metrics {
 		CertReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "envop_serving_certificate_reloads_total", Help: "Loads of changed serving certificate files by result (success, failed).",
 		}, []string{"result"}),
+		SyncPhases: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "envop_sync_phase_duration_seconds", Help: "Duration of each phase of a sync (load, takeover, state, vault, apply, prune, evaluate).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 17),
+		}, []string{"phase"}),
+		Startup: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "envop_startup_step_seconds", Help: "How long each step of the operator's start took (state, informers, audit, drift watch); the first three run at once.",
+		}, []string{"step"}),
 	}
 	info := version.Get()
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "envop_build_info", Help: "The running binary's version, commit and Go version (value 1).",
 	}, []string{"version", "commit", "go_version"})
 	buildInfo.WithLabelValues(info.Version, info.Commit, info.GoVersion).Set(1)
-	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.Objects, m.Deploys, m.Revision, m.LastSync, m.CertReloads, buildInfo,
+	m.Registry.MustRegister(m.Syncs, m.SyncDuration, m.SyncPhases, m.Startup, m.Objects, m.Deploys, m.Revision, m.LastSync, m.CertReloads, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -65,6 +74,16 @@ func New() *Metrics {
 func (m *Metrics) ObserveSync(result string, d time.Duration) {
 	m.Syncs.WithLabelValues(result).Inc()
 	m.SyncDuration.WithLabelValues(result).Observe(d.Seconds())
+}
+
+// ObservePhase records how long one phase of a sync took.
+func (m *Metrics) ObservePhase(phase string, d time.Duration) {
+	m.SyncPhases.WithLabelValues(phase).Observe(d.Seconds())
+}
+
+// StartupStep records how long one step of the operator's start took.
+func (m *Metrics) StartupStep(step string, d time.Duration) {
+	m.Startup.WithLabelValues(step).Set(d.Seconds())
 }
 
 // SetRevision records the revision last applied, dropping the previous one.

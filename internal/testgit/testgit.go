@@ -12,7 +12,6 @@ import (
 	"log"
 	"net"
 	"net/http"
-	"net/http/cgi"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -20,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/envop/envop/internal/githttp"
 )
 
 // Require fails the test without the git binary and returns its path.
@@ -233,14 +234,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		http.Error(w, "no git binary", http.StatusInternalServerError)
-		return
-	}
-	backend := &cgi.Handler{Path: gitBin, Args: []string{"http-backend"},
-		Env: append(append([]string(nil), s.env...), "GIT_PROJECT_ROOT="+filepath.Dir(dir), "GIT_HTTP_EXPORT_ALL=1")}
-	backend.ServeHTTP(w, r)
+	githttp.Backend(dir, s.env).ServeHTTP(w, r)
 }
 
 // Stop closes the listener and every connection: the address refuses
