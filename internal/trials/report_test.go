@@ -32,7 +32,7 @@ var report struct {
 
 // trialOrder fixes the report's order, whatever order the tests end in.
 var trialOrder = []string{
-	"TestTrialKillOperator", "TestTrialAPIServerRestart", "TestTrialGitOutage",
+	"TestTrialKillOperator", "TestTrialAPIServerRestart", "TestTrialGitOutage", "TestTrialGitHang",
 	"TestTrialConcurrentDeploys", "TestTrialHostileHTTP", "TestTrialHostileFile", "TestTrialWebhookReplay", "TestTrialManifestFuzz", "TestTrialRights",
 }
 
