@@ -40,14 +40,23 @@ func TestTrialGitHang(t *testing.T) {
 	h := hangOn(t, strings.TrimPrefix(g.URL(), "https://"))
 	hung := time.Now()
 	probes := startProbes(op, "/status", "/audit?limit=10", "/healthz", "/readyz")
-	var syncErr string
-	shown := eventually(t, gitTimeout+30*time.Second, "status shows the fetch timeout", func() (bool, string) {
+	var syncErr, lastSync string
+	shownWithin := gitTimeout + 30*time.Second
+	t.Cleanup(func() { // the row says what was seen when no timeout was
+		if syncErr == "" {
+			rep.add("no timeout error in /status within %s of the hang (last: %s)", shownWithin, truncate(lastSync, 110))
+		}
+	})
+	shown := eventually(t, shownWithin, "status shows the fetch timeout", func() (bool, string) {
 		s, err := op.status()
 		if err != nil {
 			return false, err.Error()
 		}
-		syncErr = s.Sync.Error
-		return s.Sync.Status == "error" && strings.Contains(s.Sync.Error, "timed out"), "sync " + s.Sync.Status + " " + s.Sync.Error
+		lastSync = "sync " + s.Sync.Status + " " + s.Sync.Error
+		if s.Sync.Status == "error" && strings.Contains(s.Sync.Error, "timed out") {
+			syncErr = s.Sync.Error
+		}
+		return syncErr != "", lastSync
 	})
 	rev := r.commit(manifest(ns, "web=1.1.0"))
 	time.Sleep(time.Until(hung.Add(outage)))
