@@ -15,6 +15,7 @@ import (
 	"github.com/envop/envop/internal/auth"
 	"github.com/envop/envop/internal/manifest"
 	"github.com/envop/envop/internal/operator"
+	"github.com/envop/envop/internal/source"
 	"github.com/envop/envop/internal/vault"
 )
 
@@ -81,6 +82,7 @@ func (f *serveFlags) bind(fs *pflag.FlagSet) {
 	str(&o.AuthTokenFile, "auth-token-file", "", "static API tokens, a line per token: TOKEN [NAME [ROLE [SERVICES]]]", "AUTH_TOKEN_FILE")
 	str(&f.proxies, "trusted-proxies", "", "CIDRs of the proxies (an ingress) whose X-Forwarded-For names the client, comma-separated", "TRUSTED_PROXIES")
 	fs.DurationVar(&o.PollInterval, "poll-interval", 30*time.Second, "how often to poll the repository (jittered)")
+	fs.DurationVar(&o.GitTimeout, "git-timeout", source.DefaultFetchTimeout, "how long one fetch of the repository may take before it fails")
 	fs.DurationVar(&o.ResyncInterval, "resync-interval", 10*time.Minute, "how often to re-apply the last revision to correct drift")
 	str(&o.WebhookSecretFile, "webhook-secret-file", "", "file holding the webhook signing secret", "WEBHOOK_SECRET_FILE")
 	str(&o.TLSCertFile, "tls-cert-file", "", "serve HTTPS with this certificate (read again when it changes)", "")

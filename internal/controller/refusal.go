@@ -111,10 +111,15 @@ func refusedService(ch apply.Change) string {
 
 // concerns says whether a refused object keeps deploy d from happening:
 // an object of d's service that is not one of its other workloads (the
-// other colour of a blue/green service, the Job of another version).
-func concerns(ch apply.Change, d state.Deploy) bool {
+// other colour of a blue/green service, the Job of another version),
+// refused in an apply of d's version (rendered gives the applied versions
+// by workload).
+func concerns(ch apply.Change, d state.Deploy, rendered map[string]string) bool {
 	if refusedService(ch) != d.Service {
 		return false
+	}
+	if v, ok := rendered[d.Workload]; ok && v != d.Version {
+		return false // d came after this apply began: not what was refused
 	}
 	var notOwned *apply.NotOwnedError
 	if errors.As(ch.Err, &notOwned) {

@@ -83,25 +83,33 @@ func TestForbiddenGrace(t *testing.T) {
 }
 
 // TestConcerns: a refusal fails the deploys of its service, except those
-// to another workload of it.
+// to another workload of it and those of a version the refused apply did
+// not render (a deploy accepted while it ran).
 func TestConcerns(t *testing.T) {
-	d := state.Deploy{Service: "web", Workload: "web-blue"}
+	d := state.Deploy{Service: "web", Workload: "web-blue", Version: "1.2.0"}
+	at := map[string]string{"web-blue": "1.2.0", "web-green": "1.1.0"}
 	refused := errors.New("refused")
 	for _, tt := range []struct {
-		ch   apply.Change
-		want bool
+		ch       apply.Change
+		rendered map[string]string
+		want     bool
 	}{
-		{apply.Change{Kind: "Deployment", Name: "web-blue", Service: "web", Err: refused}, true},
-		{apply.Change{Kind: "Deployment", Name: "web-green", Service: "web", Err: refused}, false},
-		{apply.Change{Kind: "HorizontalPodAutoscaler", Name: "web-green", Service: "web", Err: refused}, false},
-		{apply.Change{Kind: "ConfigMap", Name: "web-config", Service: "web", Err: refused}, true},
-		{apply.Change{Kind: "Service", Name: "web", Service: "web", Err: refused}, true},
-		{apply.Change{Kind: "Job", Name: "web-blue-1-0", Service: "web", Err: refused}, true},
-		{apply.Change{Kind: "Deployment", Name: "web-blue", Service: "api", Err: refused}, false},
-		{apply.Change{Kind: "Service", Name: "web", Err: &apply.NotOwnedError{Kind: "Service", Name: "web", Service: "web"}}, true},
+		{apply.Change{Kind: "Deployment", Name: "web-blue", Service: "web", Err: refused}, at, true},
+		{apply.Change{Kind: "Deployment", Name: "web-green", Service: "web", Err: refused}, at, false},
+		{apply.Change{Kind: "HorizontalPodAutoscaler", Name: "web-green", Service: "web", Err: refused}, at, false},
+		{apply.Change{Kind: "ConfigMap", Name: "web-config", Service: "web", Err: refused}, at, true},
+		{apply.Change{Kind: "Service", Name: "web", Service: "web", Err: refused}, at, true},
+		{apply.Change{Kind: "Job", Name: "web-blue-1-0", Service: "web", Err: refused}, at, true},
+		{apply.Change{Kind: "Deployment", Name: "web-blue", Service: "api", Err: refused}, at, false},
+		{apply.Change{Kind: "Service", Name: "web", Err: &apply.NotOwnedError{Kind: "Service", Name: "web", Service: "web"}}, at, true},
+		// The apply rendered 6.6.6, refused; d (1.2.0) came during it.
+		{apply.Change{Kind: "Deployment", Name: "web-blue", Service: "web", Err: refused}, map[string]string{"web-blue": "6.6.6"}, false},
+		{apply.Change{Kind: "ConfigMap", Name: "web-config", Service: "web", Err: refused}, map[string]string{"web-blue": "6.6.6"}, false},
+		// No version rendered for the workload: the file's, d's judged by it.
+		{apply.Change{Kind: "Deployment", Name: "web-blue", Service: "web", Err: refused}, nil, true},
 	} {
-		if got := concerns(tt.ch, d); got != tt.want {
-			t.Errorf("concerns(%s %s of %s) = %v, want %v", tt.ch.Kind, tt.ch.Name, tt.ch.Service, got, tt.want)
+		if got := concerns(tt.ch, d, tt.rendered); got != tt.want {
+			t.Errorf("concerns(%s %s of %s, rendered %v) = %v, want %v", tt.ch.Kind, tt.ch.Name, tt.ch.Service, tt.rendered, got, tt.want)
 		}
 	}
 }

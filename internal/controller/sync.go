@@ -217,7 +217,7 @@ func (c *Controller) reconcile(ctx context.Context, d *desired, fromGit bool) (b
 	c.tellReverted(cs)
 	err = c.forbidden.observe(errors.Join(cs.Err(), pruneErr, tlsErr), c.now())
 	c.setRefused(cs, d)
-	c.failUnapplied(ctx, cs)
+	c.failUnapplied(ctx, cs, p.Versions)
 	c.pruneEvents(pruned, d)
 	c.setSkipped(res.Skipped)
 	c.tracker.Evaluate(ctx)
@@ -323,12 +323,15 @@ func (c *Controller) persistService(ctx context.Context, planned *state.Service,
 // the API server refused for good (see final), with the refusal's reason
 // and the API server's message. A failure that a retry may fix (the API
 // server unreachable, overloaded or timing out, an RBAC refusal in its
-// grace period) leaves the deploy running: the retry decides.
-func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet) {
+// grace period) leaves the deploy running: the retry decides. rendered
+// are the versions this reconcile applied, by workload: a deploy accepted
+// while it ran, of another version, was not applied, and the next
+// reconcile judges it.
+func (c *Controller) failUnapplied(ctx context.Context, cs *apply.ChangeSet, rendered map[string]string) {
 	failed := cs.Failed()
 	for _, d := range c.tracker.Running() {
 		for _, ch := range failed {
-			if reason, ok := c.final(ch.Err); ok && concerns(ch, d) {
+			if reason, ok := c.final(ch.Err); ok && concerns(ch, d, rendered) {
 				c.tracker.Fail(ctx, d, reason, ch.Err.Error())
 				break
 			}

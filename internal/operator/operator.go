@@ -51,7 +51,10 @@ type Options struct {
 	// serve a gists repository on the repository's own server only.
 	GistsCredentials source.Credentials
 
-	PollInterval   time.Duration
+	PollInterval time.Duration
+	// GitTimeout bounds one fetch of the repository (and its gists
+	// repository): a server that never answers is an error after it.
+	GitTimeout     time.Duration
 	ResyncInterval time.Duration
 
 	Listen string
@@ -170,6 +173,9 @@ func (o *Options) Validate() error {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 30 * time.Second
+	}
+	if o.GitTimeout <= 0 {
+		o.GitTimeout = source.DefaultFetchTimeout
 	}
 	if o.ResyncInterval <= 0 {
 		o.ResyncInterval = 10 * time.Minute
@@ -306,7 +312,7 @@ func assemble(ctx context.Context, opts Options, cfg *rest.Config, client kubern
 	}
 	return Parts{
 		Controller: ctrl, Applier: applier, Tracker: tracker, Store: store, Monitor: monitor, Metrics: m, Audit: auditStore, Client: client,
-		Poller: source.NewPoller(src, opts.PollInterval, log), Namespace: opts.Namespace, Env: opts.Environment,
+		Poller: source.NewPoller(src, opts.PollInterval, opts.GitTimeout, log), Namespace: opts.Namespace, Env: opts.Environment,
 	}, nil
 }
 

@@ -71,7 +71,7 @@ func TestGitHTTPSWrongTokenIsNotLeaked(t *testing.T) {
 			logger, logs := testlog.New()
 			opts.CAFile, opts.Branch, opts.Logger = srv.CAFile(), "main", logger
 			g := newTestGit(t, opts)
-			p := NewPoller(g, time.Hour, logger)
+			p := NewPoller(g, time.Hour, 0, logger)
 			_, err := g.Fetch(t.Context())
 			if err == nil {
 				t.Fatal("Fetch with a wrong token succeeded")

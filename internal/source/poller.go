@@ -2,6 +2,8 @@ package source
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync"
@@ -12,9 +14,15 @@ import (
 // many operators polling one git host do not do so in step.
 const jitter = 0.15
 
-// defaultFetchTimeout bounds one fetch, so a hung connection cannot stop
-// polling (and triggers) for good.
-const defaultFetchTimeout = 5 * time.Minute
+// DefaultFetchTimeout bounds one fetch when no timeout is given, so a git
+// server that accepts connections but never answers cannot stop polling
+// (and triggers) for long: a depth-1 fetch of one branch of a manifest
+// repository takes seconds.
+const DefaultFetchTimeout = time.Minute
+
+// ErrFetchTimeout is the error of a fetch that did not finish within the
+// Poller's timeout.
+var ErrFetchTimeout = errors.New("timed out")
 
 // Poller fetches a Source periodically and on demand and reports changes.
 type Poller struct {
@@ -35,20 +43,24 @@ type Poller struct {
 const DefaultInterval = 30 * time.Second
 
 // NewPoller returns a Poller that fetches src about every interval
-// (DefaultInterval when interval is not positive).
-func NewPoller(src Source, interval time.Duration, log *slog.Logger) *Poller {
+// (DefaultInterval when interval is not positive), each fetch cut off after
+// timeout (DefaultFetchTimeout when timeout is not positive).
+func NewPoller(src Source, interval, timeout time.Duration, log *slog.Logger) *Poller {
 	if log == nil {
 		log = slog.Default()
 	}
 	if interval <= 0 {
 		interval = DefaultInterval
 	}
+	if timeout <= 0 {
+		timeout = DefaultFetchTimeout
+	}
 	return &Poller{
 		src:      src,
 		interval: interval,
 		log:      log,
 		trigger:  make(chan struct{}, 1),
-		timeout:  defaultFetchTimeout,
+		timeout:  timeout,
 	}
 }
 
@@ -106,9 +118,13 @@ func (p *Poller) next() time.Duration {
 func (p *Poller) poll(ctx context.Context, fn func(context.Context, *Snapshot, error)) {
 	fctx, cancel := context.WithTimeout(ctx, p.timeout)
 	snap, err := p.src.Fetch(fctx)
+	timedOut := errors.Is(fctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if ctx.Err() != nil {
 		return // shutting down: not a source error
+	}
+	if err != nil && timedOut {
+		err = fmt.Errorf("%w after %s: %w", ErrFetchTimeout, p.timeout, err)
 	}
 	if p.record(snap, err) {
 		fn(ctx, snap, err)

@@ -2,7 +2,12 @@ package source
 
 import (
 	"context"
+	"errors"
+	"io"
+	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,7 +37,7 @@ func (c *countingSource) Fetch(ctx context.Context) (*Snapshot, error) {
 func startPoller(t *testing.T, src Source, interval time.Duration) (*Poller, <-chan event) {
 	t.Helper()
 	log, _ := testlog.New()
-	p := NewPoller(src, interval, log)
+	p := NewPoller(src, interval, 0, log)
 	events := make(chan event, 16)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
@@ -163,11 +168,100 @@ func TestPollerReportsErrorsAndRecovery(t *testing.T) {
 }
 
 func TestPollerJitter(t *testing.T) {
-	p := NewPoller(nil, 10*time.Second, nil)
+	p := NewPoller(nil, 10*time.Second, 0, nil)
 	for range 1000 {
 		d := p.next()
 		if d < 8500*time.Millisecond || d > 11500*time.Millisecond {
 			t.Fatalf("next() = %v, want 10s ±15%%", d)
 		}
+	}
+}
+
+// hangingServer accepts connections on loopback and never writes to them;
+// it reports each connection's end, when the client closes it.
+type hangingServer struct {
+	addr   string
+	mu     sync.Mutex
+	open   int
+	peak   int
+	closed chan struct{}
+}
+
+func newHangingServer(t *testing.T) *hangingServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hangingServer{addr: ln.Addr().String(), closed: make(chan struct{}, 64)}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			h.mu.Lock()
+			h.open++
+			h.peak = max(h.peak, h.open)
+			h.mu.Unlock()
+			wg.Go(func() {
+				defer conn.Close()
+				// Read what the client sends, answer nothing; EOF or a
+				// reset is the client giving up.
+				_, _ = io.Copy(io.Discard, conn)
+				h.mu.Lock()
+				h.open--
+				h.mu.Unlock()
+				h.closed <- struct{}{}
+			})
+		}
+	})
+	return h
+}
+
+// TestPollerTimesOutOnServerThatNeverAnswers: a git server that accepts the
+// connection and never answers fails the fetch after the Poller's timeout
+// with ErrFetchTimeout, the connection is closed, and the next poll tries
+// again on a connection of its own: they do not pile up.
+func TestPollerTimesOutOnServerThatNeverAnswers(t *testing.T) {
+	h := newHangingServer(t)
+	g := newTestGit(t, GitOptions{URL: "http://" + h.addr + "/repo.git", Branch: "main", Logger: discardLogger()})
+	const timeout = 500 * time.Millisecond
+	log, _ := testlog.New()
+	p := NewPoller(g, 100*time.Millisecond, timeout, log)
+	events := make(chan event, 16)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(done)
+		p.Run(ctx, func(_ context.Context, snap *Snapshot, err error) { events <- event{snap, err} })
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	ev := nextEvent(t, events, 10*time.Second)
+	took := time.Since(start)
+	if ev.err == nil || !errors.Is(ev.err, ErrFetchTimeout) || !strings.Contains(ev.err.Error(), "timed out after 500ms") {
+		t.Fatalf("callback for a server that never answers: %+v, want ErrFetchTimeout", ev)
+	}
+	t.Logf("error after %v: %v", took, ev.err)
+	if took < timeout || took > timeout+5*time.Second {
+		t.Errorf("the fetch failed after %v, want about the timeout %v", took, timeout)
+	}
+	// Three attempts, each connection closed by the client when it gave up.
+	for i := range 3 {
+		select {
+		case <-h.closed:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("connection %d not closed by the client within 10s", i+1)
+		}
+	}
+	h.mu.Lock()
+	peak := h.peak
+	h.mu.Unlock()
+	if peak != 1 {
+		t.Errorf("%d connections open at once, want 1: each attempt's connection must be closed when it times out", peak)
 	}
 }

@@ -1,7 +1,7 @@
 package trials
 
 import (
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,28 +25,7 @@ func TestTrialGitOutage(t *testing.T) {
 
 	g.Stop()
 	stopped := time.Now()
-	var calls, ok200 int
-	var mu sync.Mutex
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { // the API keeps serving throughout
-		defer wg.Done()
-		for {
-			select {
-			case <-done:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			code, _, err := op.call("GET", "/status", nil)
-			mu.Lock()
-			calls++
-			if err == nil && code == 200 {
-				ok200++
-			}
-			mu.Unlock()
-		}
-	}()
+	probes := startProbes(op, "/status")
 	var syncErr string
 	shown := eventually(t, outage+30*time.Second, "status shows the sync error", func() (bool, string) {
 		s, err := op.status()
@@ -60,8 +39,7 @@ func TestTrialGitOutage(t *testing.T) {
 	time.Sleep(time.Until(stopped.Add(outage)))
 	g.Start()
 	back := time.Now()
-	close(done)
-	wg.Wait()
+	p := probes.stop()
 	resumed := eventually(t, time.Minute, "sync resumed with the new commit", func() (bool, string) {
 		s, err := op.status()
 		if err != nil {
@@ -72,13 +50,13 @@ func TestTrialGitOutage(t *testing.T) {
 		}
 		return s.Sync.Status == "synced" && s.Revision == rev, "sync " + s.Sync.Status + " at " + s.Revision
 	})
-	if calls == 0 || ok200 != calls {
-		t.Errorf("GET /status during the outage: %d of %d answered 200", ok200, calls)
+	if p.calls == 0 || p.ok != p.calls {
+		t.Errorf("GET /status during the outage: %d of %d answered 200 within %s (%s)", p.ok, p.calls, probeTimeout, strings.Join(p.failures, "; "))
 	}
 	if !op.running() {
 		t.Errorf("the operator exited")
 	}
-	rep.add("outage %s; GET /status answered 200 %d/%d times during it", back.Sub(stopped).Round(100*time.Millisecond), ok200, calls)
+	rep.add("outage %s; GET /status answered 200 %d/%d times during it", back.Sub(stopped).Round(100*time.Millisecond), p.ok, p.calls)
 	rep.add("sync error shown after %s (%q)", shown.Round(100*time.Millisecond), truncate(syncErr, 90))
 	rep.add("commit made during the outage applied %s after the server came back (poll interval 1s)", resumed.Round(100*time.Millisecond))
 }

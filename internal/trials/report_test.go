@@ -16,13 +16,14 @@ import (
 
 // entry is one trial's line in the report.
 type entry struct {
-	order  int
-	name   string
-	claim  string
-	mu     sync.Mutex
-	lines  []string
-	passed bool
-	took   time.Duration
+	order   int
+	name    string
+	claim   string
+	mu      sync.Mutex
+	lines   []string
+	passed  bool
+	skipped bool
+	took    time.Duration
 }
 
 var report struct {
@@ -32,8 +33,8 @@ var report struct {
 
 // trialOrder fixes the report's order, whatever order the tests end in.
 var trialOrder = []string{
-	"TestTrialKillOperator", "TestTrialAPIServerRestart", "TestTrialGitOutage",
-	"TestTrialConcurrentDeploys", "TestTrialHostileHTTP", "TestTrialHostileFile", "TestTrialWebhookReplay", "TestTrialManifestFuzz", "TestTrialRights",
+	"TestTrialKillOperator", "TestTrialAPIServerRestart", "TestTrialGitOutage", "TestTrialGitHang",
+	"TestTrialConcurrentDeploys", "TestTrialAdmissionRefusal", "TestTrialHostileHTTP", "TestTrialHostileFile", "TestTrialWebhookReplay", "TestTrialManifestFuzz", "TestTrialRights",
 }
 
 // record starts t's report entry; its outcome is filled when t ends.
@@ -45,10 +46,11 @@ func record(t *testing.T, claim string) *entry {
 	report.mu.Unlock()
 	t.Cleanup(func() {
 		e.mu.Lock()
-		e.passed, e.took = !t.Failed(), time.Since(start).Round(time.Second)
+		e.passed, e.skipped, e.took = !t.Failed(), t.Skipped(), time.Since(start).Round(time.Second)
 		lines := slices.Clone(e.lines)
+		v := e.verdict()
 		e.mu.Unlock()
-		t.Logf("%s: %s\n  %s", verdict(!t.Failed()), claim, strings.Join(lines, "\n  "))
+		t.Logf("%s: %s\n  %s", v, claim, strings.Join(lines, "\n  "))
 	})
 	return e
 }
@@ -60,11 +62,16 @@ func (e *entry) add(format string, args ...any) {
 	e.lines = append(e.lines, fmt.Sprintf(format, args...))
 }
 
-func verdict(ok bool) string {
-	if ok {
-		return "PASS"
+// verdict is FAIL when any check failed, SKIP when the trial stopped
+// short without a failure (it proved nothing), else PASS. e.mu is held.
+func (e *entry) verdict() string {
+	switch {
+	case !e.passed:
+		return "FAIL"
+	case e.skipped:
+		return "SKIP"
 	}
-	return "FAIL"
+	return "PASS"
 }
 
 const (
@@ -108,7 +115,7 @@ func renderReport(code int) string {
 	b.WriteString("| Trial | Claim | Result | Time | Numbers |\n|---|---|---|---|---|\n")
 	for _, e := range entries {
 		e.mu.Lock()
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.TrimPrefix(e.name, "TestTrial"), e.claim, verdict(e.passed), e.took,
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", strings.TrimPrefix(e.name, "TestTrial"), e.claim, e.verdict(), e.took,
 			strings.ReplaceAll(strings.Join(e.lines, "; "), "|", "\\|"))
 		e.mu.Unlock()
 	}
