@@ -83,9 +83,9 @@ func (t *trial) coldOperator(ctx context.Context) error {
 		sampler.stop()
 		return err
 	}
-	err = t.op.waitReady(ctx, 10*time.Minute)
+	err = t.op.waitReady(ctx, t.patience())
 	if err == nil {
-		err = t.op.waitSynced(ctx, 10*time.Minute)
+		err = t.op.waitSynced(ctx, t.patience())
 	}
 	synced := time.Now()
 	samples := sampler.stop()
@@ -96,7 +96,7 @@ func (t *trial) coldOperator(ctx context.Context) error {
 	if err := t.coldFacts(ctx, before, start, synced, samples); err != nil {
 		return err
 	}
-	if err := t.waitGreen(ctx, t.op, 10*time.Minute); err != nil {
+	if err := t.waitGreen(ctx, t.op, t.patience()); err != nil {
 		return err
 	}
 	t.res.OperatorGreen = time.Since(start)
@@ -198,7 +198,7 @@ func (t *trial) waitGreen(ctx context.Context, op *operatorProc, timeout time.Du
 // first sync's deploy of every service, so that no later window counts
 // those writes.
 func (t *trial) waitDeploysEnded(ctx context.Context) error {
-	return poll(ctx, 10*time.Minute, 100*time.Millisecond, "first deploys recorded", func(ctx context.Context) (bool, error) {
+	return poll(ctx, t.patience(), 100*time.Millisecond, "first deploys recorded", func(ctx context.Context) (bool, error) {
 		m, err := t.op.metrics(ctx)
 		if err != nil {
 			return false, err

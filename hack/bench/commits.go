@@ -43,7 +43,7 @@ func (t *trial) pollingCommits(ctx context.Context) error {
 		return err
 	}
 	t.op = op
-	if err := op.waitReady(ctx, 10*time.Minute); err != nil {
+	if err := op.waitReady(ctx, t.patience()); err != nil {
 		return err
 	}
 	r, err := t.commitLatency(ctx, serviceName(2), "3", false)

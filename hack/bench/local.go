@@ -25,10 +25,10 @@ func (t *trial) localFolder(ctx context.Context) error {
 		return err
 	}
 	t.op = op
-	if err := op.waitReady(ctx, 10*time.Minute); err != nil {
+	if err := op.waitReady(ctx, t.patience()); err != nil {
 		return err
 	}
-	if err := op.waitSynced(ctx, 10*time.Minute); err != nil {
+	if err := op.waitSynced(ctx, t.patience()); err != nil {
 		return err
 	}
 	if t.res.Local.Noop, err = t.measureNoop(ctx); err != nil {

@@ -19,7 +19,8 @@ import (
 	"github.com/envop/envop/internal/operator"
 )
 
-// benchNodes are four large fake nodes: the default plane's 110 pods per
+// benchNodes are four large fake nodes (8,000 pods: two namespaces of the
+// cost curve's 2,000 services, and room): the default plane's 110 pods per
 // node would leave an environment of hundreds of services Unschedulable.
 func benchNodes() []localcluster.Node {
 	var nodes []localcluster.Node
@@ -29,7 +30,7 @@ func benchNodes() []localcluster.Node {
 			Capacity: corev1.ResourceList{
 				corev1.ResourceCPU:    resource.MustParse("256"),
 				corev1.ResourceMemory: resource.MustParse("1Ti"),
-				corev1.ResourcePods:   resource.MustParse("1000"),
+				corev1.ResourcePods:   resource.MustParse("2000"),
 			},
 		})
 	}
@@ -85,7 +86,7 @@ func (b *bench) writeKubeconfig(ctx context.Context, ns, path string) error {
 // settle waits until every Deployment in ns has rolled out, so the next
 // measurement does not share the machine with the last one's pods.
 func (b *bench) settle(ctx context.Context, ns string, want int) error {
-	return poll(ctx, 10*time.Minute, time.Second, "deployments in "+ns+" available", func(ctx context.Context) (bool, error) {
+	return poll(ctx, patienceFor(want), time.Second, "deployments in "+ns+" available", func(ctx context.Context) (bool, error) {
 		list, err := b.cluster.Client.AppsV1().Deployments(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			return false, err
@@ -151,3 +152,11 @@ func poll(parent context.Context, timeout, every time.Duration, what string, con
 
 // permanent is an error of a poll condition that ends the poll at once.
 type permanent struct{ error }
+
+// patienceFor bounds each wait of a run of services: ten minutes and 300 ms
+// more per service, since the controllers pace a rollout of thousands.
+func patienceFor(services int) time.Duration {
+	return 10*time.Minute + time.Duration(services)*300*time.Millisecond
+}
+
+func (t *trial) patience() time.Duration { return patienceFor(t.services) }

@@ -181,7 +181,7 @@ func (t *trial) rollout(ctx context.Context, version string) error {
 	if _, err := t.applyCommit(ctx, "every service at "+version, true); err != nil {
 		return err
 	}
-	return poll(ctx, 10*time.Minute, 250*time.Millisecond, "every service green at "+version, func(ctx context.Context) (bool, error) {
+	return poll(ctx, t.patience(), 250*time.Millisecond, "every service green at "+version, func(ctx context.Context) (bool, error) {
 		s, err := t.op.status(ctx)
 		if err != nil {
 			return false, err
