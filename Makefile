@@ -37,11 +37,12 @@ dex:
 istio-crds:
 	bash hack/istio/fetch.sh >/dev/null
 
-## test: vet, formatting and every test, the cluster tests included.
-test: controlplane dex istio-crds vet fmt-check
+## test: vet, formatting and every test, the cluster tests included. The
+## tests that run the binary run the bin/envop built here (ENVOP_BIN).
+test: controlplane dex istio-crds vet fmt-check build
 	mkdir -p .artifacts
 	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' ENVOP_DEX_BIN='$(DEX_BIN)' ENVOP_ISTIO_CRDS='$(ISTIO_CRDS)' \
-		go test $(GO_TEST_FLAGS) ./...
+		ENVOP_BIN='$(CURDIR)/bin/envop' go test $(GO_TEST_FLAGS) ./...
 
 vet:
 	go vet ./...

@@ -17,16 +17,17 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envop/envop/internal/localcluster"
+	"github.com/envop/envop/internal/testbin"
 	"github.com/envop/envop/internal/testcluster"
 )
 
-// buildEnvop builds the real binary the way users get it.
-func buildEnvop(t *testing.T) string {
+// envopBinary is the real binary the way users get it: the one make test
+// built, or one built for this test.
+func envopBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "envop")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/envop/envop/cmd/envop")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build envop: %v\n%s", err, out)
+	bin, err := testbin.Envop(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -82,7 +83,7 @@ func versionIn(t *testing.T, e *env, c *localcluster.Cluster, name string) strin
 // (this package's cluster) and production (a second cluster): the exit-code
 // matrix, and a failure in staging that leaves production untouched.
 func TestCLIPromotionAcrossTwoClusters(t *testing.T) {
-	bin := buildEnvop(t)
+	bin := envopBinary(t)
 	staging := newEnv(t, basic)
 	prodCluster := secondCluster(t)
 	ns := staging.ns // same name on the other cluster
