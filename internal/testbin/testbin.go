@@ -20,10 +20,15 @@ func Envop(dir string) (string, error) {
 	if bin := os.Getenv(Env); bin != "" {
 		return given(bin)
 	}
-	bin := filepath.Join(dir, "envop")
+	return build(dir, "envop", pkg)
+}
+
+// build builds the main package pkg into dir/name.
+func build(dir, name, pkg string) (string, error) {
+	bin := filepath.Join(dir, name)
 	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("build envop: %w\n%s", err, out)
+		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, out)
 	}
 	return bin, nil
 }

@@ -35,20 +35,22 @@ func TestEnvopNamedByEnv(t *testing.T) {
 	}
 }
 
-// TestEnvopBuiltWhenUnset: without the variable, the binary is built and
-// runs.
-func TestEnvopBuiltWhenUnset(t *testing.T) {
-	t.Setenv(Env, "")
+// TestBuild: what Envop does without the variable, on a small main
+// package (building envop itself would cost every make test a build).
+func TestBuild(t *testing.T) {
 	dir := t.TempDir()
-	bin, err := Envop(dir)
+	bin, err := build(dir, "hello", "./testdata/hello")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if filepath.Dir(bin) != dir {
 		t.Errorf("built %s, want it in %s", bin, dir)
 	}
-	out, err := exec.Command(bin, "version").CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s version: %v\n%s", bin, err, out)
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil || string(out) != "hello\n" {
+		t.Fatalf("%s: %q, %v; want hello", bin, out, err)
+	}
+	if _, err := build(dir, "missing", "./testdata/missing"); err == nil || !strings.Contains(err.Error(), "testdata/missing") {
+		t.Errorf("build of a missing package: %v, want an error naming it", err)
 	}
 }
