@@ -37,11 +37,17 @@ dex:
 istio-crds:
 	bash hack/istio/fetch.sh >/dev/null
 
-## test: vet, formatting and every test, the cluster tests included.
-test: controlplane dex istio-crds vet fmt-check
+## test: vet, formatting and every test, the cluster tests included. The
+## tests that run the binary run the bin/envop built here (ENVOP_BIN); the
+## packages that call testcluster.SharedMain share one plane started here
+## on free ports (ENVOP_TEST_CLUSTER), stopped when the tests end.
+test: controlplane dex istio-crds vet fmt-check build
 	mkdir -p .artifacts
+	plane="$$(mktemp -d)"; \
+	trap 'go run ./hack/localcluster down --dir "$$plane" >/dev/null' EXIT; \
+	go run ./hack/localcluster up --free-ports --dir "$$plane" --bin '$(CONTROLPLANE_BIN)' >/dev/null || exit 1; \
 	ENVOP_CONTROLPLANE_BIN='$(CONTROLPLANE_BIN)' ENVOP_DEX_BIN='$(DEX_BIN)' ENVOP_ISTIO_CRDS='$(ISTIO_CRDS)' \
-		go test $(GO_TEST_FLAGS) ./...
+		ENVOP_BIN='$(CURDIR)/bin/envop' ENVOP_TEST_CLUSTER="$$plane" go test $(GO_TEST_FLAGS) ./...
 
 vet:
 	go vet ./...

@@ -1,12 +1,14 @@
 // Command localcluster starts and stops the local control plane behind
 // `make cluster-up` and `make cluster-down`.
 //
-//	localcluster up   --bin DIR [--dir .cluster]
+//	localcluster up   --bin DIR [--dir .cluster] [--free-ports]
 //	localcluster down [--dir .cluster]
 //
 // Ports default to fixed loopback ports so that a kubeconfig stays valid
 // across restarts; ENVOP_ETCD_PORT, ENVOP_ETCD_PEER_PORT,
-// ENVOP_APISERVER_PORT and ENVOP_KWOK_PORT override them.
+// ENVOP_APISERVER_PORT and ENVOP_KWOK_PORT override them. --free-ports
+// picks free ones instead, for a plane nobody reconnects to: the one
+// `make test` shares between test packages.
 package main
 
 import (
@@ -40,6 +42,7 @@ func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	dir := fs.String("dir", ".cluster", "state directory")
 	bin := fs.String("bin", "", "directory of the control-plane binaries (hack/controlplane/build.sh prints it)")
+	free := fs.Bool("free-ports", false, "pick free loopback ports instead of the fixed ones")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -49,7 +52,7 @@ func run(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "up":
-		return up(ctx, abs, *bin)
+		return up(ctx, abs, *bin, *free)
 	case "down":
 		return down(abs)
 	default:
@@ -57,7 +60,7 @@ func run(ctx context.Context, args []string) error {
 	}
 }
 
-func up(ctx context.Context, dir, bin string) error {
+func up(ctx context.Context, dir, bin string, free bool) error {
 	kubeconfig := filepath.Join(dir, localcluster.AdminKubeconfig)
 	if localcluster.Running(dir) {
 		fmt.Printf("cluster already running; nothing changed\nkubeconfig: %s\n", kubeconfig)
@@ -72,13 +75,22 @@ func up(ctx context.Context, dir, bin string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("clear stale state: %w", err)
 	}
-	ports, err := portsFromEnv()
-	if err != nil {
-		return err
+	// Zero ports are picked free by localcluster.Start.
+	var ports localcluster.Ports
+	if !free {
+		var err error
+		if ports, err = portsFromEnv(); err != nil {
+			return err
+		}
 	}
-	c, err := localcluster.Start(ctx, localcluster.Config{
-		BinDir: bin, Dir: dir, Ports: ports, Detach: true, Progress: os.Stdout,
-	})
+	cfg := localcluster.Config{BinDir: bin, Dir: dir, Ports: ports, Detach: true, Progress: os.Stdout}
+	c, err := localcluster.Start(ctx, cfg)
+	if err != nil && free {
+		// A free port can be taken by the time its component binds; one
+		// more try with fresh ports settles that race.
+		_ = localcluster.StopDir(dir)
+		c, err = localcluster.Start(ctx, cfg)
+	}
 	if err != nil {
 		_ = localcluster.StopDir(dir)
 		return err

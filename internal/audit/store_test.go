@@ -20,7 +20,7 @@ import (
 	"github.com/envop/envop/internal/testlog"
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.SharedMain(m)) }
 
 const env = "dev"
 

@@ -14,7 +14,7 @@ import (
 	"github.com/envop/envop/internal/testcluster"
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.SharedMain(m)) }
 
 func TestStoreSurvivesRestart(t *testing.T) {
 	c, ns := testcluster.Get(t), testcluster.Namespace(t)

@@ -42,6 +42,45 @@ func Main(m *testing.M) int {
 	return m.Run()
 }
 
+// SharedEnv names the state directory of a plane `make test` started for
+// every package that calls SharedMain (hack/localcluster up). When it is
+// unset, SharedMain starts the package's own plane, as Main does.
+const SharedEnv = "ENVOP_TEST_CLUSTER"
+
+// SharedMain is Main for a package that may share its plane with other
+// packages running at the same time: its tests only create namespaced
+// objects in namespaces of their own (Namespace), never restart the plane,
+// install CRDs or name a cluster-wide object. It runs the tests on the
+// plane SharedEnv names, or on a plane of its own when SharedEnv is unset.
+func SharedMain(m *testing.M) int {
+	dir := os.Getenv(SharedEnv)
+	if dir == "" {
+		return Main(m)
+	}
+	c, err := attach(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testcluster: cannot use the shared control plane:", err)
+		return 1
+	}
+	current = c
+	return m.Run()
+}
+
+// attach returns the running plane recorded in dir.
+func attach(dir string) (*localcluster.Cluster, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("%s=%s: want an absolute path", SharedEnv, dir)
+	}
+	if !localcluster.Running(dir) {
+		return nil, fmt.Errorf("%s=%s: no running plane recorded there", SharedEnv, dir)
+	}
+	c, err := localcluster.Attach(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s=%s: %w", SharedEnv, dir, err)
+	}
+	return c, nil
+}
+
 func start(dir string) (*localcluster.Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {

@@ -4,15 +4,15 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/envop/envop/internal/testbin"
 	"github.com/envop/envop/internal/testcluster"
 )
 
-// envopBin is the operator binary built once for every trial.
+// envopBin is the operator binary every trial runs: the one make test
+// built, or one built once for this package.
 var envopBin string
 
 // long selects the long form of every trial (make trials).
@@ -27,11 +27,9 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	envopBin = filepath.Join(dir, "envop")
-	build := exec.Command("go", "build", "-o", envopBin, "github.com/envop/envop/cmd/envop")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "trials: build envop:", err)
+	envopBin, err = testbin.Envop(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "trials:", err)
 		return 1
 	}
 	code := testcluster.Main(m)

@@ -21,7 +21,7 @@ import (
 	"github.com/envop/envop/internal/testcluster"
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.SharedMain(m)) }
 
 const manifestTemplate = `project: shop
 environments:

@@ -34,6 +34,7 @@ func selectedColour(t *testing.T, ns string) string {
 }
 
 func TestBlueGreenDeployAndPromote(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, blueGreen)
 	e.eventually(60*time.Second, "api green", func() (bool, string) { return e.service("api").Status == "green", e.service("api").Status })
 	if got := selectedColour(t, e.ns); got != "api-blue" {
@@ -78,6 +79,7 @@ func TestBlueGreenDeployAndPromote(t *testing.T) {
 }
 
 func TestRollback(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	e.eventually(60*time.Second, "green", func() (bool, string) { return e.service("web").Status == "green", "" })
 	if d := e.deploy("web", "1.1.0"); d.Status != "succeeded" {

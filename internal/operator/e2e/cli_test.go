@@ -17,27 +17,29 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/envop/envop/internal/localcluster"
+	"github.com/envop/envop/internal/testbin"
 	"github.com/envop/envop/internal/testcluster"
 )
 
-// buildEnvop builds the real binary the way users get it.
-func buildEnvop(t *testing.T) string {
+// envopBinary is the real binary the way users get it: the one make test
+// built, or one built for this test.
+func envopBinary(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "envop")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/envop/envop/cmd/envop")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build envop: %v\n%s", err, out)
+	bin, err := testbin.Envop(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
 
-// run runs the binary and returns its output and exit code.
-func run(t *testing.T, bin string, args ...string) (string, int) {
+// run runs the binary with env added to this process's environment and
+// returns its output and exit code.
+func run(t *testing.T, bin string, env []string, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), "CI=true")
+	cmd.Env = append(append(os.Environ(), "CI=true"), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -82,7 +84,8 @@ func versionIn(t *testing.T, e *env, c *localcluster.Cluster, name string) strin
 // (this package's cluster) and production (a second cluster): the exit-code
 // matrix, and a failure in staging that leaves production untouched.
 func TestCLIPromotionAcrossTwoClusters(t *testing.T) {
-	bin := buildEnvop(t)
+	t.Parallel()
+	bin := envopBinary(t)
 	staging := newEnv(t, basic)
 	prodCluster := secondCluster(t)
 	ns := staging.ns // same name on the other cluster
@@ -95,19 +98,20 @@ func TestCLIPromotionAcrossTwoClusters(t *testing.T) {
 		e.eventually(60*time.Second, "web green", func() (bool, string) { s := e.service("web"); return s.Status == "green", s.Status })
 	}
 	config := filepath.Join(t.TempDir(), "config.yaml")
-	t.Setenv("STAGING_TOKEN", token)
+	// The child's environment, not this process's: tests run in parallel.
+	childEnv := []string{"STAGING_TOKEN=" + token}
 	cfg := fmt.Sprintf("environments:\n  staging: {endpoint: %s, token_env: STAGING_TOKEN}\n  production: {endpoint: %s, token: %s}\n", staging.url, production.url, token)
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	envs := []string{"--config", config, "--env", "staging,production"}
 
-	out, code := run(t, bin, append([]string{"deploy", "web", "2.0.0", "--wait", "--timeout", "2m"}, envs...)...)
+	out, code := run(t, bin, childEnv, append([]string{"deploy", "web", "2.0.0", "--wait", "--timeout", "2m"}, envs...)...)
 	if code != 0 || versionIn(t, staging, stagingCluster, "web") != "2.0.0" || versionIn(t, production, prodCluster, "web") != "2.0.0" {
 		t.Fatalf("promotion: exit %d\n%s", code, out)
 	}
 
-	out, code = run(t, bin, append([]string{"deploy", "web", "2.1.0-crashloop", "--wait", "--timeout", "2m"}, envs...)...)
+	out, code = run(t, bin, childEnv, append([]string{"deploy", "web", "2.1.0-crashloop", "--wait", "--timeout", "2m"}, envs...)...)
 	if code != 1 || !strings.Contains(out, "CrashLoopBackOff") || !strings.Contains(out, "simulated crash") {
 		t.Fatalf("failing deploy: exit %d, want 1 with the reason and the crash log\n%s", code, out)
 	}
@@ -115,19 +119,19 @@ func TestCLIPromotionAcrossTwoClusters(t *testing.T) {
 		t.Fatalf("production changed to %s after staging failed\n%s", v, out)
 	}
 
-	out, code = run(t, bin, "deploy", "worker", "3.0.0-slowstart", "--wait", "--timeout", "5s", "--config", config, "--env", "staging")
+	out, code = run(t, bin, childEnv, "deploy", "worker", "3.0.0-slowstart", "--wait", "--timeout", "5s", "--config", config, "--env", "staging")
 	if code != 70 {
 		t.Fatalf("slow deploy with a short timeout: exit %d, want 70\n%s", code, out)
 	}
-	out, code = run(t, bin, "deploy", "web", "2.2.0", "--endpoint", staging.url, "--token", "wrong-token")
+	out, code = run(t, bin, childEnv, "deploy", "web", "2.2.0", "--endpoint", staging.url, "--token", "wrong-token")
 	if code != 2 {
 		t.Fatalf("wrong token: exit %d, want 2\n%s", code, out)
 	}
-	out, code = run(t, bin, "status", "--endpoint", "http://"+closedPort(t), "--token", token)
+	out, code = run(t, bin, childEnv, "status", "--endpoint", "http://"+closedPort(t), "--token", token)
 	if code != 3 {
 		t.Fatalf("closed port: exit %d, want 3\n%s", code, out)
 	}
-	out, code = run(t, bin, append([]string{"status", "web"}, "--config", config, "--env", "staging,production")...)
+	out, code = run(t, bin, childEnv, append([]string{"status", "web"}, "--config", config, "--env", "staging,production")...)
 	if code != 0 || strings.Count(out, "web") < 2 {
 		t.Fatalf("status over two environments: exit %d\n%s", code, out)
 	}

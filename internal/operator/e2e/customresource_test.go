@@ -24,6 +24,7 @@ const withCustomResource = basic + `      - name: cache
 // TestRestartPrunesDroppedCustomResource: a legacy custom resource service
 // removed from the file while the operator was down is still pruned when it
 // starts again: the kind is in the state, not only in its memory.
+// Serial: it installs a CustomResourceDefinition.
 func TestRestartPrunesDroppedCustomResource(t *testing.T) {
 	gvk := schema.GroupVersionKind{Group: "prsn.io", Version: "v1", Kind: "Couchbase"}
 	testcluster.InstallCRD(t, gvk)

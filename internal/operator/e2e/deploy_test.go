@@ -26,6 +26,7 @@ environments:
 `
 
 func TestDeployLifecycle(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	e.eventually(60*time.Second, "web green at 1.0.0", func() (bool, string) {
 		s := e.service("web")
@@ -55,6 +56,7 @@ func TestDeployLifecycle(t *testing.T) {
 }
 
 func TestDeployFailuresReportReason(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	for _, c := range []struct{ version, reasons string }{
 		{"2.0.0-crashloop", "CrashLoopBackOff"},
@@ -93,6 +95,7 @@ func TestDeployFailuresReportReason(t *testing.T) {
 }
 
 func TestCrashLoopPodsShowLogs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	d := e.deploy("worker", "3.0.0-crashloop")
 	if d.Status != "failed" {
@@ -114,6 +117,7 @@ func TestCrashLoopPodsShowLogs(t *testing.T) {
 }
 
 func TestConcurrentDeploysLastWins(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	const n = 6
 	ids := make([]string, n)
@@ -159,6 +163,7 @@ func TestConcurrentDeploysLastWins(t *testing.T) {
 }
 
 func TestUnknownServiceAndBadVersion(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	var errBody struct {
 		Error string

@@ -44,6 +44,7 @@ func diffFile(ns, web string, worker bool) string {
 // delete); a scoped token sees its services only. envop diff --endpoint
 // prints it with diff's exit codes.
 func TestDiffEndpoint(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, diffFile("NS", "1.0", true), func(o *operator.Options) {
 		tokens := filepath.Join(t.TempDir(), "tokens")
 		content := token + " ci deploy\n" + webViewToken + " web-viewer view web\n"

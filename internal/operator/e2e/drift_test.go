@@ -20,6 +20,7 @@ const driftLimit = 5 * time.Second
 // who changed it; an annotation another controller adds is left alone and
 // costs no write.
 func TestDriftIsRevertedWithinSeconds(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Get(t)
 	e := newEnv(t, basic) // no POD_NAME: Events on objects need no Pod
 	ns := e.ns
@@ -32,7 +33,7 @@ func TestDriftIsRevertedWithinSeconds(t *testing.T) {
 	image := dep.Spec.Template.Spec.Containers[0].Image
 
 	// Someone else's annotation: not drift, no write.
-	time.Sleep(time.Second) // the deploy outcomes of the first sync
+	e.settle("writes of the first sync", e.writes.count) // its deploy outcomes and Events
 	before := e.writes.count()
 	patch := []byte(`{"metadata":{"annotations":{"example.com/owner":"team-a"}}}`)
 	if _, err := deployments.Patch(t.Context(), "web", types.MergePatchType, patch, metav1.PatchOptions{FieldManager: "other-controller"}); err != nil {

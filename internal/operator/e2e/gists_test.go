@@ -59,6 +59,7 @@ type gistsStatus struct {
 // the sync fails naming it, nothing new is applied and the last good state
 // keeps running, until it is back.
 func TestGistsRepository(t *testing.T) {
+	t.Parallel()
 	const gistsToken = "gists-T0ken-7f3e9b"
 	gists := testgit.NewRepo(t)
 	gistsRev := gists.Commit("config", map[string]string{"config/app.properties": "greeting=hello v1\n"})

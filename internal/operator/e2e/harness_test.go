@@ -215,6 +215,22 @@ func (e *env) eventually(timeout time.Duration, what string, cond func() (bool, 
 	e.t.Fatalf("%s: not after %s (last: %s)\noperator log tail:\n%s", what, timeout, last, e.logs.Tail(30))
 }
 
+// settle waits until count, one of the operator's request counters, has
+// not moved for two seconds: what the operator did last (deploy outcomes,
+// Events) is recorded, however loaded the machine.
+func (e *env) settle(what string, count func() int) {
+	e.t.Helper()
+	const quiet = 2 * time.Second
+	last, changed := count(), time.Now()
+	e.eventually(60*time.Second, what+" settled", func() (bool, string) {
+		if n := count(); n != last {
+			last, changed = n, time.Now()
+		}
+		idle := time.Since(changed)
+		return idle >= quiet, fmt.Sprintf("%d, the last %s ago", last, idle.Round(time.Millisecond))
+	})
+}
+
 // writeCounter counts the operator's write requests to the API server.
 type writeCounter struct {
 	mu     sync.Mutex

@@ -14,6 +14,7 @@ import (
 // TestLeaderElection: a second replica waits while the first leads, and
 // takes over when the first stops.
 func TestLeaderElection(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, basic, func(o *operator.Options) { o.LeaderElect = true })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -54,7 +54,7 @@ const withMeshKinds = basic + `      - name: admin
 // the objects hold what docs/manifest.md says, their services show the
 // status docs/operator.md gives custom resources, a Gateway deleted by
 // hand comes back, and a file without them prunes them, even across a
-// restart.
+// restart. Serial: it installs CustomResourceDefinitions.
 func TestMeshHelmChartAndServiceEntry(t *testing.T) {
 	testcluster.InstallCRDs(t, testcluster.IstioCRDs(t))
 	testcluster.InstallCRDs(t, testcluster.HelmChartCRD)

@@ -107,6 +107,7 @@ environments:
 // API server's message, in the deploy, the status, the audit, the CLI's
 // output and an Event on the Deployment.
 func TestQuotaRefusalFailsDeploy(t *testing.T) {
+	t.Parallel()
 	ns := testcluster.Namespace(t)
 	e := newEnvIn(t, ns, quotaFile, nil)
 	e.eventually(60*time.Second, "web green", func() (bool, string) { s := e.service("web"); return s.Status == "green", s.Status })
@@ -133,6 +134,7 @@ func TestQuotaRefusalFailsDeploy(t *testing.T) {
 // denies an image tag fails the deploy of that tag at once with
 // AdmissionDenied and the policy's message.
 func TestAdmissionPolicyRefusalFailsDeploy(t *testing.T) {
+	t.Parallel()
 	ns := testcluster.Namespace(t)
 	e := newEnvIn(t, ns, basic, nil)
 	e.eventually(60*time.Second, "worker green", func() (bool, string) { s := e.service("worker"); return s.Status == "green", s.Status })
@@ -157,6 +159,7 @@ func TestAdmissionPolicyRefusalFailsDeploy(t *testing.T) {
 // pod: the deploy fails at once with FailedCreate and the admission's
 // message.
 func TestPodSecurityRefusalFailsDeploy(t *testing.T) {
+	t.Parallel()
 	ns := testcluster.Namespace(t)
 	e := newEnvIn(t, ns, basic, nil)
 	e.eventually(60*time.Second, "worker green", func() (bool, string) { s := e.service("worker"); return s.Status == "green", s.Status })
@@ -172,6 +175,7 @@ func TestPodSecurityRefusalFailsDeploy(t *testing.T) {
 // TestPodQuotaRefusalFailsDeploy: a count/pods quota with no room for the
 // rollout's new pod fails the deploy with FailedCreate.
 func TestPodQuotaRefusalFailsDeploy(t *testing.T) {
+	t.Parallel()
 	ns := testcluster.Namespace(t)
 	e := newEnvIn(t, ns, basic, nil)
 	e.eventually(60*time.Second, "green", func() (bool, string) { s := e.status(); return s.Status == "green", s.Status })
@@ -187,6 +191,7 @@ func TestPodQuotaRefusalFailsDeploy(t *testing.T) {
 // TestDeployEventsOnWorkload: `kubectl events --for deployment/web` tells
 // who deployed what, with no POD_NAME set for the operator.
 func TestDeployEventsOnWorkload(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	e.eventually(60*time.Second, "web green", func() (bool, string) { s := e.service("web"); return s.Status == "green", s.Status })
 	d := e.deploy("web", "1.1.0")

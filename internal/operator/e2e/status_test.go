@@ -32,12 +32,13 @@ func manifestOf(n int) string {
 // TestStatusServedFromCaches: GET /status on 100 services makes no request
 // to the API server, whatever the load; it logs throughput and p99.
 func TestStatusServedFromCaches(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, manifestOf(100))
 	e.eventually(120*time.Second, "100 services green", func() (bool, string) {
 		s := e.status()
 		return s.Status == "green" && len(s.Services) == 100, s.Status
 	})
-	time.Sleep(time.Second) // let deploy outcomes settle
+	e.settle("requests", e.writes.requests) // deploy outcomes and Events
 	before := e.writes.requests()
 	const workers, perWorker = 4, 250
 	lat := make([]time.Duration, 0, workers*perWorker)

@@ -59,6 +59,7 @@ func (e *env) webhook() int {
 }
 
 func TestCommitsAppliedOnWebhookAndPruned(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withClaim)
 	c := testcluster.Get(t)
 	e.eventually(2*time.Minute, "store running", func() (bool, string) {
@@ -91,6 +92,7 @@ func TestCommitsAppliedOnWebhookAndPruned(t *testing.T) {
 }
 
 func TestBrokenCommitKeepsRunningState(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	e.eventually(60*time.Second, "web green", func() (bool, string) { s := e.service("web"); return s.Status == "green", s.Status })
 	good := e.status().Revision
@@ -136,6 +138,7 @@ func TestBrokenCommitKeepsRunningState(t *testing.T) {
 }
 
 func TestRestartForgetsNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	if d := e.deploy("web", "5.0.0"); d.Status != "succeeded" {
 		t.Fatalf("deploy %+v", d)
@@ -220,7 +223,8 @@ func (e *env) auditLoggedOnce() {
 
 // TestNoOpResyncWritesNothing: the same file in a new commit, applied on a
 // webhook, writes nothing at all: no object, no state, no audit record, no
-// Event (the operator runs with a Pod to attach Events to).
+// Event (the operator runs with a Pod to attach Events to). Serial: it
+// sets POD_NAME.
 func TestNoOpResyncWritesNothing(t *testing.T) {
 	ns := testcluster.Namespace(t)
 	ownPod(t, ns)
@@ -269,6 +273,7 @@ environments:
 `
 
 func TestHPAScalingNotReverted(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, withHPA)
 	c := testcluster.Get(t)
 	e.eventually(60*time.Second, "api green", func() (bool, string) { return e.service("api").Status == "green", e.service("api").Status })
@@ -295,6 +300,7 @@ func TestHPAScalingNotReverted(t *testing.T) {
 }
 
 func TestCommitAppliedByPolling(t *testing.T) {
+	t.Parallel()
 	e := newEnvWith(t, basic, func(o *operator.Options) { o.PollInterval = time.Second })
 	e.commit(strings.Replace(basic, `"1.0.0"`, `"1.3.0"`, 1))
 	start := time.Now()
@@ -306,6 +312,7 @@ func TestCommitAppliedByPolling(t *testing.T) {
 }
 
 func TestMetricsAndProbes(t *testing.T) {
+	t.Parallel()
 	// later has no version: /status shows it orange, and so must the gauge.
 	e := newEnv(t, basic+"      - name: later\n        port: 80\n")
 	e.eventually(60*time.Second, "services gauge as /status counts them", func() (bool, string) {
@@ -347,6 +354,7 @@ func TestMetricsAndProbes(t *testing.T) {
 // TestMetricsOnTheirOwnListener: with --metrics-listen, /metrics is
 // served on that address and not on the API's, where the probes stay.
 func TestMetricsOnTheirOwnListener(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -377,6 +385,7 @@ func TestMetricsOnTheirOwnListener(t *testing.T) {
 }
 
 func TestEmptyCommitRemovesNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, basic)
 	e.commit("project: shop\nenvironments:\n  - name: e2e\n    namespace: NS\n    services: []\n")
 	e.webhook()
@@ -391,6 +400,7 @@ func TestEmptyCommitRemovesNothing(t *testing.T) {
 
 // ownPod creates the operator's Pod, envop-0, in ns and sets POD_NAME to
 // it, as the install manifests do: environment Events are attached to it.
+// POD_NAME is the process's: a test calling ownPod cannot be parallel.
 func ownPod(t *testing.T, ns string) {
 	t.Helper()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "envop-0"},
@@ -401,6 +411,8 @@ func ownPod(t *testing.T, ns string) {
 	t.Setenv("POD_NAME", "envop-0")
 }
 
+// TestEventsOnOwnPod: environment Events go on the operator's own Pod.
+// Serial: it sets POD_NAME.
 func TestEventsOnOwnPod(t *testing.T) {
 	c := testcluster.Get(t)
 	ns := testcluster.Namespace(t)

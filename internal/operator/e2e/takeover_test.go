@@ -161,6 +161,7 @@ func readyEndpoints(ctx context.Context, c kubernetes.Interface, ns, service str
 // Service keeps ready endpoints and every Deployment available replicas,
 // sampled every 100 ms, through the takeover, a deploy and a promotion.
 func TestTakeOverOriginalWithoutDowntime(t *testing.T) {
+	t.Parallel()
 	c := testcluster.Get(t).Client
 	ns := testcluster.Namespace(t)
 	originalWorkload(t, c, ns, "web", "1.0.0", 2)

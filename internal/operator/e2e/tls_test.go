@@ -29,6 +29,7 @@ environments:
 // TestVaultCertificateBecomesSecret: the operator copies the certificate
 // from (a stand-in for) Vault's KV v2 into the Ingress's TLS Secret.
 func TestVaultCertificateBecomesSecret(t *testing.T) {
+	t.Parallel()
 	kv := vaulttest.NewKV(t, "vault-token")
 	pair := vaulttest.NewPair(t, "web.example.test")
 	kv.Put("certs/web", pair.Entry())

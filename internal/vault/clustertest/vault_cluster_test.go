@@ -23,7 +23,7 @@ import (
 	"github.com/envop/envop/internal/vault/vaulttest"
 )
 
-func TestMain(m *testing.M) { os.Exit(testcluster.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(testcluster.SharedMain(m)) }
 
 const token = "hvs.cluster-test-token-81c4"
 
