@@ -227,17 +227,31 @@ func (t *Tracker) Wait(ctx context.Context, id string) (state.Deploy, bool) {
 	}
 }
 
+// evaluateGap is the least time between two evaluations: a rollout of
+// thousands of services changes health a thousand times a second, and each
+// evaluation judges every running deploy, so the changes of a burst are
+// taken together. A change after a quiet spell is judged at once.
+const evaluateGap = 100 * time.Millisecond
+
 // Run evaluates deploys whenever health changes, until ctx ends.
 func (t *Tracker) Run(ctx context.Context, changed <-chan struct{}) {
 	tick := time.NewTicker(5 * time.Second)
 	defer tick.Stop()
 	for {
+		last := time.Now()
 		t.Evaluate(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
 		case <-tick.C:
+		}
+		if wait := evaluateGap - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
 		}
 	}
 }

@@ -34,7 +34,10 @@ type Store struct {
 	// mu guards services and locks; a service's lock serializes its updates.
 	mu       sync.Mutex
 	services map[string]*entry
-	locks    map[string]*sync.Mutex
+	// running names the services with a deploy not ended, so that finding
+	// the running deploys costs what they are, not every service's history.
+	running map[string]bool
+	locks   map[string]*sync.Mutex
 	// generation changes with every change to the stored state.
 	generation atomic.Uint64
 }
@@ -47,7 +50,8 @@ type entry struct {
 
 // NewStore returns a store for one environment's namespace.
 func NewStore(client kubernetes.Interface, namespace, environment string) *Store {
-	return &Store{client: client, namespace: namespace, environment: environment, services: map[string]*entry{}}
+	return &Store{client: client, namespace: namespace, environment: environment,
+		services: map[string]*entry{}, running: map[string]bool{}}
 }
 
 // Load reads every state ConfigMap of the environment.
@@ -59,6 +63,7 @@ func (s *Store) Load(ctx context.Context) error {
 		return fmt.Errorf("list state config maps: %w", err)
 	}
 	services := map[string]*entry{}
+	running := map[string]bool{}
 	for i := range list.Items {
 		cm := &list.Items[i]
 		svc, err := decode(cm)
@@ -66,9 +71,12 @@ func (s *Store) Load(ctx context.Context) error {
 			return err
 		}
 		services[svc.Name] = &entry{svc: svc, resourceVersion: cm.ResourceVersion}
+		if svc.hasRunning() {
+			running[svc.Name] = true
+		}
 	}
 	s.mu.Lock()
-	s.services = services
+	s.services, s.running = services, running
 	s.mu.Unlock()
 	s.generation.Add(1)
 	return nil
@@ -107,16 +115,16 @@ func (s *Store) Read(fn func(services map[string]*Service)) {
 
 // Running returns the deploys that have not ended yet.
 func (s *Store) Running() []Deploy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	var out []Deploy
-	s.Read(func(services map[string]*Service) {
-		for _, svc := range services {
-			for _, d := range svc.History {
-				if !d.Done() {
-					out = append(out, d)
-				}
+	for name := range s.running {
+		for _, d := range s.services[name].svc.History {
+			if !d.Done() {
+				out = append(out, d)
 			}
 		}
-	})
+	}
 	return out
 }
 
@@ -187,9 +195,25 @@ func (s *Store) set(name string, e *entry) {
 	defer s.generation.Add(1)
 	if e == nil {
 		delete(s.services, name)
+		delete(s.running, name)
 		return
 	}
 	s.services[name] = e
+	if e.svc.hasRunning() {
+		s.running[name] = true
+	} else {
+		delete(s.running, name)
+	}
+}
+
+// hasRunning says whether a deploy of the service has not ended.
+func (svc *Service) hasRunning() bool {
+	for _, d := range svc.History {
+		if !d.Done() {
+			return true
+		}
+	}
+	return false
 }
 
 // current returns the cached entry, or an empty one for a new service.

@@ -147,3 +147,53 @@ func resourceVersion(t *testing.T, ctx context.Context, ns string) string {
 	}
 	return cm.ResourceVersion
 }
+
+// TestRunningFollowsEveryWrite: the running deploys are those not ended,
+// after a reload as after each update, and a service whose deploys all
+// ended no longer counts.
+func TestRunningFollowsEveryWrite(t *testing.T) {
+	c, ns := testcluster.Get(t), testcluster.Namespace(t)
+	ctx := t.Context()
+	s := state.NewStore(c.Client, ns, "dev")
+	if err := s.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(ds []state.Deploy) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range ds {
+			out[d.ID] = true
+		}
+		return out
+	}
+	for _, name := range []string{"api", "web"} {
+		_, err := s.Update(ctx, name, func(svc *state.Service) error {
+			svc.AddDeploy(state.Deploy{ID: name + "-1", Service: name, Workload: name, Version: "1", Status: state.StatusDeploying, StartedAt: time.Now()})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := ids(s.Running()); len(got) != 2 || !got["api-1"] || !got["web-1"] {
+		t.Fatalf("running after two deploys: %v", got)
+	}
+	_, err := s.Update(ctx, "api", func(svc *state.Service) error {
+		d, _ := svc.Deploy("api-1")
+		d.Status = state.StatusSucceeded
+		svc.UpdateDeploy(d)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(s.Running()); len(got) != 1 || !got["web-1"] {
+		t.Fatalf("running after api's deploy ended: %v", got)
+	}
+	again := state.NewStore(c.Client, ns, "dev")
+	if err := again.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(again.Running()); len(got) != 1 || !got["web-1"] {
+		t.Fatalf("running after a reload: %v", got)
+	}
+}
