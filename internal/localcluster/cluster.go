@@ -218,9 +218,6 @@ func (c *Cluster) startControllers(_ context.Context, cfg Config) error {
 		"--service-account-private-key-file="+pki("sa.key"),
 		"--root-ca-file="+pki("ca.crt"),
 		"--cluster-signing-cert-file="+pki("ca.crt"), "--cluster-signing-key-file="+pki("ca.key"),
-		// Each controller's client is limited to 20 requests a second by
-		// default: rollouts of thousands of services would wait on it.
-		"--kube-api-qps=100", "--kube-api-burst=200",
 		"--profiling=false",
 	)
 	if err != nil {
