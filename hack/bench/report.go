@@ -209,7 +209,7 @@ func (b *bench) report(env *environment, results, curve []*runResult) error {
 			return fmt.Errorf("write the curve: %w", err)
 		}
 	}
-	doc := document(b, env, t, details, curveSection(b.cfg, c, curveGoals(results, curve), svg))
+	doc := document(b, env, t, details, curveSection(b.cfg, c, curveGoals(results, curve)+b.pacing(), svg))
 	if err := os.WriteFile(b.cfg.out, []byte(doc), 0o644); err != nil {
 		return fmt.Errorf("write the report: %w", err)
 	}
@@ -229,4 +229,19 @@ func objectDetails(results []*runResult) string {
 		return ""
 	}
 	return "Object writes during the no-op resyncs (verb, resource, response code: count):\n\n" + strings.Join(lines, "\n") + "\n"
+}
+
+// pacing says how often the controller manager waited for its own client's
+// rate limit (default 20 requests a second per controller) for more than a
+// second during the bench: client-go logs each such wait. Rollouts, and so
+// "every service green", wait on it.
+func (b *bench) pacing() string {
+	data, err := os.ReadFile(filepath.Join(b.work, "cluster", "logs", "kube-controller-manager.log"))
+	if err != nil {
+		return ""
+	}
+	n := strings.Count(string(data), "client-side throttling")
+	return fmt.Sprintf("\nThe controller manager (default client limits: 20 requests a second per controller) logged %d waits of more than a second\n"+
+		"for its own client's rate limit during the bench (\"client-side throttling\" in its log): what paces a rollout, and so \"every service\n"+
+		"green\", at the larger sizes is the controllers, not the operator, whose own deploy evaluations are in the breakdown above.\n", n)
 }

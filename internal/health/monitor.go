@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -47,9 +48,6 @@ type Monitor struct {
 	started, synced                        atomic.Bool
 	changed                                *notifier
 	results                                results
-	// generation counts changes; a reader that saw one value knows nothing
-	// changed while it stays the same.
-	generation atomic.Uint64
 }
 
 // watched is one informer and what its objects mean to the results.
@@ -235,12 +233,19 @@ func (m *Monitor) onChange(keys func(metav1.Object) []string, objs ...any) {
 		m.results.invalidate(keys(o))
 	}
 	m.results.mu.Unlock()
-	m.generation.Add(1)
 	m.changed.notify()
 }
 
-// Generation changes whenever a watched object does.
-func (m *Monitor) Generation() uint64 { return m.generation.Load() }
+// Generation changes whenever the health of a workload does: a change to
+// a watched object that leaves every workload as it was (an autoscaler's
+// periodic status, a resync) keeps it, so what is built from Workloads
+// (GET /status) can be reused.
+func (m *Monitor) Generation() uint64 {
+	m.results.mu.Lock()
+	defer m.results.mu.Unlock()
+	m.refreshLocked()
+	return m.results.generation
+}
 
 // results caches the evaluated workloads sorted by name, with each one's
 // position; dirty names (or all) are recomputed on the next read. Workloads
@@ -252,6 +257,8 @@ type results struct {
 	dirty  map[string]struct{}
 	sorted []Workload
 	index  map[string]int
+	// generation counts the refreshes that changed a workload.
+	generation uint64
 }
 
 func (r *results) invalidate(keys []string) {
@@ -273,12 +280,13 @@ func (m *Monitor) refreshLocked() {
 		r.all = false
 	}
 	gone := map[string]bool{}
-	reshape := false
+	reshape, changed := false, false
 	for key := range r.dirty {
 		w, ok := m.evaluate(key)
 		pos, had := r.index[key]
 		switch {
 		case ok && had:
+			changed = changed || !reflect.DeepEqual(r.sorted[pos], w)
 			r.sorted[pos] = w
 		case ok:
 			r.sorted = append(r.sorted, w)
@@ -291,6 +299,9 @@ func (m *Monitor) refreshLocked() {
 	clear(r.dirty)
 	if reshape {
 		r.reshape(gone)
+	}
+	if reshape || changed {
+		r.generation++
 	}
 }
 

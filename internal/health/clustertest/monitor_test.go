@@ -16,6 +16,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
@@ -252,4 +253,58 @@ func TestMissingRightIsNamed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "caches of pods in namespace") {
 		t.Errorf("Start = %v, want an error naming pods", err)
 	}
+}
+
+// TestGenerationFollowsHealthNotObjects: a change to a watched object that
+// leaves the workload's health as it was (a pod's annotation) keeps
+// Generation, so what is built from the workloads is reused; a change to
+// the health (a scale) moves it.
+func TestGenerationFollowsHealthNotObjects(t *testing.T) {
+	t.Parallel()
+	c, ns := testcluster.Get(t), testcluster.Namespace(t)
+	m := start(t, c.Client, ns)
+	create(t, c.Client, ns, deployment("api", "1.0.0", "", 1))
+	waitFor(t, m, "api", time.Minute, is(health.Green))
+	before := settledGeneration(t, m)
+	was, _ := m.Workload("api")
+	if len(was.Pods) != 1 {
+		t.Fatalf("pods = %+v, want 1", was.Pods)
+	}
+	patch := []byte(`{"metadata":{"annotations":{"note":"nothing that matters to health"}}}`)
+	if _, err := c.Client.CoreV1().Pods(ns).Patch(t.Context(), was.Pods[0].Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The informer takes the change in milliseconds; before this change
+	// every event moved Generation.
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if after := m.Generation(); after != before {
+			now, _ := m.Workload("api")
+			t.Fatalf("Generation moved from %d to %d for an annotation:\n%+v\n%+v", before, after, was, now)
+		}
+	}
+	scale := []byte(`{"spec":{"replicas":2}}`)
+	if _, err := c.Client.AppsV1().Deployments(ns).Patch(t.Context(), "api", types.MergePatchType, scale, metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, m, "api", time.Minute, func(w health.Workload) bool { return w.Replicas.Desired == 2 })
+	if after := m.Generation(); after == before {
+		t.Errorf("Generation stayed %d when the workload was scaled", after)
+	}
+}
+
+// settledGeneration waits until Generation holds still for a second (the
+// controllers done with the workload's status) and returns it.
+func settledGeneration(t *testing.T, m *health.Monitor) uint64 {
+	t.Helper()
+	g, since := m.Generation(), time.Now()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if now := m.Generation(); now != g {
+			g, since = now, time.Now()
+		}
+		if time.Since(since) >= time.Second {
+			return g
+		}
+	}
+	t.Fatal("Generation never held still for a second")
+	return 0
 }
