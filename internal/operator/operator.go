@@ -126,7 +126,7 @@ func Run(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	client, err := kubernetes.NewForConfig(Protobuf(cfg))
+	client, err := kubernetes.NewForConfig(protobuf(cfg))
 	if err != nil {
 		return fmt.Errorf("kubernetes client: %w", err)
 	}
@@ -234,12 +234,12 @@ func RestConfig(kubeconfig, kubeContext string) (*rest.Config, error) {
 	return cfg, nil
 }
 
-// Protobuf returns a copy of cfg that speaks Protocol Buffers, as the
+// protobuf returns a copy of cfg that speaks Protocol Buffers, as the
 // control plane's own controllers do: for the built-in kinds a typed client
 // reads and watches, it costs the API server and the operator a fraction of
 // JSON's encoding time. Server-side apply and custom resources, which the
 // dynamic client handles, stay JSON.
-func Protobuf(cfg *rest.Config) *rest.Config {
+func protobuf(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	cfg.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	cfg.ContentType = "application/vnd.kubernetes.protobuf"
