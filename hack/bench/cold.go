@@ -24,12 +24,17 @@ type breakdown struct {
 	ApplyLatency time.Duration
 }
 
-// floor is what the API server costs per object: measured while serial
-// kubectl applies (one request at a time, so its latency is the server's).
+// floor is what the API server costs per object.
 type floor struct {
+	// DryRunCPUPerObject is the API server's and etcd's CPU time per
+	// object of a server-side dry run of the same apply by one kubectl:
+	// the server's own work on an apply (decoding, admission, validation,
+	// the merge of managed fields) without the write, the watch events and
+	// the controllers' reactions. No client can apply faster than that.
+	DryRunCPUPerObject time.Duration
 	// PlaneCPUPerObject is the API server's and etcd's CPU time over the
-	// serial kubectl apply, per object (the controllers' reactions to the
-	// new objects included: they run meanwhile, as under the operator).
+	// serial kubectl apply, per object, the controllers' reactions to the
+	// new objects included (they run meanwhile, as under the operator).
 	PlaneCPUPerObject time.Duration
 	// ApplyLatency is the API server's mean APPLY request duration then.
 	ApplyLatency time.Duration
@@ -37,13 +42,13 @@ type floor struct {
 	CPUs int
 }
 
-// seconds is the floor's time for objects: their CPU cost spread over every
-// CPU of the machine.
+// seconds is the floor's time for objects: the dry run's CPU cost per
+// object spread over every CPU of the machine.
 func (f floor) seconds(objects int) float64 {
 	if f.CPUs == 0 {
 		return 0
 	}
-	return f.PlaneCPUPerObject.Seconds() * float64(objects) / float64(f.CPUs)
+	return f.DryRunCPUPerObject.Seconds() * float64(objects) / float64(f.CPUs)
 }
 
 // cold applies the environment once by the operator and once by kubectl,
@@ -217,6 +222,10 @@ func (t *trial) coldKubectl(ctx context.Context) error {
 		return err
 	}
 	t.res.KubectlObjects = count
+	dryRun, err := t.dryRunCPU(ctx, objects, count)
+	if err != nil {
+		return err
+	}
 	before, err := t.apiserverSamples(ctx)
 	if err != nil {
 		return err
@@ -246,10 +255,38 @@ func (t *trial) coldKubectl(ctx context.Context) error {
 	for name, v := range cpuAfter {
 		plane += v - cpuBefore[name]
 	}
-	t.res.Floor = floor{PlaneCPUPerObject: plane / time.Duration(max(count, 1)), ApplyLatency: applyLatency(before, after), CPUs: cpus()}
-	logf("run %d: kubectl: %d objects applied in %s (API server and etcd: %s CPU per object, APPLY %s on average)", t.n, count,
-		t.res.KubectlCold.Round(time.Millisecond), t.res.Floor.PlaneCPUPerObject.Round(10*time.Microsecond), t.res.Floor.ApplyLatency.Round(10*time.Microsecond))
+	t.res.Floor = floor{DryRunCPUPerObject: dryRun, PlaneCPUPerObject: plane / time.Duration(max(count, 1)),
+		ApplyLatency: applyLatency(before, after), CPUs: cpus()}
+	logf("run %d: kubectl: %d objects applied in %s (API server and etcd: %s CPU per object, %s in a dry run; APPLY %s on average)", t.n, count,
+		t.res.KubectlCold.Round(time.Millisecond), t.res.Floor.PlaneCPUPerObject.Round(10*time.Microsecond),
+		t.res.Floor.DryRunCPUPerObject.Round(10*time.Microsecond), t.res.Floor.ApplyLatency.Round(10*time.Microsecond))
 	return t.settle(ctx, t.kcNS, t.services)
+}
+
+// dryRunCPU is the API server's and etcd's CPU time per object of a
+// server-side dry run of file by one kubectl (its own discovery cache, so
+// the apply that follows still starts cold).
+func (t *trial) dryRunCPU(ctx context.Context, file string, count int) (time.Duration, error) {
+	cmd := t.kubectlApply(ctx, "kubectl-dry-run-cache", file)
+	cmd.Args = append(cmd.Args, "--dry-run=server")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	before, err := t.planeCPU()
+	if err != nil {
+		return 0, err
+	}
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("kubectl apply --dry-run=server: %w: %s", err, lastLines(out.String(), 10))
+	}
+	after, err := t.planeCPU()
+	if err != nil {
+		return 0, err
+	}
+	var cpu time.Duration
+	for name, v := range after {
+		cpu += v - before[name]
+	}
+	return cpu / time.Duration(max(count, 1)), nil
 }
 
 // coldKubectlParallel applies the same objects with as many kubectl

@@ -81,10 +81,14 @@ real one, with a repository folder on disk only where a line says so.
   moment it synced; what comes before is the start. The CPU time of kube-apiserver and etcd, read
   from `+"`/proc`"+` every 50 ms, is given to each phase by that timeline. The APPLY request duration is the
   API server's own `+"`apiserver_request_duration_seconds`"+` (sum ÷ count of verb APPLY) over the window.
-- **Floor.** While one kubectl process applies alone, one request at a time, the API server and
-  etcd's CPU time per object is what each object costs the plane (with the controllers' reactions
-  that run meanwhile, as they do under the operator); times the objects, divided by the CPUs, it is
-  the least time any client could take on this machine.
+- **Floor.** Before kubectl's apply, one kubectl process runs the same apply as a server-side dry
+  run (`+"`--dry-run=server`"+`, its own discovery cache): the API server decodes, admits, validates and
+  merges each object as for a real apply, but writes nothing, so no watcher and no controller
+  reacts. The API server's and etcd's CPU time over it, per object, times the objects, divided by
+  the CPUs, is the least time any client could take to apply them on this machine. The CPU per
+  object while the real kubectl apply runs is also given: it includes the controllers' reactions to
+  the new objects (ReplicaSets, pods, endpoints, HPA Events), which run meanwhile under the
+  operator too.
 - **No-op resync.** The same file committed again, the webhook called, until the operator reports
   the new revision (`+"`envop_last_synced_revision_info`"+`). Writes are the difference of the API
   server's own `+"`apiserver_request_total`"+` (read from its `+"`/metrics`"+` with the admin client) over the
