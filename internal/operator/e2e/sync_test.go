@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 
 	"github.com/envop/envop/internal/operator"
 	"github.com/envop/envop/internal/testcluster"
@@ -278,13 +279,19 @@ func TestHPAScalingNotReverted(t *testing.T) {
 	c := testcluster.Get(t)
 	e.eventually(60*time.Second, "api green", func() (bool, string) { return e.service("api").Status == "green", e.service("api").Status })
 	// Another manager (the HPA controller would) scales the Deployment.
-	scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: e.ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 5}}
-	got, err := c.Client.AppsV1().Deployments(e.ns).GetScale(t.Context(), "api", metav1.GetOptions{})
+	// The controllers write the Deployment meanwhile: a conflict is retried
+	// on the newer version, as the HPA controller does.
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		got, err := c.Client.AppsV1().Deployments(e.ns).GetScale(t.Context(), "api", metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		scale := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: e.ns, ResourceVersion: got.ResourceVersion},
+			Spec: autoscalingv1.ScaleSpec{Replicas: 5}}
+		_, err = c.Client.AppsV1().Deployments(e.ns).UpdateScale(t.Context(), "api", scale, metav1.UpdateOptions{FieldManager: "hpa-test"})
+		return err
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	scale.ResourceVersion = got.ResourceVersion
-	if _, err := c.Client.AppsV1().Deployments(e.ns).UpdateScale(t.Context(), "api", scale, metav1.UpdateOptions{FieldManager: "hpa-test"}); err != nil {
 		t.Fatal(err)
 	}
 	if d := e.deploy("api", "1.1.0"); d.Status != "succeeded" {
