@@ -68,10 +68,12 @@ func (e *env) events(kind, name string) []corev1.Event {
 }
 
 // wantEvent waits for an Event on kind/name with reason whose message
-// holds each of words.
+// holds each of words. The bound is generous: the deploy's own outcome
+// is what the tests time; with the other tests running at once on 2
+// cores, an Event once came just after 15 s.
 func (e *env) wantEvent(kind, name, reason string, words ...string) {
 	e.t.Helper()
-	e.eventually(15*time.Second, fmt.Sprintf("Event %s on %s %s", reason, kind, name), func() (bool, string) {
+	e.eventually(60*time.Second, fmt.Sprintf("Event %s on %s %s", reason, kind, name), func() (bool, string) {
 		var seen []string
 		for _, ev := range e.events(kind, name) {
 			seen = append(seen, ev.Reason+": "+ev.Message)
